@@ -1,0 +1,20 @@
+module.exports = {
+  root: true,
+  parser: '@typescript-eslint/parser',
+  parserOptions: { project: './tsconfig.json', tsconfigRootDir: __dirname, sourceType: 'module' },
+  plugins: ['@typescript-eslint', 'ava'],
+  extends: ['eslint:recommended', 'plugin:@typescript-eslint/recommended', 'plugin:ava/recommended'],
+  env: { node: true, es2022: true },
+  ignorePatterns: ['dist/', 'node_modules/', 'lib/generated/', '.build/'],
+  rules: {
+    'ava/no-skip-test': 'error',
+    'ava/no-only-test': 'error',
+    'ava/no-todo-test': 'error',
+    '@typescript-eslint/no-floating-promises': 'error',
+    '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    'no-console': ['error', { allow: ['error'] }]
+  },
+  overrides: [
+    { files: ['scripts/**', 'test/bench/**'], rules: { 'no-console': 'off' } }
+  ]
+}

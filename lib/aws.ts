@@ -1,0 +1,23 @@
+/**
+ * AWS clients, built once per cold start and shared by every invocation. Endpoints come from the SDK's own
+ * settings (AWS_REGION, AWS_ENDPOINT_URL for a local emulator); no credentials live in the code.
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { S3Client } from '@aws-sdk/client-s3'
+import { SNSClient } from '@aws-sdk/client-sns'
+import { SQSClient } from '@aws-sdk/client-sqs'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+
+const once = <T>(make: () => T): (() => T) => {
+  let value: T | undefined
+  return () => (value ??= make())
+}
+
+export const dynamoClient = once(() => DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+}))
+export const sqsClient = once(() => new SQSClient({}))
+export const s3Client = once(() => new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }))
+export const cloudWatchClient = once(() => new CloudWatchClient({}))
+export const snsClient = once(() => new SNSClient({}))

@@ -1,0 +1,76 @@
+/**
+ * Configuration, read from the environment once per cold start. Every variable is listed in the README; a missing
+ * required one stops the function at load with its name, not at the first order.
+ */
+export interface Config {
+  /** ORDERS_TABLE: the single DynamoDB table (orders, rejections, conflicts, stock). */
+  ordersTable: string
+  /** MAIN_QUEUE_URL: where valid, normalised orders go. */
+  mainQueueUrl: string
+  /** MAIN_DLQ_URL: order-level rejects, with their reasons. */
+  mainDlqUrl: string
+  /** INGEST_DLQ_URL: file-level failures of the S3 intake. */
+  ingestDlqUrl: string
+  /** ALERT_TOPIC_ARN (optional): SNS topic for pending-stock alerts and rejects. */
+  alertTopicArn: string | undefined
+  /** METRICS_NAMESPACE (default OrderPipeline). */
+  metricsNamespace: string
+  /** STAGE (default dev): the metrics dimension. */
+  stage: string
+  /** STOCK_TRACKING (default on): reserve stock in the order's transaction. */
+  stockTracking: boolean
+  /** DEFAULT_CURRENCY (default EUR): for dialects that name none. */
+  defaultCurrency: string
+  /** MAX_ORDER_AMOUNT (default 10000): orders must stay below it. */
+  maxOrderAmount: number
+}
+
+export type ConfigKey = keyof Config
+
+export class ConfigError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+const REQUIRED_ENV: Partial<Record<ConfigKey, string>> = {
+  ordersTable: 'ORDERS_TABLE',
+  mainQueueUrl: 'MAIN_QUEUE_URL',
+  mainDlqUrl: 'MAIN_DLQ_URL',
+  ingestDlqUrl: 'INGEST_DLQ_URL',
+}
+
+const flag = (name: string, value: string | undefined, fallback: boolean): boolean => {
+  if (value === undefined || value === '') return fallback
+  if (/^(on|true|1|yes)$/i.test(value)) return true
+  if (/^(off|false|0|no)$/i.test(value)) return false
+  throw new ConfigError(`${name} must be on or off, got "${value}"`)
+}
+
+/**
+ * Reads the configuration; `required` names the settings this function cannot run without.
+ * @example const config = loadConfig(['ordersTable', 'mainDlqUrl'])
+ */
+export const loadConfig = (required: ConfigKey[], env: NodeJS.ProcessEnv = process.env): Config => {
+  const missing = required.map((key) => REQUIRED_ENV[key]).filter((name): name is string => name !== undefined && !env[name])
+  if (missing.length > 0) throw new ConfigError(`Missing environment variable${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`)
+
+  const maxOrderAmount = Number(env.MAX_ORDER_AMOUNT ?? 10000)
+  if (!Number.isFinite(maxOrderAmount) || maxOrderAmount <= 0) throw new ConfigError(`MAX_ORDER_AMOUNT must be a positive number, got "${env.MAX_ORDER_AMOUNT}"`)
+  const defaultCurrency = env.DEFAULT_CURRENCY ?? 'EUR'
+  if (!Intl.supportedValuesOf('currency').includes(defaultCurrency)) throw new ConfigError(`DEFAULT_CURRENCY must be an ISO 4217 code, got "${defaultCurrency}"`)
+
+  return {
+    ordersTable: env.ORDERS_TABLE ?? '',
+    mainQueueUrl: env.MAIN_QUEUE_URL ?? '',
+    mainDlqUrl: env.MAIN_DLQ_URL ?? '',
+    ingestDlqUrl: env.INGEST_DLQ_URL ?? '',
+    alertTopicArn: env.ALERT_TOPIC_ARN || undefined,
+    metricsNamespace: env.METRICS_NAMESPACE || 'OrderPipeline',
+    stage: env.STAGE || 'dev',
+    stockTracking: flag('STOCK_TRACKING', env.STOCK_TRACKING, true),
+    defaultCurrency,
+    maxOrderAmount,
+  }
+}

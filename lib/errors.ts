@@ -1,0 +1,96 @@
+/**
+ * Every error the pipeline raises on purpose is an OrderError. `permanent` says what the SQS handlers do with it:
+ * permanent errors are parked in a dead-letter queue with their reasons and acknowledged; everything else is
+ * reported as a batch item failure so that SQS retries it (and parks it after maxReceiveCount).
+ */
+
+/** One failed check: a JSON Pointer to the field, the rule it broke, and words a client can act on. */
+export interface FieldError {
+  path: string
+  rule: string
+  message: string
+}
+
+export abstract class OrderError extends Error {
+  abstract readonly permanent: boolean
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** The order failed its schema or a business rule. */
+export class ValidationError extends OrderError {
+  readonly permanent = true
+  readonly fields: FieldError[]
+  constructor (fields: FieldError[], message = summarise(fields)) {
+    super(message)
+    this.fields = fields
+  }
+}
+
+/** The body is not JSON at all. */
+export class MalformedOrderError extends OrderError {
+  readonly permanent = true
+}
+
+/** The same order id arrived with other content than the stored order. */
+export class ConflictError extends OrderError {
+  readonly permanent = true
+  readonly orderId: string
+  readonly storedHash: string
+  readonly hash: string
+  constructor (orderId: string, storedHash: string, hash: string) {
+    super(`Order ${orderId} already exists with different content`)
+    this.orderId = orderId
+    this.storedHash = storedHash
+    this.hash = hash
+  }
+}
+
+/** The S3 object cannot be read or is not an order file: retrying cannot help. */
+export class FileError extends OrderError {
+  readonly permanent = true
+}
+
+/** Worth retrying: throttling, 5xx, network, transaction conflicts. */
+export class TransientError extends OrderError {
+  readonly permanent = false
+}
+
+/** The message of a list of field errors: one sentence a client can act on. */
+export const summarise = (fields: FieldError[]): string => {
+  if (fields.length === 0) return 'Order failed validation'
+  const missing = fields.filter((f) => f.rule === 'required' && f.path.lastIndexOf('/') === 0)
+  const rest = fields.filter((f) => !missing.includes(f))
+  const parts = missing.length > 1
+    ? [`Missing required fields: ${missing.map((f) => f.path.slice(1)).join(', ')}`]
+    : missing.map((f) => f.message)
+  return [...parts, ...rest.map((f) => f.message)].join('; ')
+}
+
+const PERMANENT_AWS_ERRORS = new Set([
+  'ValidationException', 'AccessDeniedException', 'AccessDenied', 'NoSuchKey', 'NoSuchBucket',
+  'ResourceNotFoundException', 'InvalidParameterValue', 'SerializationException',
+])
+
+/**
+ * Whether retrying can help. Ours say so themselves; a SyntaxError is a body that is not JSON; AWS errors that
+ * no retry can fix are permanent; throttling, 5xx, network errors and anything unknown are transient.
+ */
+export const isPermanent = (err: unknown): boolean => {
+  if (err instanceof OrderError) return err.permanent
+  if (err instanceof SyntaxError) return true
+  const name = (err as { name?: unknown } | null)?.name
+  return typeof name === 'string' && PERMANENT_AWS_ERRORS.has(name)
+}
+
+/** A name for the error class attribute of a DLQ message. */
+export const errorClass = (err: unknown): string => {
+  if (err instanceof SyntaxError) return 'MalformedOrderError'
+  if (err instanceof Error) return err.name
+  return typeof err
+}
+
+export const errorMessage = (err: unknown): string =>
+  err instanceof Error ? err.message : `Non-error value thrown: ${String(err)}`

@@ -1,0 +1,147 @@
+/**
+ * Order validation: the precompiled dialect schemas (lib/generated, ajv standalone, no type coercion) plus the
+ * business rules a schema cannot say (money to the cent, amount equal to the items, the maximum amount, the size
+ * bound). Every failure names the field (a JSON Pointer in the dialect the client sent) and the rule.
+ */
+import type { ErrorObject } from 'ajv'
+import { validateApi, validateCanonical, validateRich, type CompiledValidator } from './generated/validators.mjs'
+import { LIMITS } from './constants.ts'
+import { ValidationError, type FieldError } from './errors.ts'
+import { formatCents, toCents } from './money.ts'
+import { detectDialect, normalise, sumCents, type Dialect, type NormaliseContext, type Order } from './order.ts'
+
+const VALIDATORS: Record<Dialect, CompiledValidator> = { canonical: validateCanonical, rich: validateRich, api: validateApi }
+
+/** Where each dialect keeps the money the business rules check. */
+const SHAPES: Record<Dialect, { amount: string[] | undefined, qty: string, price: string }> = {
+  canonical: { amount: ['amount'], qty: 'qty', price: 'unit_price' },
+  rich: { amount: ['payment', 'amount'], qty: 'quantity', price: 'unit_price' },
+  api: { amount: undefined, qty: 'quantity', price: 'price' },
+}
+
+export interface Rules {
+  /** Orders must stay strictly below this amount. */
+  maxOrderAmount: number
+}
+
+/** `/items/0/sku` → `items[0].sku`, the way a person names a field. */
+export const fieldName = (pointer: string): string =>
+  pointer === '' ? 'order' : pointer.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((name, part) => (/^\d+$/.test(part) ? `${name}[${part}]` : name ? `${name}.${part}` : part), '')
+
+const describe = (e: ErrorObject, path: string): string => {
+  const field = fieldName(path)
+  const p = e.params as Record<string, unknown>
+  switch (e.keyword) {
+    case 'required': return `Missing required field: ${field}`
+    case 'additionalProperties': return `Unknown field: ${field}`
+    case 'type': return `${field} must be ${p.type === 'integer' || p.type === 'object' || p.type === 'array' ? 'an' : 'a'} ${p.type === 'object' ? 'JSON object' : String(p.type)}`
+    case 'exclusiveMinimum': return `${field} must be greater than ${String(p.limit)}`
+    case 'minimum': return `${field} must be at least ${String(p.limit)}`
+    case 'maximum': return `${field} must be at most ${String(p.limit)}`
+    case 'minItems': return `${field} must have at least ${String(p.limit)} item${p.limit === 1 ? '' : 's'}`
+    case 'maxItems': return `${field} must have at most ${String(p.limit)} items`
+    case 'minLength': return `${field} must not be empty`
+    case 'maxLength': return `${field} must be at most ${String(p.limit)} characters`
+    case 'pattern': return `${field} may hold only letters, digits and . _ : # / - and must start with a letter or digit`
+    case 'format':
+      if (p.format === 'date-time') return `${field} must be an ISO 8601 date-time, like 2026-01-07T10:00:00Z`
+      if (p.format === 'date') return `${field} must be an ISO 8601 date, like 2026-01-07`
+      if (p.format === 'email') return `${field} must be an e-mail address`
+      return `${field} must be a ${String(p.format)}`
+    case 'enum':
+      if (path.endsWith('/currency')) return `${field} must be an ISO 4217 currency code, like EUR`
+      return `${field} must be one of ${(p.allowedValues as unknown[]).join(', ')}`
+    default: return `${field} ${e.message ?? 'is invalid'}`
+  }
+}
+
+/** ajv's errors as field errors: the pointer names the offending field itself (a missing or unknown one too). */
+export const toFieldErrors = (errors: ErrorObject[] | null | undefined): FieldError[] =>
+  (errors ?? []).map((e) => {
+    const p = e.params as Record<string, unknown>
+    const extra = e.keyword === 'required' ? p.missingProperty : e.keyword === 'additionalProperties' ? p.additionalProperty : undefined
+    const path = extra === undefined ? e.instancePath : `${e.instancePath}/${String(extra)}`
+    return { path, rule: e.keyword, message: describe(e, path) }
+  })
+
+const at = (value: unknown, keys: string[]): unknown =>
+  keys.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), value)
+
+/** The rules a schema cannot state, checked on whatever parts of the body are well-formed. */
+export const businessRules = (input: unknown, dialect: Dialect, rules: Rules): FieldError[] => {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return []
+  const shape = SHAPES[dialect]
+  const errors: FieldError[] = []
+  const rawItems = (input as { items?: unknown }).items
+  const items = Array.isArray(rawItems) ? rawItems : []
+  items.forEach((item, i) => {
+    const price = at(item, [shape.price])
+    if (typeof price === 'number' && price > 0 && toCents(price) === undefined) {
+      const path = `/items/${i}/${shape.price}`
+      errors.push({ path, rule: 'decimals', message: `${fieldName(path)} must have at most 2 decimals` })
+    }
+  })
+  const lines = items.map((item) => ({ qty: at(item, [shape.qty]), unit_price: at(item, [shape.price]) }))
+  const sum = Array.isArray(rawItems) ? sumCents(lines) : undefined
+  const maxCents = Math.round(rules.maxOrderAmount * 100)
+  if (shape.amount === undefined) {
+    if (sum !== undefined && sum >= maxCents) {
+      errors.push({ path: '/items', rule: 'maximum', message: `the order total ${formatCents(sum)} must be below ${rules.maxOrderAmount}` })
+    }
+    return errors
+  }
+  const amount = at(input, shape.amount)
+  if (typeof amount !== 'number') return errors
+  const path = `/${shape.amount.join('/')}`
+  const cents = toCents(amount)
+  if (cents === undefined) {
+    errors.push({ path, rule: 'decimals', message: `${fieldName(path)} must have at most 2 decimals` })
+    return errors
+  }
+  if (cents >= maxCents) errors.push({ path, rule: 'maximum', message: `${fieldName(path)} must be below ${rules.maxOrderAmount}` })
+  if (sum !== undefined && sum !== cents) {
+    errors.push({ path, rule: 'sum', message: `${fieldName(path)} ${formatCents(cents)} must equal the sum of the items (quantity × unit price), ${formatCents(sum)}` })
+  }
+  if (dialect === 'rich' && at(input, ['customer_id']) === undefined && at(input, ['customer', 'email']) === undefined) {
+    errors.push({ path: '/customer/email', rule: 'required', message: 'Missing required field: customer.email (or customer_id)' })
+  }
+  return errors
+}
+
+const sizeErrors = (bytes: number): FieldError[] => bytes > LIMITS.MAX_ORDER_BYTES
+  ? [{ path: '', rule: 'maxBytes', message: `the order is ${bytes} bytes; at most ${LIMITS.MAX_ORDER_BYTES} are accepted` }]
+  : []
+
+/** All that is wrong with a body of the given dialect (empty when it is a valid order). */
+export const checkOrder = (input: unknown, dialect: Dialect, rules: Rules): FieldError[] => {
+  const validate = VALIDATORS[dialect]
+  const schemaErrors = validate(input) ? [] : toFieldErrors(validate.errors)
+  const seen = new Set(schemaErrors.map((e) => `${e.path}|${e.rule}`))
+  return [...schemaErrors, ...businessRules(input, dialect, rules).filter((e) => !seen.has(`${e.path}|${e.rule}`))]
+}
+
+const byteLength = (input: unknown): number => Buffer.byteLength(JSON.stringify(input) ?? '')
+
+/**
+ * Intake: detects the dialect, checks the body, and returns the canonical order.
+ * @throws ValidationError naming every failed field
+ * @example parseOrder(JSON.parse(body), { ...config, receivedAt: new Date().toISOString(), assignOrderId: newOrderId })
+ */
+export const parseOrder = (input: unknown, ctx: NormaliseContext & Rules & { bytes?: number }): Order => {
+  const dialect = detectDialect(input)
+  const errors = [...sizeErrors(ctx.bytes ?? byteLength(input)), ...checkOrder(input, dialect, ctx)]
+  if (errors.length > 0) throw new ValidationError(errors)
+  return normalise(input, dialect, ctx)
+}
+
+/**
+ * The worker's check of a main-queue message: the canonical schema and the business rules again, so that an
+ * edited or replayed message cannot slip through.
+ * @throws ValidationError
+ */
+export const checkCanonical = (input: unknown, rules: Rules, bytes?: number): Order => {
+  const errors = [...sizeErrors(bytes ?? byteLength(input)), ...checkOrder(input, 'canonical', rules)]
+  if (errors.length > 0) throw new ValidationError(errors)
+  return input as Order
+}
