@@ -14,6 +14,8 @@ export const METRIC = {
   [OUTCOME.DUPLICATE]: 'OrdersDuplicate',
   [OUTCOME.CONFLICT]: 'OrdersConflict',
   PENDING_STOCK: 'OrdersPendingStock',
+  /** Valid orders put on the main queue by the API or the S3 validator (the worker then counts the outcome). */
+  ACCEPTED: 'OrdersAccepted',
 } as const
 export type MetricName = (typeof METRIC)[keyof typeof METRIC]
 

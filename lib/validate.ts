@@ -145,3 +145,20 @@ export const checkCanonical = (input: unknown, rules: Rules, bytes?: number): Or
   if (errors.length > 0) throw new ValidationError(errors)
   return input as Order
 }
+
+/**
+ * The API's event check, for @middy/validator: the same compiled dialect validators and business rules, run on the
+ * parsed body. Its `errors` are field errors (they reach the 400 answer as they are).
+ */
+export const orderEventValidator = (rules: Rules) => {
+  const validate = (event: { body?: unknown }): boolean => {
+    const { body } = event
+    const errors = typeof body === 'object' && body !== null && !Array.isArray(body)
+      ? checkOrder(body, detectDialect(body), rules)
+      : [{ path: '', rule: 'type', message: 'The body must be a JSON object: one order' }]
+    validate.errors = errors.length > 0 ? errors : null
+    return errors.length === 0
+  }
+  validate.errors = null as FieldError[] | null
+  return validate
+}

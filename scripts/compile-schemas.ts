@@ -6,9 +6,13 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import Ajv from 'ajv'
-import addFormats from 'ajv-formats'
-import standaloneCode from 'ajv/dist/standalone/index.js'
+import { Ajv } from 'ajv'
+import formatsPlugin from 'ajv-formats'
+import standalone from 'ajv/dist/standalone/index.js'
+
+// CommonJS packages: their callable is the default export of the default export.
+const addFormats = formatsPlugin.default
+const standaloneCode = standalone.default
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const out = join(root, 'lib/generated/validators.mjs')

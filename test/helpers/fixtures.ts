@@ -1,0 +1,45 @@
+/** The shared fixtures (../shared/fixtures beside the repository) and a minimal Lambda context. */
+import { readFileSync } from 'node:fs'
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda'
+
+const root = new URL('../../../shared/fixtures/', import.meta.url)
+
+export const seedText = (name: string): string => readFileSync(new URL(`seed-orders/${name}`, root), 'utf8')
+export const seed = <T = Record<string, unknown>>(name: string): T => JSON.parse(seedText(name)) as T
+export const awsEvent = <T = unknown>(name: string): T => JSON.parse(readFileSync(new URL(`aws-events/${name}`, root), 'utf8')) as T
+
+let requests = 0
+export const fakeContext = (): Context => ({
+  awsRequestId: `req-${++requests}`,
+  functionName: 'test-function',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-3:123456789012:function:test-function',
+  memoryLimitInMB: '256',
+  logGroupName: '/aws/lambda/test-function',
+  logStreamName: 'test',
+  callbackWaitsForEmptyEventLoop: false,
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+})
+
+let messages = 0
+/** An SQS record from the main queue carrying `body`. */
+export const sqsRecord = (body: unknown, overrides: Partial<SQSRecord> = {}): SQSRecord => {
+  const id = ++messages
+  return {
+    messageId: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+    receiptHandle: `handle-${id}`,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1767780000000', SenderId: 'AIDAEXAMPLE', ApproximateFirstReceiveTimestamp: '1767780000100' },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-3:123456789012:tp-orders-main',
+    awsRegion: 'eu-west-3',
+    ...overrides,
+  }
+}
+
+export const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records })
