@@ -1,0 +1,162 @@
+/**
+ * The order API (API Gateway REST v1 and HTTP API v2 proxy events):
+ * - POST /orders: any of the three dialects → 202 with the order id (queued for the worker), 400 naming every
+ *   failed field, 409 when the id is already known (DUPLICATE or CONFLICT), 413 past the size bound.
+ * - GET /orders/{id}: status, outcome and reasons, without personal data.
+ */
+import middy from '@middy/core'
+import errorLogger from '@middy/error-logger'
+import httpCors from '@middy/http-cors'
+import httpErrorHandler from '@middy/http-error-handler'
+import httpHeaderNormalizer from '@middy/http-header-normalizer'
+import httpJsonBodyParser from '@middy/http-json-body-parser'
+import httpRouterHandler from '@middy/http-router'
+import validator from '@middy/validator'
+import { createError } from '@middy/util'
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda'
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
+import type { SQSClient } from '@aws-sdk/client-sqs'
+import { cloudWatchClient, dynamoClient, sqsClient } from '../lib/aws.ts'
+import { loadConfig, type Config } from '../lib/config.ts'
+import { ATTRIBUTE, LIMITS, METRIC } from '../lib/constants.ts'
+import { TransientError } from '../lib/errors.ts'
+import { logger as baseLogger, type Logger } from '../lib/logger.ts'
+import { detectDialect, newOrderId, normalise, orderHash, orderIdFromIdempotencyKey, type Order } from '../lib/order.ts'
+import { sendMessages } from '../lib/queue.ts'
+import { getOrderStatus, orderKey } from '../lib/store.ts'
+import { orderEventValidator } from '../lib/validate.ts'
+import { httpErrors } from '../middlewares/http-errors.ts'
+import { flushMetrics, type MetricsContext } from '../middlewares/metrics.ts'
+
+export type ApiConfig = Pick<Config, 'ordersTable' | 'mainQueueUrl' | 'metricsNamespace' | 'stage' | 'defaultCurrency' | 'maxOrderAmount'> & {
+  /** CORS_ORIGINS: origins of the order form (comma-separated; default none). */
+  corsOrigins: string[]
+}
+
+type HttpEvent = (APIGatewayProxyEvent | APIGatewayProxyEventV2) & { body: unknown, headers: Record<string, string | undefined> }
+type ApiContext = MetricsContext
+
+export interface ApiDeps {
+  config: ApiConfig
+  dynamo?: DynamoDBDocumentClient
+  sqs?: SQSClient
+  cloudWatch?: CloudWatchClient
+  logger?: Logger
+  now?: () => Date
+}
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
+  statusCode,
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify(body),
+})
+
+const requestIdOf = (event: HttpEvent, context: Context): string =>
+  event.requestContext?.requestId ?? context.awsRequestId
+
+/** 413 before anything parses a body past the bound (base64 bodies are measured decoded). */
+const limitBodySize = (maxBytes: number): middy.MiddlewareObj<HttpEvent> => ({
+  before: (request) => {
+    const { body, isBase64Encoded } = request.event as { body?: unknown, isBase64Encoded?: boolean }
+    if (typeof body !== 'string') return
+    const bytes = isBase64Encoded ? Math.floor(body.length * 3 / 4) : Buffer.byteLength(body)
+    if (bytes > maxBytes) throw createError(413, `The order is ${bytes} bytes; at most ${maxBytes} are accepted`)
+  },
+})
+
+export interface AcceptDeps {
+  config: ApiConfig
+  dynamo: DynamoDBDocumentClient
+  sqs: SQSClient
+  correlationId: string
+}
+
+/**
+ * Queues a valid, normalised order, unless its id is already known: then 409 with DUPLICATE (same content) or
+ * CONFLICT. Two quick POSTs of one order may both get 202; the worker settles it.
+ */
+export const acceptOrder = async (order: Order, deps: AcceptDeps): Promise<{ statusCode: 202 | 409, body: Record<string, unknown> }> => {
+  const hash = orderHash(order, deps.config.defaultCurrency)
+  const { Item } = await deps.dynamo.send(new GetCommand({
+    TableName: deps.config.ordersTable, Key: orderKey(order.order_id), ProjectionExpression: '#hash', ExpressionAttributeNames: { '#hash': 'hash' },
+  }))
+  if (Item) {
+    const status = Item.hash === hash ? 'DUPLICATE' : 'CONFLICT'
+    return {
+      statusCode: 409,
+      body: { message: status === 'DUPLICATE' ? `Order ${order.order_id} was already received` : `Order ${order.order_id} already exists with different content`, status, orderId: order.order_id },
+    }
+  }
+  const failed = await sendMessages(deps.sqs, deps.config.mainQueueUrl, [{
+    id: 'order',
+    body: JSON.stringify(order),
+    attributes: { [ATTRIBUTE.CORRELATION_ID]: deps.correlationId, [ATTRIBUTE.SOURCE]: 'api' },
+  }])
+  if (failed.length > 0) throw new TransientError(`The order could not be queued: ${failed[0]?.code}`)
+  return { statusCode: 202, body: { message: 'Order accepted for processing', orderId: order.order_id } }
+}
+
+/** The API's middy chain (a router of two chains); `handler` below is it with the environment's configuration. */
+export const buildApi = (deps: ApiDeps) => {
+  const { config } = deps
+  const log = deps.logger ?? baseLogger
+  const dynamo = deps.dynamo ?? dynamoClient()
+  const sqs = deps.sqs ?? sqsClient()
+  const now = deps.now ?? (() => new Date())
+
+  const postOrder = middy<HttpEvent, APIGatewayProxyResult, Error, ApiContext>()
+    .use(limitBodySize(LIMITS.MAX_ORDER_BYTES))
+    .use(httpJsonBodyParser())
+    .use(validator({ eventSchema: orderEventValidator(config) }))
+    .handler(async (event, context) => {
+      const correlationId = event.headers['x-correlation-id'] ?? requestIdOf(event, context)
+      const key = event.headers['idempotency-key']
+      if (key !== undefined && (key.length === 0 || key.length > 255)) {
+        throw createError(400, JSON.stringify({ message: 'Idempotency-Key must be 1 to 255 characters', errors: [{ path: 'header:Idempotency-Key', rule: 'maxLength', message: 'Idempotency-Key must be 1 to 255 characters' }] }))
+      }
+      const order = normalise(event.body, detectDialect(event.body), {
+        defaultCurrency: config.defaultCurrency,
+        receivedAt: now().toISOString(),
+        assignOrderId: () => (key ? orderIdFromIdempotencyKey(key) : newOrderId()),
+      })
+      const { statusCode, body } = await acceptOrder(order, { config, dynamo, sqs, correlationId })
+      context.metrics.count(statusCode === 202 ? METRIC.ACCEPTED : body.status === 'DUPLICATE' ? METRIC.DUPLICATE : METRIC.REJECTED)
+      log.info({ requestId: requestIdOf(event, context), correlationId, orderId: order.order_id, statusCode, status: body.status }, 'order received')
+      return json(statusCode, body)
+    })
+
+  const getOrder = middy<HttpEvent, APIGatewayProxyResult, Error, ApiContext>()
+    .handler(async (event) => {
+      const id = (event.pathParameters as Record<string, string | undefined> | undefined)?.id ?? ''
+      if (!/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/.test(id)) throw createError(400, JSON.stringify({ message: `Not an order id: ${id.slice(0, 80)}` }))
+      const status = await getOrderStatus(dynamo, config.ordersTable, id)
+      if (!status) throw createError(404, JSON.stringify({ message: `Order ${id} not found` }))
+      return json(200, status)
+    })
+
+  return middy<HttpEvent, APIGatewayProxyResult, Error, ApiContext>()
+    .use(httpHeaderNormalizer())
+    .use(httpCors({ origins: config.corsOrigins, headers: 'Content-Type,Idempotency-Key,X-Correlation-Id,X-Api-Key,Authorization', methods: 'GET,POST,OPTIONS' }))
+    .use(flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }))
+    .use(errorLogger({ logger: (request: { error: unknown }) => log.debug({ err: request.error }, 'request failed') }))
+    .use(httpErrorHandler({ logger: false }))
+    .use(httpErrors({ logger: log, onRejected: (context) => (context as ApiContext).metrics?.count(METRIC.REJECTED) }))
+    .handler(httpRouterHandler([
+      { method: 'POST', path: '/orders', handler: postOrder },
+      { method: 'GET', path: '/orders/{id}', handler: getOrder },
+    ]) as never)
+}
+
+let api: ReturnType<typeof buildApi> | undefined
+/** The Lambda entry point (tp-order-api). */
+export const handler = (event: APIGatewayProxyEvent | APIGatewayProxyEventV2, context: Context) => {
+  api ??= buildApi({
+    config: {
+      ...loadConfig(['ordersTable', 'mainQueueUrl']),
+      corsOrigins: (process.env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    },
+    cloudWatch: cloudWatchClient(),
+  })
+  return api(event as HttpEvent, context as ApiContext)
+}
