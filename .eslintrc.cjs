@@ -11,7 +11,7 @@ module.exports = {
     'ava/no-only-test': 'error',
     'ava/no-todo-test': 'error',
     '@typescript-eslint/no-floating-promises': 'error',
-    '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
     'no-console': ['error', { allow: ['error'] }]
   },
   overrides: [

@@ -14,10 +14,10 @@ const once = <T>(make: () => T): (() => T) => {
   return () => (value ??= make())
 }
 
-export const dynamoClient = once(() => DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+export const dynamoClient = /* @__PURE__ */ once(() => DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
 }))
-export const sqsClient = once(() => new SQSClient({}))
-export const s3Client = once(() => new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }))
-export const cloudWatchClient = once(() => new CloudWatchClient({}))
-export const snsClient = once(() => new SNSClient({}))
+export const sqsClient = /* @__PURE__ */ once(() => new SQSClient({}))
+export const s3Client = /* @__PURE__ */ once(() => new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }))
+export const cloudWatchClient = /* @__PURE__ */ once(() => new CloudWatchClient({}))
+export const snsClient = /* @__PURE__ */ once(() => new SNSClient({}))

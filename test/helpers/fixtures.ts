@@ -5,7 +5,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda'
 const root = new URL('../../../shared/fixtures/', import.meta.url)
 
 export const seedText = (name: string): string => readFileSync(new URL(`seed-orders/${name}`, root), 'utf8')
-export const seed = <T = Record<string, unknown>>(name: string): T => JSON.parse(seedText(name)) as T
+export const seed = (name: string): Record<string, unknown> => JSON.parse(seedText(name)) as Record<string, unknown>
 export const awsEvent = <T = unknown>(name: string): T => JSON.parse(readFileSync(new URL(`aws-events/${name}`, root), 'utf8')) as T
 
 let requests = 0

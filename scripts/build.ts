@@ -1,0 +1,39 @@
+/**
+ * Bundles each Lambda handler with esbuild into dist/<function>/index.mjs (ESM, node22, minified, source maps,
+ * the AWS SDK bundled and tree-shaken from its ES builds). Prints each bundle's size.
+ * Usage: tsx scripts/build.ts [--help] [--outdir dist]
+ */
+import { build } from 'esbuild'
+import { statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+export const FUNCTIONS = { api: 'handlers/api.ts', validator: 'handlers/validator.ts', worker: 'handlers/worker.ts' } as const
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const { values } = parseArgs({ options: { help: { type: 'boolean' }, outdir: { type: 'string', default: 'dist' } } })
+if (values.help) {
+  console.log('usage: npm run build [-- --outdir DIR]\n  Bundles handlers/{api,validator,worker}.ts into DIR/<function>/index.mjs (default dist).')
+  process.exit(0)
+}
+
+for (const [name, entry] of Object.entries(FUNCTIONS)) {
+  const outfile = join(root, values.outdir, name, 'index.mjs')
+  await build({
+    entryPoints: [join(root, entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    minify: true,
+    sourcemap: true,
+    legalComments: 'none',
+    // Some CommonJS dependencies call require(): give the ESM bundle one.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    logLevel: 'warning',
+  })
+  console.log(`${name.padEnd(10)} ${outfile.slice(root.length + 1)}  ${(statSync(outfile).size / 1024).toFixed(0)} KB`)
+}
