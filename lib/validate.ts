@@ -114,8 +114,11 @@ const sizeErrors = (bytes: number): FieldError[] => bytes > LIMITS.MAX_ORDER_BYT
   : []
 
 /** All that is wrong with a body of the given dialect (empty when it is a valid order). */
-export const checkOrder = (input: unknown, dialect: Dialect, rules: Rules): FieldError[] => {
-  const validate = VALIDATORS[dialect]
+export const checkOrder = (input: unknown, dialect: Dialect, rules: Rules): FieldError[] =>
+  checkWith(VALIDATORS[dialect], input, dialect, rules)
+
+/** The same, with the validator passed in (the worker's bundle then carries the canonical one only). */
+const checkWith = (validate: CompiledValidator, input: unknown, dialect: Dialect, rules: Rules): FieldError[] => {
   const schemaErrors = validate(input) ? [] : toFieldErrors(validate.errors)
   const seen = new Set(schemaErrors.map((e) => `${e.path}|${e.rule}`))
   return [...schemaErrors, ...businessRules(input, dialect, rules).filter((e) => !seen.has(`${e.path}|${e.rule}`))]
@@ -141,7 +144,7 @@ export const parseOrder = (input: unknown, ctx: NormaliseContext & Rules & { byt
  * @throws ValidationError
  */
 export const checkCanonical = (input: unknown, rules: Rules, bytes?: number): Order => {
-  const errors = [...sizeErrors(bytes ?? byteLength(input)), ...checkOrder(input, 'canonical', rules)]
+  const errors = [...sizeErrors(bytes ?? byteLength(input)), ...checkWith(validateCanonical, input, 'canonical', rules)]
   if (errors.length > 0) throw new ValidationError(errors)
   return input as Order
 }

@@ -1,9 +1,10 @@
 /**
  * Bundles each Lambda handler with esbuild into dist/<function>/index.mjs (ESM, node22, minified, source maps,
- * the AWS SDK bundled and tree-shaken from its ES builds). Prints each bundle's size.
+ * the AWS SDK bundled and tree-shaken from its ES builds, credentials from the environment as Lambda gives them).
+ * Prints each bundle's size.
  * Usage: tsx scripts/build.ts [--help] [--outdir dist]
  */
-import { build } from 'esbuild'
+import { build, type Plugin } from 'esbuild'
 import { statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,6 +17,14 @@ const { values } = parseArgs({ options: { help: { type: 'boolean' }, outdir: { t
 if (values.help) {
   console.log('usage: npm run build [-- --outdir DIR]\n  Bundles handlers/{api,validator,worker}.ts into DIR/<function>/index.mjs (default dist).')
   process.exit(0)
+}
+
+/** Lambda gives credentials in the environment: see lib/lambda-credentials.ts. */
+const lambdaCredentials: Plugin = {
+  name: 'lambda-credentials',
+  setup (b) {
+    b.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({ path: join(root, 'lib/lambda-credentials.ts') }))
+  },
 }
 
 for (const [name, entry] of Object.entries(FUNCTIONS)) {
@@ -33,6 +42,7 @@ for (const [name, entry] of Object.entries(FUNCTIONS)) {
     legalComments: 'none',
     // Some CommonJS dependencies call require(): give the ESM bundle one.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    plugins: [lambdaCredentials],
     logLevel: 'warning',
   })
   console.log(`${name.padEnd(10)} ${outfile.slice(root.length + 1)}  ${(statSync(outfile).size / 1024).toFixed(0)} KB`)
