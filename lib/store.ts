@@ -9,7 +9,7 @@
  * | conflict  | ORDER#<id>    | CONFLICT#<hash>                  |
  * | stock     | STOCK#<sku>   | STOCK                            |
  */
-import { PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { FieldError } from './errors.ts'
 import type { Order } from './order.ts'
 
@@ -144,6 +144,15 @@ export const setStock = async (client: DynamoDBDocumentClient, tableName: string
   }))
 }
 
+const toLevel = (i: Record<string, unknown>): StockLevel =>
+  ({ sku: String(i.pk).slice('STOCK#'.length), available: Number(i.available ?? 0), reserved: Number(i.reserved ?? 0), updated_at: i.updated_at as string | undefined })
+
+/** One SKU's stock record, or undefined (no record: no stock). */
+export const getStock = async (client: DynamoDBDocumentClient, tableName: string, sku: string): Promise<StockLevel | undefined> => {
+  const { Item } = await client.send(new GetCommand({ TableName: tableName, Key: stockKey(sku) }))
+  return Item && toLevel(Item)
+}
+
 /** Every stock record (a scan: meant for the stock command, not for the hot path). */
 export const listStock = async (client: DynamoDBDocumentClient, tableName: string): Promise<StockLevel[]> => {
   const levels: StockLevel[] = []
@@ -155,9 +164,7 @@ export const listStock = async (client: DynamoDBDocumentClient, tableName: strin
       ExpressionAttributeValues: { ':sk': STOCK_SK },
       ExclusiveStartKey: start,
     }))
-    for (const i of page.Items ?? []) {
-      levels.push({ sku: String(i.pk).slice('STOCK#'.length), available: Number(i.available ?? 0), reserved: Number(i.reserved ?? 0), updated_at: i.updated_at as string | undefined })
-    }
+    levels.push(...(page.Items ?? []).map(toLevel))
     start = page.LastEvaluatedKey
   } while (start)
   return levels.sort((a, b) => a.sku.localeCompare(b.sku))

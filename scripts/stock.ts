@@ -1,0 +1,49 @@
+/**
+ * npm run stock -- show [SKU...] | set SKU=COUNT...
+ * Shows and sets stock levels in the orders table (stock records STOCK#<sku>).
+ */
+import { Command } from 'commander'
+import { getStock, listStock, setStock, type StockLevel } from '../lib/store.ts'
+import { documentClient, formatTable, run, tableName, withAwsOptions, type AwsOptions } from './cli.ts'
+
+/** `SKU-1=10` → ['SKU-1', 10]; a clear error otherwise. */
+export const parseLevel = (arg: string): [string, number] => {
+  const match = /^([A-Za-z0-9][A-Za-z0-9._:#/-]{0,63})=(\d+)$/.exec(arg)
+  if (!match) throw new Error(`not a stock level: "${arg}" (expected SKU=COUNT, e.g. SKU-1=10)`)
+  return [match[1]!, Number(match[2])]
+}
+
+const print = (levels: StockLevel[], options: AwsOptions): void => {
+  if (options.json) console.log(JSON.stringify(levels, null, 2))
+  else if (levels.length === 0) console.log('no stock records')
+  else console.log(formatTable(levels as unknown as Record<string, unknown>[], ['sku', 'available', 'reserved', 'updated_at']))
+}
+
+const program = new Command('stock')
+  .description('Show and set stock levels of the order pipeline (available counts per SKU).')
+  .showHelpAfterError()
+
+withAwsOptions(program.command('show'))
+  .description('print stock levels: every SKU, or the ones named')
+  .argument('[sku...]', 'SKUs to show')
+  .action(async (skus: string[], options: AwsOptions) => {
+    const client = documentClient(options)
+    const levels = skus.length > 0
+      ? (await Promise.all(skus.map(async (sku) => getStock(client, tableName(options), sku)))).map((l, i) => l ?? { sku: skus[i]!, available: 0, reserved: 0, updated_at: '(no record: no stock)' })
+      : await listStock(client, tableName(options))
+    print(levels, options)
+  })
+
+withAwsOptions(program.command('set'))
+  .description('set available counts (reserved counts are kept)')
+  .argument('<level...>', 'SKU=COUNT pairs, e.g. SKU-1=10 SKU-2=0')
+  .action(async (args: string[], options: AwsOptions) => {
+    const levels = args.map(parseLevel)
+    const client = documentClient(options)
+    const now = new Date().toISOString()
+    for (const [sku, available] of levels) await setStock(client, tableName(options), sku, available, now)
+    print(await Promise.all(levels.map(async ([sku]) => (await getStock(client, tableName(options), sku))!)), options)
+  })
+
+if (import.meta.url === `file://${process.argv[1]}`) await run(program)
+export { program }
