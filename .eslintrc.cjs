@@ -15,6 +15,6 @@ module.exports = {
     'no-console': ['error', { allow: ['error'] }]
   },
   overrides: [
-    { files: ['scripts/**', 'test/bench/**'], rules: { 'no-console': 'off' } }
+    { files: ['scripts/**', 'test/**'], rules: { 'no-console': 'off' } }
   ]
 }
