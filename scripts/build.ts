@@ -6,7 +6,7 @@
  */
 import { build, type Plugin } from 'esbuild'
 import { statSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
@@ -28,7 +28,7 @@ const lambdaCredentials: Plugin = {
 }
 
 for (const [name, entry] of Object.entries(FUNCTIONS)) {
-  const outfile = join(root, values.outdir, name, 'index.mjs')
+  const outfile = join(resolve(root, values.outdir), name, 'index.mjs')
   await build({
     entryPoints: [join(root, entry)],
     outfile,
@@ -45,5 +45,5 @@ for (const [name, entry] of Object.entries(FUNCTIONS)) {
     plugins: [lambdaCredentials],
     logLevel: 'warning',
   })
-  console.log(`${name.padEnd(10)} ${outfile.slice(root.length + 1)}  ${(statSync(outfile).size / 1024).toFixed(0)} KB`)
+  console.log(`${name.padEnd(10)} ${relative(process.cwd(), outfile)}  ${(statSync(outfile).size / 1024).toFixed(0)} KB`)
 }
