@@ -1,0 +1,52 @@
+/**
+ * `npm run bench` (after `npm run build`): runs each scenario in turn, prints a table per section and writes the
+ * same figures to .build/bench.json. Targets are reported (PASS/OVER), never enforced: the exit code is 0 unless a
+ * scenario itself could not run.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { printSection, type Scenario, type Section } from './helpers.ts'
+import { bundles } from './bundles.bench.ts'
+import { requestsPerOrder } from './requests.bench.ts'
+import { workerCpu } from './worker-cpu.bench.ts'
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
+
+const scenarios: [string, Scenario][] = [['requests', requestsPerOrder], ['workerCpu', workerCpu], ['bundles', bundles]]
+
+const started = performance.now()
+const cpu = cpus()[0]?.model ?? 'unknown CPU'
+console.log(`Order pipeline bench — node ${process.version}, ${process.platform} ${process.arch}, ${cpus().length} × ${cpu}, ${new Date().toISOString()}`)
+
+const report: Record<string, unknown> = {
+  generatedAt: new Date().toISOString(),
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+  cpus: cpus().length,
+  cpuModel: cpu,
+}
+let failed = 0
+for (const [name, scenario] of scenarios) {
+  const t = performance.now()
+  let section: Section
+  try {
+    section = await scenario()
+  } catch (err) {
+    failed++
+    const message = err instanceof Error ? err.stack ?? err.message : String(err)
+    section = { title: `${name}: could not run`, lines: message.split('\n').map((l) => `  ${l}`), figures: { error: message } }
+  }
+  const seconds = (performance.now() - t) / 1000
+  section.lines.push(`  (${seconds.toFixed(1)} s)`)
+  printSection(section)
+  report[name] = { title: section.title, seconds: Number(seconds.toFixed(1)), ...section.figures }
+}
+
+const out = fileURLToPath(new URL('../../.build/bench.json', import.meta.url))
+mkdirSync(fileURLToPath(new URL('../../.build/', import.meta.url)), { recursive: true })
+report.seconds = Number(((performance.now() - started) / 1000).toFixed(1))
+writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`)
+console.log(`\nFigures written to .build/bench.json; bench ran in ${report.seconds} s.${failed > 0 ? ` ${failed} scenario(s) could not run.` : ''}`)
+process.exitCode = failed > 0 ? 1 : 0
