@@ -34,12 +34,15 @@ export class ConfigError extends Error {
   }
 }
 
-const REQUIRED_ENV: Partial<Record<ConfigKey, string>> = {
+/** The settings without a default, and their variables. */
+const REQUIRED_ENV = {
   ordersTable: 'ORDERS_TABLE',
   mainQueueUrl: 'MAIN_QUEUE_URL',
   mainDlqUrl: 'MAIN_DLQ_URL',
   ingestDlqUrl: 'INGEST_DLQ_URL',
-}
+} as const satisfies Partial<Record<ConfigKey, string>>
+
+export type RequiredKey = keyof typeof REQUIRED_ENV
 
 const flag = (name: string, value: string | undefined, fallback: boolean): boolean => {
   if (value === undefined || value === '') return fallback
@@ -52,12 +55,14 @@ const flag = (name: string, value: string | undefined, fallback: boolean): boole
  * Reads the configuration; `required` names the settings this function cannot run without.
  * @example const config = loadConfig(['ordersTable', 'mainDlqUrl'])
  */
-export const loadConfig = (required: ConfigKey[], env: NodeJS.ProcessEnv = process.env): Config => {
-  const missing = required.map((key) => REQUIRED_ENV[key]).filter((name): name is string => name !== undefined && !env[name])
+export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = process.env): Config => {
+  const missing = required.map((key) => REQUIRED_ENV[key]).filter((name) => !env[name])
   if (missing.length > 0) throw new ConfigError(`Missing environment variable${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`)
 
   const maxOrderAmount = Number(env.MAX_ORDER_AMOUNT ?? 10000)
-  if (!Number.isFinite(maxOrderAmount) || maxOrderAmount <= 0) throw new ConfigError(`MAX_ORDER_AMOUNT must be a positive number, got "${env.MAX_ORDER_AMOUNT}"`)
+  if (!Number.isFinite(maxOrderAmount) || maxOrderAmount <= 0 || maxOrderAmount > 10_000_000) {
+    throw new ConfigError(`MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas' bound on money), got "${env.MAX_ORDER_AMOUNT}"`)
+  }
   const defaultCurrency = env.DEFAULT_CURRENCY ?? 'EUR'
   if (!Intl.supportedValuesOf('currency').includes(defaultCurrency)) throw new ConfigError(`DEFAULT_CURRENCY must be an ISO 4217 code, got "${defaultCurrency}"`)
 

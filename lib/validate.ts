@@ -43,7 +43,9 @@ const describe = (e: ErrorObject, path: string): string => {
     case 'maxItems': return `${field} must have at most ${String(p.limit)} items`
     case 'minLength': return `${field} must not be empty`
     case 'maxLength': return `${field} must be at most ${String(p.limit)} characters`
-    case 'pattern': return `${field} may hold only letters, digits and . _ : # / - and must start with a letter or digit`
+    case 'pattern':
+      if (isDateTimePattern(e)) return `${field} must be an ISO 8601 date-time, like 2026-01-07T10:00:00Z`
+      return `${field} may hold only letters, digits and . _ : # / - and must start with a letter or digit`
     case 'format':
       if (p.format === 'date-time') return `${field} must be an ISO 8601 date-time, like 2026-01-07T10:00:00Z`
       if (p.format === 'date') return `${field} must be an ISO 8601 date, like 2026-01-07`
@@ -56,14 +58,24 @@ const describe = (e: ErrorObject, path: string): string => {
   }
 }
 
-/** ajv's errors as field errors: the pointer names the offending field itself (a missing or unknown one too). */
-export const toFieldErrors = (errors: ErrorObject[] | null | undefined): FieldError[] =>
-  (errors ?? []).map((e) => {
+/** The date-time definition adds a pattern to ajv's RFC 3339 format: ISO 8601 wants the `T`. */
+const isDateTimePattern = (e: ErrorObject): boolean => String((e.params as { pattern?: unknown }).pattern).startsWith('^\\d{4}-')
+
+/**
+ * ajv's errors as field errors: the pointer names the offending field itself (a missing or unknown one too); a
+ * date-time that breaks both its format and its pattern is one `format` error.
+ */
+export const toFieldErrors = (errors: ErrorObject[] | null | undefined): FieldError[] => {
+  const fields = new Map<string, FieldError>()
+  for (const e of errors ?? []) {
     const p = e.params as Record<string, unknown>
     const extra = e.keyword === 'required' ? p.missingProperty : e.keyword === 'additionalProperties' ? p.additionalProperty : undefined
     const path = extra === undefined ? e.instancePath : `${e.instancePath}/${String(extra)}`
-    return { path, rule: e.keyword, message: describe(e, path) }
-  })
+    const rule = e.keyword === 'pattern' && isDateTimePattern(e) ? 'format' : e.keyword
+    if (!fields.has(`${path}|${rule}`)) fields.set(`${path}|${rule}`, { path, rule, message: describe(e, path) })
+  }
+  return [...fields.values()]
+}
 
 const at = (value: unknown, keys: string[]): unknown =>
   keys.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), value)
@@ -87,9 +99,12 @@ export const businessRules = (input: unknown, dialect: Dialect, rules: Rules): F
   const maxCents = Math.round(rules.maxOrderAmount * 100)
   if (shape.amount === undefined) {
     if (sum !== undefined && sum >= maxCents) {
-      errors.push({ path: '/items', rule: 'maximum', message: `the order total ${formatCents(sum)} must be below ${rules.maxOrderAmount}` })
+      errors.push({ path: '/items', rule: 'maximum', message: `items total ${formatCents(sum)} (quantity × price) must be below ${rules.maxOrderAmount}` })
     }
     return errors
+  }
+  if (dialect === 'rich' && at(input, ['customer_id']) === undefined && at(input, ['customer', 'email']) === undefined) {
+    errors.push({ path: '/customer/email', rule: 'required', message: 'Missing required field: customer.email (or customer_id)' })
   }
   const amount = at(input, shape.amount)
   if (typeof amount !== 'number') return errors
@@ -102,9 +117,6 @@ export const businessRules = (input: unknown, dialect: Dialect, rules: Rules): F
   if (cents >= maxCents) errors.push({ path, rule: 'maximum', message: `${fieldName(path)} must be below ${rules.maxOrderAmount}` })
   if (sum !== undefined && sum !== cents) {
     errors.push({ path, rule: 'sum', message: `${fieldName(path)} ${formatCents(cents)} must equal the sum of the items (quantity × unit price), ${formatCents(sum)}` })
-  }
-  if (dialect === 'rich' && at(input, ['customer_id']) === undefined && at(input, ['customer', 'email']) === undefined) {
-    errors.push({ path: '/customer/email', rule: 'required', message: 'Missing required field: customer.email (or customer_id)' })
   }
   return errors
 }
@@ -120,8 +132,10 @@ export const checkOrder = (input: unknown, dialect: Dialect, rules: Rules): Fiel
 /** The same, with the validator passed in (the worker's bundle then carries the canonical one only). */
 const checkWith = (validate: CompiledValidator, input: unknown, dialect: Dialect, rules: Rules): FieldError[] => {
   const schemaErrors = validate(input) ? [] : toFieldErrors(validate.errors)
-  const seen = new Set(schemaErrors.map((e) => `${e.path}|${e.rule}`))
-  return [...schemaErrors, ...businessRules(input, dialect, rules).filter((e) => !seen.has(`${e.path}|${e.rule}`))]
+  const ruleErrors = businessRules(input, dialect, rules)
+  // Where both say the same of a field (the schema's absolute maximum, the configured one), the rule knows better.
+  const ruled = new Set(ruleErrors.map((e) => `${e.path}|${e.rule}`))
+  return [...schemaErrors.filter((e) => !ruled.has(`${e.path}|${e.rule}`)), ...ruleErrors]
 }
 
 const byteLength = (input: unknown): number => Buffer.byteLength(JSON.stringify(input) ?? '')

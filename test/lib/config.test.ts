@@ -1,0 +1,134 @@
+import test from 'ava'
+import { ConfigError, loadConfig, type RequiredKey } from '../../lib/config.ts'
+
+const ALL_REQUIRED: RequiredKey[] = ['ordersTable', 'mainQueueUrl', 'mainDlqUrl', 'ingestDlqUrl']
+const REQUIRED_ENV = {
+  ORDERS_TABLE: 'tp-orders',
+  MAIN_QUEUE_URL: 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-main',
+  MAIN_DLQ_URL: 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-main-dlq',
+  INGEST_DLQ_URL: 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-ingest-dlq',
+}
+
+test('loadConfig reads every variable it is given', (t) => {
+  // Act
+  const config = loadConfig(ALL_REQUIRED, {
+    ...REQUIRED_ENV,
+    ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-3:123456789012:tp-alerts',
+    METRICS_NAMESPACE: 'Shop',
+    STAGE: 'prod',
+    STOCK_TRACKING: 'off',
+    DEFAULT_CURRENCY: 'BRL',
+    MAX_ORDER_AMOUNT: '2500.50',
+  })
+  // Assess
+  t.deepEqual(config, {
+    ordersTable: 'tp-orders',
+    mainQueueUrl: REQUIRED_ENV.MAIN_QUEUE_URL,
+    mainDlqUrl: REQUIRED_ENV.MAIN_DLQ_URL,
+    ingestDlqUrl: REQUIRED_ENV.INGEST_DLQ_URL,
+    alertTopicArn: 'arn:aws:sns:eu-west-3:123456789012:tp-alerts',
+    metricsNamespace: 'Shop',
+    stage: 'prod',
+    stockTracking: false,
+    defaultCurrency: 'BRL',
+    maxOrderAmount: 2500.5,
+  })
+})
+
+test('loadConfig defaults: EUR, 10000, OrderPipeline, dev, stock on, no alert topic', (t) => {
+  // Act
+  const config = loadConfig(ALL_REQUIRED, { ...REQUIRED_ENV })
+  // Assess
+  t.like(config, {
+    defaultCurrency: 'EUR',
+    maxOrderAmount: 10000,
+    metricsNamespace: 'OrderPipeline',
+    stage: 'dev',
+    stockTracking: true,
+    alertTopicArn: undefined,
+  })
+})
+
+test('empty optional variables fall back to their defaults', (t) => {
+  // Act
+  const config = loadConfig([], { ALERT_TOPIC_ARN: '', METRICS_NAMESPACE: '', STAGE: '', STOCK_TRACKING: '' })
+  // Assess
+  t.like(config, { alertTopicArn: undefined, metricsNamespace: 'OrderPipeline', stage: 'dev', stockTracking: true })
+})
+
+test('loadConfig names every missing required variable in one error', (t) => {
+  // Act
+  const err = t.throws(() => loadConfig(ALL_REQUIRED, {}), { instanceOf: ConfigError })
+  // Assess
+  t.is(err?.message, 'Missing environment variables: ORDERS_TABLE, MAIN_QUEUE_URL, MAIN_DLQ_URL, INGEST_DLQ_URL')
+  t.is(err?.name, 'ConfigError')
+})
+
+test('loadConfig names only the variables that are missing, an empty one included', (t) => {
+  // Act
+  const err = t.throws(() => loadConfig(ALL_REQUIRED, { ...REQUIRED_ENV, MAIN_QUEUE_URL: undefined, MAIN_DLQ_URL: '' }), { instanceOf: ConfigError })
+  // Assess
+  t.is(err?.message, 'Missing environment variables: MAIN_QUEUE_URL, MAIN_DLQ_URL')
+})
+
+test('one missing variable is named in the singular', (t) => {
+  // Act
+  const err = t.throws(() => loadConfig(['ordersTable'], {}), { instanceOf: ConfigError })
+  // Assess
+  t.is(err?.message, 'Missing environment variable: ORDERS_TABLE')
+})
+
+test('a variable this function does not require may be missing', (t) => {
+  // Act
+  const config = loadConfig(['ordersTable', 'mainDlqUrl'], { ORDERS_TABLE: 't', MAIN_DLQ_URL: 'q' })
+  // Assess
+  t.is(config.ordersTable, 't')
+  t.is(config.mainQueueUrl, '')
+  t.is(config.ingestDlqUrl, '')
+})
+
+const stockFlag = test.macro({
+  exec: (t, value: string, expected: boolean) => t.is(loadConfig([], { STOCK_TRACKING: value }).stockTracking, expected),
+  title: (_provided, value: string, expected: boolean) => `STOCK_TRACKING=${value} turns stock tracking ${expected ? 'on' : 'off'}`,
+})
+test(stockFlag, 'on', true)
+test(stockFlag, 'off', false)
+test(stockFlag, 'true', true)
+test(stockFlag, 'false', false)
+test(stockFlag, 'ON', true)
+test(stockFlag, 'False', false)
+test(stockFlag, '1', true)
+test(stockFlag, '0', false)
+
+const refused = test.macro({
+  exec (t, env: Record<string, string>, message: string) {
+    // Act
+    const err = t.throws(() => loadConfig([], env), { instanceOf: ConfigError })
+    // Assess
+    t.is(err?.message, message)
+  },
+  title: (_provided, env: Record<string, string>) => `loadConfig refuses ${Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}, naming it`,
+})
+test(refused, { STOCK_TRACKING: 'maybe' }, 'STOCK_TRACKING must be on or off, got "maybe"')
+test(refused, { STOCK_TRACKING: 'enabled' }, 'STOCK_TRACKING must be on or off, got "enabled"')
+test(refused, { MAX_ORDER_AMOUNT: 'lots' }, 'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "lots"')
+test(refused, { MAX_ORDER_AMOUNT: '0' }, 'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "0"')
+test(refused, { MAX_ORDER_AMOUNT: '-100' }, 'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "-100"')
+test(refused, { MAX_ORDER_AMOUNT: 'Infinity' }, 'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "Infinity"')
+test(refused, { DEFAULT_CURRENCY: 'EURO' }, 'DEFAULT_CURRENCY must be an ISO 4217 code, got "EURO"')
+test(refused, { DEFAULT_CURRENCY: 'eur' }, 'DEFAULT_CURRENCY must be an ISO 4217 code, got "eur"')
+
+test('a missing required variable is reported before an invalid optional one', (t) => {
+  // Act
+  const err = t.throws(() => loadConfig(['ordersTable'], { STOCK_TRACKING: 'maybe' }), { instanceOf: ConfigError })
+  // Assess
+  t.is(err?.message, 'Missing environment variable: ORDERS_TABLE')
+})
+
+test('MAX_ORDER_AMOUNT and DEFAULT_CURRENCY accept valid values', (t) => {
+  // Act
+  const config = loadConfig([], { MAX_ORDER_AMOUNT: '500', DEFAULT_CURRENCY: 'USD' })
+  // Assess
+  t.is(config.maxOrderAmount, 500)
+  t.is(config.defaultCurrency, 'USD')
+})
