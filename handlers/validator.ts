@@ -16,7 +16,7 @@ import type { SNSClient } from '@aws-sdk/client-sns'
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import { publishAlerts, type Alert } from '../lib/alerts.ts'
 import { cloudWatchClient, dynamoClient, s3Client, snsClient, sqsClient } from '../lib/aws.ts'
-import { loadConfig, type Config } from '../lib/config.ts'
+import { loadConfig, timeoutEarly, type Config } from '../lib/config.ts'
 import { ATTRIBUTE, LIMITS, METRIC } from '../lib/constants.ts'
 import { errorClass, errorMessage, FileError, TransientError, ValidationError } from '../lib/errors.ts'
 import { logger as baseLogger, type Logger } from '../lib/logger.ts'
@@ -147,6 +147,8 @@ export interface ValidatorDeps {
   cloudWatch?: CloudWatchClient
   logger?: Logger
   now?: () => Date
+  /** middy's timeoutEarlyInMillis (default 1000). */
+  timeoutEarlyMs?: number
 }
 
 const isSqsEvent = (event: SQSEvent | S3Event): event is SQSEvent => event.Records?.[0]?.eventSource === 'aws:sqs'
@@ -173,7 +175,7 @@ export const buildValidator = (deps: ValidatorDeps) => {
     return summaries
   }
 
-  const base = () => middy<SQSEvent | S3Event, SQSBatchResponse | FileSummary[][], Error, ValidatorContext>({ timeoutEarlyInMillis: 2000 })
+  const base = () => middy<SQSEvent | S3Event, SQSBatchResponse | FileSummary[][], Error, ValidatorContext>({ timeoutEarlyInMillis: deps.timeoutEarlyMs ?? 1000 })
     .use(flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }))
     .use(errorLogger({ logger: (request: { error: unknown }) => log.error({ err: request.error }, 'validator invocation failed') }))
 
@@ -207,6 +209,11 @@ export const buildValidator = (deps: ValidatorDeps) => {
 let validator: ReturnType<typeof buildValidator> | undefined
 /** The Lambda entry point (tp-order-validator). */
 export const handler = (event: SQSEvent | S3Event, context: Context) => {
-  validator ??= buildValidator({ config: loadConfig(['ordersTable', 'mainQueueUrl', 'mainDlqUrl', 'ingestDlqUrl']), s3: s3Client(), cloudWatch: cloudWatchClient() })
+  validator ??= buildValidator({
+    config: loadConfig(['ordersTable', 'mainQueueUrl', 'mainDlqUrl', 'ingestDlqUrl']),
+    s3: s3Client(),
+    cloudWatch: cloudWatchClient(),
+    timeoutEarlyMs: timeoutEarly(context.getRemainingTimeInMillis()),
+  })
   return validator(event, context)
 }

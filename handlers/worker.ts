@@ -13,7 +13,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs'
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { publishAlerts, type Alert } from '../lib/alerts.ts'
 import { cloudWatchClient, dynamoClient, snsClient, sqsClient } from '../lib/aws.ts'
-import { loadConfig, type Config } from '../lib/config.ts'
+import { loadConfig, timeoutEarly, type Config } from '../lib/config.ts'
 import { ATTRIBUTE, METRIC } from '../lib/constants.ts'
 import { ConflictError, errorClass, errorMessage, MalformedOrderError, ValidationError } from '../lib/errors.ts'
 import { logger as baseLogger, type Logger } from '../lib/logger.ts'
@@ -74,6 +74,8 @@ export interface WorkerDeps {
   cloudWatch?: CloudWatchClient
   logger?: Logger
   now?: () => Date
+  /** middy's timeoutEarlyInMillis (default 1000). */
+  timeoutEarlyMs?: number
 }
 
 const orderIdOf = (body: unknown): string | undefined => {
@@ -134,7 +136,7 @@ export const buildWorker = (deps: WorkerDeps) => {
     })
   }
 
-  return middy<SQSEvent, SQSBatchResponse, Error, WorkerContext>({ timeoutEarlyInMillis: 1000 })
+  return middy<SQSEvent, SQSBatchResponse, Error, WorkerContext>({ timeoutEarlyInMillis: deps.timeoutEarlyMs ?? 1000 })
     .use(flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }))
     .use(errorLogger({ logger: (request: { error: unknown }) => log.error({ err: request.error }, 'worker invocation failed') }))
     .use(sqsPartialBatchFailure({ logger: (reason: unknown, record: SQSRecord) => log.warn({ messageId: record.messageId, errorClass: errorClass(reason), error: errorMessage(reason) }, 'message will be retried') }))
@@ -155,6 +157,7 @@ export const handler = (event: SQSEvent, context: import('aws-lambda').Context) 
     config: loadConfig(['ordersTable', 'mainDlqUrl']),
     sqs: sqsClient(),
     cloudWatch: cloudWatchClient(),
+    timeoutEarlyMs: timeoutEarly(context.getRemainingTimeInMillis()),
   })
   return worker(event, context as WorkerContext)
 }

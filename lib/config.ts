@@ -79,3 +79,9 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
     maxOrderAmount,
   }
 }
+
+/**
+ * How long before the function's timeout middy stops the handler so that `onError` can still park, report and
+ * flush: a quarter of the time the function has, at most a second (middy's default, 5 ms, is too little).
+ */
+export const timeoutEarly = (remainingMs: number): number => Math.min(1000, Math.floor(remainingMs / 4))

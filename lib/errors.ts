@@ -13,14 +13,13 @@ export interface FieldError {
 
 export abstract class OrderError extends Error {
   abstract readonly permanent: boolean
-  constructor (message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.name = new.target.name
-  }
+  /** Each class names itself (class names do not survive minification): the DLQ's error attribute reports it. */
+  abstract override readonly name: string
 }
 
 /** The order failed its schema or a business rule. */
 export class ValidationError extends OrderError {
+  override readonly name = 'ValidationError'
   readonly permanent = true
   readonly fields: FieldError[]
   constructor (fields: FieldError[], message = summarise(fields)) {
@@ -31,11 +30,13 @@ export class ValidationError extends OrderError {
 
 /** The body is not JSON at all. */
 export class MalformedOrderError extends OrderError {
+  override readonly name = 'MalformedOrderError'
   readonly permanent = true
 }
 
 /** The same order id arrived with other content than the stored order. */
 export class ConflictError extends OrderError {
+  override readonly name = 'ConflictError'
   readonly permanent = true
   readonly orderId: string
   readonly storedHash: string
@@ -50,11 +51,13 @@ export class ConflictError extends OrderError {
 
 /** The S3 object cannot be read or is not an order file: retrying cannot help. */
 export class FileError extends OrderError {
+  override readonly name = 'FileError'
   readonly permanent = true
 }
 
 /** Worth retrying: throttling, 5xx, network, transaction conflicts. */
 export class TransientError extends OrderError {
+  override readonly name = 'TransientError'
   readonly permanent = false
 }
 
@@ -69,14 +72,16 @@ export const summarise = (fields: FieldError[]): string => {
   return [...parts, ...rest.map((f) => f.message)].join('; ')
 }
 
-const PERMANENT_AWS_ERRORS = new Set([
-  'ValidationException', 'AccessDeniedException', 'AccessDenied', 'NoSuchKey', 'NoSuchBucket',
-  'ResourceNotFoundException', 'InvalidParameterValue', 'SerializationException',
-])
+/**
+ * AWS errors about the request itself. A missing table or a missing permission is not among them: that is a
+ * deployment to fix, after which a retry (or a replay from the DLQ) succeeds.
+ */
+const PERMANENT_AWS_ERRORS = new Set(['ValidationException', 'SerializationException', 'InvalidParameterValue'])
 
 /**
- * Whether retrying can help. Ours say so themselves; a SyntaxError is a body that is not JSON; AWS errors that
- * no retry can fix are permanent; throttling, 5xx, network errors and anything unknown are transient.
+ * Whether retrying can help. Ours say so themselves; a SyntaxError is a body that is not JSON; AWS errors about
+ * the request itself are permanent; throttling, 5xx, network errors, configuration errors and anything unknown
+ * are transient.
  */
 export const isPermanent = (err: unknown): boolean => {
   if (err instanceof OrderError) return err.permanent

@@ -25,6 +25,7 @@ export interface WriteOnceRequest {
 
 /** Conditions of `with` actions failed (the order's own condition did not): their indexes in `with`. */
 export class ConditionsFailedError extends OrderError {
+  override readonly name = 'ConditionsFailedError'
   readonly permanent = false
   readonly indexes: number[]
   constructor (indexes: number[], options?: ErrorOptions) {

@@ -1,0 +1,193 @@
+/**
+ * The demo: seeds stock for the demo SKUs (one short), sends the seed orders in through both doors (S3 objects,
+ * one a JSON array and one a JSONL file, and HTTP POSTs), waits until every order has settled, and reports each
+ * order's outcome against the outcome it must get, with the metrics, the queue depths and the DLQ's reasons.
+ */
+import { readFileSync } from 'node:fs'
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
+import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch'
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { getOrderStatus, getStock, setStock } from '../../lib/store.ts'
+import { formatTable } from '../cli.ts'
+import type { Deployment } from './stack.ts'
+
+const FIXTURES = new URL('../../../shared/fixtures/seed-orders/', import.meta.url)
+const seedText = (name: string): string => readFileSync(new URL(name, FIXTURES), 'utf8')
+const seed = (name: string): Record<string, unknown> => JSON.parse(seedText(name)) as Record<string, unknown>
+
+/** Stock for the demo SKUs; PRD-2002 is short (the rich order wants 2), so that order waits for stock. */
+export const DEMO_STOCK: Record<string, number> = { 'SKU-1': 100, 'SKU-2': 100, 'SKU-3': 100, 'PRD-1001': 10, 'PRD-2002': 1, p123: 50 }
+
+export type Outcome = 'PROCESSED' | 'PROCESSED (pending stock)' | 'REJECTED' | 'DUPLICATE'
+
+export interface Expectation {
+  step: number
+  door: string
+  input: string
+  /** The order id, or the source line of an order without a readable id. */
+  key: string
+  expected: Outcome
+  /** Settled by a function (logged), not answered at the door. */
+  fromLog: boolean
+  actual?: Outcome
+  detail?: string
+}
+
+/** What the functions logged about orders: outcomes by order id or source. */
+export class OutcomeLog {
+  readonly #seen = new Map<string, Outcome[]>()
+  record (fn: string, line: string): void {
+    let entry: { msg?: string, orderId?: string, outcome?: string, source?: string, pending?: string[] }
+    try {
+      entry = JSON.parse(line) as typeof entry
+    } catch {
+      return
+    }
+    if (entry.msg === 'order settled' && entry.orderId) {
+      this.#add(entry.orderId, entry.outcome === 'DUPLICATE' ? 'DUPLICATE' : entry.pending?.length ? 'PROCESSED (pending stock)' : 'PROCESSED')
+    } else if (entry.msg === 'order rejected') {
+      // Sources are s3://bucket/key?versionId=…#line: the demo names them without the version.
+      const source = entry.source?.replace(/\?versionId=[^#]*/, '')
+      this.#add(entry.orderId ?? source ?? `${fn}:unknown`, 'REJECTED')
+      if (entry.orderId && source) this.#add(source, 'REJECTED')
+    }
+  }
+
+  #add (key: string, outcome: Outcome): void {
+    this.#seen.set(key, [...(this.#seen.get(key) ?? []), outcome])
+  }
+
+  /** The n-th outcome logged for a key (orders sent twice have two). */
+  take (key: string, n: number): Outcome | undefined {
+    return this.#seen.get(key)?.[n]
+  }
+}
+
+export interface DemoOptions {
+  deployment: Deployment
+  apiUrl: string
+  endpoint: string
+  region: string
+  stage: string
+  metricsNamespace: string
+  log: OutcomeLog
+  timeoutSeconds?: number
+  print?: (text: string) => void
+}
+
+const post = async (apiUrl: string, body: string, headers: Record<string, string> = {}) => {
+  const response = await fetch(`${apiUrl}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
+  return { status: response.status, json: await response.json() as { message?: string, orderId?: string, status?: string } }
+}
+
+/** Runs the demo; resolves to true when every order got the outcome it must get. */
+export const runDemo = async (options: DemoOptions): Promise<boolean> => {
+  const { deployment: d, apiUrl, log } = options
+  const print = options.print ?? ((text: string) => console.log(text))
+  const aws = { endpoint: options.endpoint, region: options.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+  const s3 = new S3Client({ ...aws, forcePathStyle: true })
+  const sqs = new SQSClient(aws)
+  const cloudWatch = new CloudWatchClient(aws)
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws))
+  const expectations: Expectation[] = []
+  let step = 0
+  /** An order whose outcome the functions log (a queued one), or one answered at the door (`answered`). */
+  const expect = (door: string, input: string, key: string, expected: Outcome, answered?: { actual: Outcome | undefined, detail: string }) =>
+    expectations.push({ step: ++step, door, input, key, expected, fromLog: answered === undefined, actual: answered?.actual, detail: answered?.detail })
+  const upload = async (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: d.bucket, Key: key, Body: body }))
+
+  print('\nseeding stock: ' + Object.entries(DEMO_STOCK).map(([sku, n]) => `${sku}=${n}`).join(' '))
+  const now = new Date().toISOString()
+  for (const [sku, n] of Object.entries(DEMO_STOCK)) await setStock(dynamo, d.table, sku, n, now)
+
+  print('sending the seed orders: 3 S3 objects first')
+  await upload('orders/demo/tp-valid.json', seedText('tp-valid.json'))
+  expect('S3 orders/demo/tp-valid.json', 'tp-valid.json', 'ORD-2026-001', 'PROCESSED')
+  await upload('orders/demo/tp-invalid.json', seedText('tp-invalid.json'))
+  expect('S3 orders/demo/tp-invalid.json', 'tp-invalid.json', 'ORD-2026-002', 'REJECTED')
+  await upload('orders/demo/lab-orders.json', JSON.stringify([seed('lab-rich-order.json')]))
+  expect('S3 orders/demo/lab-orders.json (array)', 'lab-rich-order.json', 'ORD-20231001-0001', 'PROCESSED (pending stock)')
+  /** Waits until the functions have logged an outcome for every order sent through a queue. */
+  const settle = async (): Promise<void> => {
+    const deadline = Date.now() + (options.timeoutSeconds ?? 60) * 1000
+    const queued = () => expectations.filter((e) => e.fromLog)
+    for (;;) {
+      const seen = new Map<string, number>()
+      for (const e of queued()) {
+        const n = seen.get(e.key) ?? 0
+        seen.set(e.key, n + 1)
+        e.actual = log.take(e.key, n)
+      }
+      if (queued().every((e) => e.actual !== undefined) || Date.now() > deadline) return
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  }
+  await settle()
+
+  print('then a JSONL file and the HTTP door')
+  const jsonl = 'orders/demo/lot de commandes été.jsonl'
+  const newOrder = { order_id: 'ORD-2026-003', customer_id: 'CUST-1003', created_at: '2026-01-07T11:00:00Z', currency: 'EUR', amount: 150, items: [{ sku: 'SKU-3', qty: 2, unit_price: 75 }] }
+  await upload(jsonl, [JSON.stringify(seed('tp-valid.json')), '{"order_id": "ORD-BROKEN", "items": [', JSON.stringify(newOrder)].join('\n'))
+  expect(`S3 ${jsonl} line 1`, 'tp-valid.json again', 'ORD-2026-001', 'DUPLICATE')
+  const bucketSource = `s3://${d.bucket}/${jsonl}`
+  expect(`S3 ${jsonl} line 2`, 'a line that is not JSON', `${bucketSource}#2`, 'REJECTED')
+  expect(`S3 ${jsonl} line 3`, 'a new canonical order', 'ORD-2026-003', 'PROCESSED')
+
+  const api = await post(apiUrl, seedText('api-create-order.json'), { 'Idempotency-Key': 'demo-order-1' })
+  expect('POST /orders (Idempotency-Key demo-order-1)', 'api-create-order.json', api.json.orderId ?? `HTTP ${api.status}`, 'PROCESSED')
+  const missing = await post(apiUrl, seedText('api-missing-email.json'))
+  expect('POST /orders', 'api-missing-email.json', '-', 'REJECTED', { actual: missing.status === 400 ? 'REJECTED' : undefined, detail: `HTTP ${missing.status}: ${missing.json.message}` })
+  const form = await post(apiUrl, seedText('form-order.json'))
+  expect('POST /orders', 'form-order.json', '-', 'REJECTED', { actual: form.status === 400 ? 'REJECTED' : undefined, detail: `HTTP ${form.status}: ${form.json.message}` })
+  const again = await post(apiUrl, seedText('tp-valid.json'))
+  expect('POST /orders', 'tp-valid.json again', 'ORD-2026-001', 'DUPLICATE', { actual: again.status === 409 && again.json.status === 'DUPLICATE' ? 'DUPLICATE' : undefined, detail: `HTTP ${again.status} ${again.json.status ?? ''}` })
+  await settle()
+
+  const retry = await post(apiUrl, seedText('api-create-order.json'), { 'Idempotency-Key': 'demo-order-1' })
+  expect('POST /orders (same Idempotency-Key)', 'api-create-order.json again', api.json.orderId ?? '?', 'DUPLICATE', { actual: retry.status === 409 && retry.json.status === 'DUPLICATE' ? 'DUPLICATE' : undefined, detail: `HTTP ${retry.status} ${retry.json.status ?? ''}` })
+
+  // The rich order waits for stock: the table says so too.
+  const rich = await getOrderStatus(dynamo, d.table, 'ORD-20231001-0001')
+  const richExpectation = expectations.find((e) => e.key === 'ORD-20231001-0001')!
+  richExpectation.detail = `stock_status ${rich?.stock_status ?? '?'}; ${rich?.items?.map((i) => `${i.sku} ${i.stock}`).join(', ') ?? ''}`
+
+  print('\noutcomes')
+  print(formatTable(expectations.map((e) => ({
+    '#': e.step, door: e.door, input: e.input, order: e.key.length > 40 ? `…${e.key.slice(-38)}` : e.key,
+    expected: e.expected, actual: e.actual ?? '(none)', ok: e.actual === e.expected ? 'yes' : 'NO', detail: e.detail ?? '',
+  })), ['#', 'door', 'input', 'order', 'expected', 'actual', 'ok', 'detail']))
+
+  print('\nstock')
+  const levels = await Promise.all(Object.keys(DEMO_STOCK).map(async (sku) => ({ sku, ...(await getStock(dynamo, d.table, sku)) })))
+  print(formatTable(levels as unknown as Record<string, unknown>[], ['sku', 'available', 'reserved']))
+
+  print(`\nmetrics (namespace ${options.metricsNamespace}, Stage ${options.stage}, last hour)`)
+  const metrics = await Promise.all(['OrdersAccepted', 'OrdersProcessed', 'OrdersRejected', 'OrdersDuplicate', 'OrdersPendingStock'].map(async (name) => {
+    const { Datapoints = [] } = await cloudWatch.send(new GetMetricStatisticsCommand({
+      Namespace: options.metricsNamespace, MetricName: name, Dimensions: [{ Name: 'Stage', Value: options.stage }],
+      StartTime: new Date(Date.now() - 3_600_000), EndTime: new Date(Date.now() + 60_000), Period: 3600, Statistics: ['Sum'],
+    }))
+    return { metric: name, sum: Datapoints.reduce((a, p) => a + (p.Sum ?? 0), 0) }
+  }))
+  print(formatTable(metrics, ['metric', 'sum']))
+
+  print('\nqueues')
+  const queues = await Promise.all(Object.entries({ main: d.mainQueueUrl, 'main DLQ': d.mainDlqUrl, ingest: d.ingestQueueUrl, 'ingest DLQ': d.ingestDlqUrl }).map(async ([name, url]) => {
+    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
+    return { queue: name, waiting: Attributes.ApproximateNumberOfMessages ?? '0', 'in flight': Attributes.ApproximateNumberOfMessagesNotVisible ?? '0' }
+  }))
+  print(formatTable(queues, ['queue', 'waiting', 'in flight']))
+
+  print('\nmain DLQ: why each message is there')
+  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: d.mainDlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], VisibilityTimeout: 0 }))
+  print(formatTable(Messages.map((m) => {
+    const error = JSON.parse(m.MessageAttributes?.error?.StringValue ?? '{}') as { class?: string, message?: string }
+    return { source: m.MessageAttributes?.source?.StringValue ?? '', class: error.class ?? '', reason: error.message ?? '' }
+  }), ['class', 'reason', 'source']))
+
+  const ok = expectations.every((e) => e.actual === e.expected)
+  print(`\n${ok ? 'every order got the outcome it must get' : `${expectations.filter((e) => e.actual !== e.expected).length} orders did NOT get the outcome they must get`}`)
+  return ok
+}

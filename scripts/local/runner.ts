@@ -1,0 +1,165 @@
+/**
+ * The local runner: what Lambda and API Gateway do on AWS, done for a stack deployed to moto (which stores the
+ * functions but cannot run them without Docker). It reads the deployed functions back from the emulator (code,
+ * handler, environment, timeout), their event source mappings and the API's routes, then runs the same bundles
+ * in Node.js processes of their own, polls each mapped queue with Lambda's semantics, and serves the API.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import type { Server } from 'node:http'
+import { unzipSync } from 'fflate'
+import { APIGatewayClient, GetResourcesCommand } from '@aws-sdk/client-api-gateway'
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
+import { GetFunctionCommand, LambdaClient, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda'
+import { GetObjectCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs'
+import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda'
+import { LambdaHost, type FunctionSpec } from './lambda-host.ts'
+import { pollQueue } from './poller.ts'
+import { startApiServer, type Route } from './api-server.ts'
+import { describeDeployment, listResources, type Deployment } from './stack.ts'
+
+export interface RunnerOptions {
+  endpoint: string
+  region: string
+  stackName: string
+  prefix: string
+  stage: string
+  apiPort: number
+  /** Where code is unpacked and function logs are written (default .build/local). */
+  workDir: string
+  onLog?: (fn: string, line: string) => void
+  onBatch?: (fn: string, report: { received: number, deleted: number, failed: number, error?: Error }) => void
+}
+
+export interface Runner {
+  deployment: Deployment
+  apiUrl: string
+  mappings: { functionName: string, queueUrl: string, batchSize: number }[]
+  routes: Route[]
+  logDir: string
+  invoke: (functionName: string, event: unknown) => Promise<unknown>
+  stop: () => Promise<void>
+}
+
+const awsConfig = (options: RunnerOptions) => ({
+  endpoint: options.endpoint,
+  region: options.region,
+  credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
+})
+
+/** The deployed code package: its key from the function's Code.Location, found among the emulator's buckets. */
+const downloadCode = async (s3: S3Client, location: string): Promise<Uint8Array> => {
+  const key = decodeURIComponent(new URL(location).pathname.slice(1))
+  const { Buckets = [] } = await s3.send(new ListBucketsCommand({}))
+  for (const { Name } of Buckets) {
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: Name, Key: key }))
+      return await object.Body!.transformToByteArray()
+    } catch {
+      // not in this bucket
+    }
+  }
+  throw new Error(`code package ${key} not found in the emulator's buckets`)
+}
+
+const unpack = (zip: Uint8Array, dir: string): void => {
+  rmSync(dir, { recursive: true, force: true })
+  for (const [name, data] of Object.entries(unzipSync(zip))) {
+    if (name.endsWith('/')) continue
+    const file = join(dir, name)
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, data)
+  }
+}
+
+export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
+  const config = awsConfig(options)
+  const cfn = new CloudFormationClient(config)
+  const lambda = new LambdaClient(config)
+  const s3 = new S3Client({ ...config, forcePathStyle: true })
+  const sqs = new SQSClient(config)
+  const apigateway = new APIGatewayClient(config)
+
+  const deployment = describeDeployment(await listResources(cfn, options.stackName), options.prefix, options.region)
+  const logDir = join(options.workDir, 'logs')
+  mkdirSync(logDir, { recursive: true })
+
+  const hosts = new Map<string, LambdaHost>()
+  for (const name of Object.values(deployment.functions)) {
+    const fn = await lambda.send(new GetFunctionCommand({ FunctionName: name }))
+    const conf = fn.Configuration!
+    const dir = join(options.workDir, 'functions', name)
+    unpack(await downloadCode(s3, fn.Code!.Location!), dir)
+    const spec: FunctionSpec = {
+      name,
+      dir,
+      handler: conf.Handler ?? 'index.handler',
+      timeoutSeconds: conf.Timeout ?? 3,
+      memoryMb: conf.MemorySize,
+      env: {
+        ...(conf.Environment?.Variables ?? {}),
+        AWS_REGION: options.region,
+        AWS_DEFAULT_REGION: options.region,
+        AWS_ENDPOINT_URL: options.endpoint,
+        AWS_ACCESS_KEY_ID: config.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: config.credentials.secretAccessKey,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+    }
+    const host = new LambdaHost(spec, join(logDir, `${name}.log`))
+    if (options.onLog) host.on('log', options.onLog)
+    hosts.set(name, host)
+  }
+  const invoke = async (functionName: string, event: unknown): Promise<unknown> => {
+    const host = hosts.get(functionName)
+    if (!host) throw new Error(`no function ${functionName} in the stack`)
+    return host.invoke(event)
+  }
+
+  const abort = new AbortController()
+  const mappings: Runner['mappings'] = []
+  const polling: Promise<void>[] = []
+  for (const name of hosts.keys()) {
+    const { EventSourceMappings = [] } = await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: name }))
+    for (const esm of EventSourceMappings) {
+      if (!esm.EventSourceArn?.startsWith('arn:aws:sqs:')) continue
+      const queueName = esm.EventSourceArn.split(':').pop()!
+      const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))
+      const batchSize = esm.BatchSize ?? 10
+      mappings.push({ functionName: name, queueUrl: QueueUrl!, batchSize })
+      polling.push(pollQueue({
+        sqs, queueUrl: QueueUrl!, queueArn: esm.EventSourceArn, region: options.region, batchSize,
+        invoke: async (event: SQSEvent) => invoke(name, event),
+        onBatch: (report) => options.onBatch?.(name, report),
+      }, abort.signal))
+    }
+  }
+
+  let server: Server | undefined
+  const routes: Route[] = []
+  if (deployment.restApiId) {
+    const { items = [] } = await apigateway.send(new GetResourcesCommand({ restApiId: deployment.restApiId, embed: ['methods'], limit: 500 }))
+    for (const resource of items) {
+      for (const method of Object.keys(resource.resourceMethods ?? {})) {
+        if (method !== 'OPTIONS') routes.push({ method, resource: resource.path! })
+      }
+    }
+    server = await startApiServer({ port: options.apiPort, routes, stage: options.stage, invoke: async (event: APIGatewayProxyEvent) => invoke(deployment.functions.api, event) })
+  }
+
+  return {
+    deployment,
+    apiUrl: `http://localhost:${options.apiPort}`,
+    mappings,
+    routes,
+    logDir,
+    invoke,
+    stop: async () => {
+      abort.abort()
+      await Promise.allSettled(polling)
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+      for (const host of hosts.values()) host.stop()
+    },
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * What a deployed stack holds, read back through the CloudFormation API (nested stacks included), and the
+ * names a user or script needs. moto shows no Outputs for stacks deployed with change sets, so the local stack
+ * finds its resources this way; on AWS the same works next to the root stack's Outputs.
+ */
+import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation'
+
+export interface StackResource { logicalId: string, type: string, physicalId: string, stack: string }
+
+/** Every resource of a stack and of its nested stacks. */
+export const listResources = async (cfn: CloudFormationClient, stackName: string): Promise<StackResource[]> => {
+  const all: StackResource[] = []
+  for await (const page of paginateListStackResources({ client: cfn }, { StackName: stackName })) {
+    for (const r of page.StackResourceSummaries ?? []) {
+      const resource = { logicalId: r.LogicalResourceId!, type: r.ResourceType!, physicalId: r.PhysicalResourceId ?? '', stack: stackName }
+      all.push(resource)
+      if (resource.type === 'AWS::CloudFormation::Stack' && resource.physicalId) all.push(...await listResources(cfn, resource.physicalId))
+    }
+  }
+  return all
+}
+
+export interface Deployment {
+  prefix: string
+  region: string
+  accountId: string
+  table: string
+  bucket: string
+  mainQueueUrl: string
+  mainDlqUrl: string
+  ingestQueueUrl: string
+  ingestDlqUrl: string
+  alertTopicArn: string | undefined
+  functions: { api: string, validator: string, worker: string }
+  restApiId: string | undefined
+}
+
+/** The names of a deployment, from its resources (names derive from the prefix; see cloudformation/). */
+export const describeDeployment = (resources: StackResource[], prefix: string, region: string): Deployment => {
+  const byType = (type: string) => resources.filter((r) => r.type === type)
+  const queue = (name: string): string => {
+    const url = byType('AWS::SQS::Queue').map((r) => r.physicalId).find((u) => u.endsWith(`/${name}`))
+    if (!url) throw new Error(`queue ${name} not found in the stack`)
+    return url
+  }
+  const need = (type: string, match: (id: string) => boolean, what: string): string => {
+    const id = byType(type).map((r) => r.physicalId).find(match)
+    if (!id) throw new Error(`${what} not found in the stack`)
+    return id
+  }
+  const mainQueueUrl = queue(`${prefix}-orders-main`)
+  return {
+    prefix,
+    region,
+    accountId: new URL(mainQueueUrl).pathname.split('/')[1] ?? '123456789012',
+    table: need('AWS::DynamoDB::Table', (id) => id === `${prefix}-orders`, `table ${prefix}-orders`),
+    bucket: need('AWS::S3::Bucket', (id) => id.startsWith(`${prefix}-orders-intake`), 'the intake bucket'),
+    mainQueueUrl,
+    mainDlqUrl: queue(`${prefix}-orders-main-dlq`),
+    ingestQueueUrl: queue(`${prefix}-orders-ingest`),
+    ingestDlqUrl: queue(`${prefix}-orders-ingest-dlq`),
+    alertTopicArn: byType('AWS::SNS::Topic').map((r) => r.physicalId).find((arn) => arn.endsWith(`:${prefix}-order-alerts`)),
+    functions: {
+      api: need('AWS::Lambda::Function', (id) => id === `${prefix}-order-api`, `function ${prefix}-order-api`),
+      validator: need('AWS::Lambda::Function', (id) => id === `${prefix}-order-validator`, `function ${prefix}-order-validator`),
+      worker: need('AWS::Lambda::Function', (id) => id === `${prefix}-order-worker`, `function ${prefix}-order-worker`),
+    },
+    restApiId: byType('AWS::ApiGateway::RestApi')[0]?.physicalId,
+  }
+}
+
+/** `https://sqs.eu-west-3.amazonaws.com/123456789012/name` → its ARN. */
+export const queueArn = (url: string, region: string): string => {
+  const [, account, name] = new URL(url).pathname.split('/')
+  return `arn:aws:sqs:${region}:${account}:${name}`
+}

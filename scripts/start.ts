@@ -1,0 +1,130 @@
+/**
+ * npm start: the local stack. Starts moto on localhost (unless one answers already), deploys the packaged nested
+ * stacks to it with scripts/deploy.sh, runs the deployed functions with the local runner (queues polled with
+ * Lambda's semantics, the API served on a local port), runs the demo and prints its report, then keeps serving
+ * until Ctrl-C. With --once it exits after the report: 0 when every order got the outcome it must get.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdirSync, openSync } from 'node:fs'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Command, Option } from 'commander'
+import { OutcomeLog, runDemo } from './local/demo.ts'
+import { startRunner } from './local/runner.ts'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+interface StartOptions {
+  port: number
+  apiPort: number
+  prefix: string
+  stage: string
+  region: string
+  stackName?: string
+  once?: boolean
+  demo: boolean
+  reset?: boolean
+  verbose?: boolean
+}
+
+const answers = async (endpoint: string): Promise<boolean> => {
+  try {
+    return (await fetch(`${endpoint}/moto-api/`)).ok
+  } catch {
+    return false
+  }
+}
+
+/** A moto server on localhost:port: the one that answers, else a new one (stopped with us). */
+const ensureMoto = async (port: number, logFile: string): Promise<{ endpoint: string, child?: ChildProcess }> => {
+  const endpoint = `http://localhost:${port}`
+  if (await answers(endpoint)) return { endpoint }
+  if (spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).error) {
+    throw new Error("moto_server is not installed: pip install 'moto[server]' (Python 3.9 or newer)")
+  }
+  const out = openSync(logFile, 'a')
+  const child = spawn('moto_server', ['-H', 'localhost', '-p', String(port)], { stdio: ['ignore', out, out] })
+  for (let i = 0; i < 100 && !(await answers(endpoint)); i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  if (!(await answers(endpoint))) throw new Error(`moto_server did not start on port ${port} (see ${logFile})`)
+  return { endpoint, child }
+}
+
+const step = (text: string) => console.log(`\n▶ ${text}`)
+
+const program = new Command('start')
+  .description('Run the order pipeline locally: moto + the deployed stacks + the local runner, then the demo.')
+  .addOption(new Option('--port <port>', 'moto port').env('MOTO_PORT').default(5000).argParser(Number))
+  .addOption(new Option('--api-port <port>', 'port of the local API').env('API_PORT').default(3000).argParser(Number))
+  .addOption(new Option('--prefix <prefix>', 'name prefix of the deployment').default('tp'))
+  .addOption(new Option('--stage <stage>', 'Stage parameter (metrics dimension)').default('local'))
+  .addOption(new Option('--region <region>', 'region').default('eu-west-3'))
+  .option('--stack-name <name>', 'stack name (default <prefix>-order-pipeline)')
+  .option('--once', 'exit after the demo: 0 when every outcome matched, 1 otherwise')
+  .option('--no-demo', 'deploy and serve, without the demo')
+  .option('--reset', 'wipe the emulator first (all its stacks and data)')
+  .option('--verbose', "print the functions' log lines")
+  .action(async (options: StartOptions) => {
+    const workDir = join(root, '.build', 'local')
+    mkdirSync(workDir, { recursive: true })
+    const stackName = options.stackName ?? `${options.prefix}-order-pipeline`
+
+    step(`moto on localhost:${options.port}`)
+    const moto = await ensureMoto(options.port, join(workDir, 'moto.log'))
+    console.log(moto.child ? `started moto_server (log: .build/local/moto.log)` : `using the moto server already running at ${moto.endpoint}`)
+    if (options.reset) await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' })
+
+    step(`deploying ${stackName} with scripts/deploy.sh`)
+    const started = Date.now()
+    const deploy = spawnSync(join(root, 'scripts/deploy.sh'), ['--endpoint', moto.endpoint, '--prefix', options.prefix, '--stage', options.stage, '--region', options.region, '--stack-name', stackName], { stdio: 'inherit', cwd: root })
+    if (deploy.status !== 0) throw new Error(`the deploy failed (exit ${deploy.status})`)
+    console.log(`deployed in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+
+    step('starting the local runner')
+    const outcomes = new OutcomeLog()
+    const runner = await startRunner({
+      endpoint: moto.endpoint, region: options.region, stackName, prefix: options.prefix, stage: options.stage, apiPort: options.apiPort, workDir,
+      onLog: (fn, line) => {
+        outcomes.record(fn, line)
+        if (options.verbose) console.log(`[${fn}] ${line}`)
+      },
+    })
+    const d = runner.deployment
+    for (const m of runner.mappings) console.log(`polling ${m.queueUrl.split('/').pop()} → ${m.functionName} (batch size ${m.batchSize})`)
+    console.log(`API: ${runner.routes.map((r) => `${r.method} ${runner.apiUrl}${r.resource}`).join(', ')}`)
+
+    let ok = true
+    if (options.demo) {
+      step('demo')
+      ok = await runDemo({
+        deployment: d, apiUrl: runner.apiUrl, endpoint: moto.endpoint, region: options.region, stage: options.stage,
+        metricsNamespace: process.env.METRICS_NAMESPACE ?? 'OrderPipeline', log: outcomes,
+      })
+    }
+
+    const stop = async () => {
+      await runner.stop()
+      moto.child?.kill()
+    }
+    if (options.once) {
+      await stop()
+      process.exitCode = ok ? 0 : 1
+      return
+    }
+    console.log(`
+The local stack is up (Ctrl-C stops it):
+  API          ${runner.apiUrl}/orders     e.g. curl -s -XPOST ${runner.apiUrl}/orders -H 'content-type: application/json' -d @../shared/fixtures/seed-orders/api-create-order.json
+  emulator     ${moto.endpoint}            e.g. aws --endpoint-url ${moto.endpoint} s3 cp order.json s3://${d.bucket}/orders/
+  table        ${d.table}      queues ${d.prefix}-orders-{main,main-dlq,ingest,ingest-dlq}
+  logs         .build/local/logs/`)
+    process.once('SIGINT', () => {
+      console.log('\nstopping')
+      void stop().then(() => process.exit(0))
+    })
+  })
+
+try {
+  await program.parseAsync()
+} catch (err) {
+  console.error(`start: ${(err as Error).message}`)
+  process.exitCode = 1
+}

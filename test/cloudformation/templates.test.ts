@@ -1,0 +1,752 @@
+/**
+ * The nested CloudFormation templates, read as data: what cfn-lint and moto do not enforce (moto skips alarms,
+ * policies, bucket notifications and versioning, API Gateway models and stages, and ignores IAM altogether), and
+ * that the root's defaults reproduce the seed names through the children.
+ */
+import test from 'ava'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve as resolvePath } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseTemplate } from '../../scripts/local/template.ts'
+import { loadConfig, type ConfigKey } from '../../lib/config.ts'
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading templates: short-form intrinsics become their long form ({ Ref }, { 'Fn::Sub' }, ...).
+
+const root = resolvePath(dirname(fileURLToPath(import.meta.url)), '../..')
+const templateDir = join(root, 'cloudformation')
+
+type Obj = Record<string, unknown>
+interface Parameter { Type: string, Default?: unknown, AllowedValues?: unknown[], AllowedPattern?: string, MinValue?: number, MaxValue?: number }
+interface Resource { Type: string, Properties?: Obj, DependsOn?: string | string[], Condition?: string, DeletionPolicy?: string, UpdateReplacePolicy?: string, Metadata?: Obj }
+interface Template {
+  Description?: string
+  Parameters?: Record<string, Parameter>
+  Conditions?: Record<string, unknown>
+  Rules?: Record<string, { RuleCondition?: unknown, Assertions: { Assert: unknown, AssertDescription?: string }[] }>
+  Resources: Record<string, Resource>
+  Outputs?: Record<string, { Value: unknown, Description?: string, Condition?: string }>
+}
+
+const text = (file: string): string => readFileSync(join(templateDir, file), 'utf8')
+const load = (file: string): Template => parseTemplate<Template>(text(file))
+const templateFiles = readdirSync(templateDir).filter((f) => f.endsWith('.yaml')).sort()
+const templates = Object.fromEntries(templateFiles.map((f) => [f, load(f)])) as Record<string, Template>
+const main = templates['main.yaml']!
+const children = ['storage.yaml', 'messaging.yaml', 'functions.yaml', 'api.yaml', 'observability.yaml']
+const tpl = (file: string): Template => {
+  const t = templates[file]
+  if (!t) throw new Error(`${file} is missing from cloudformation/`)
+  return t
+}
+
+const obj = (value: unknown): Obj => (typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Obj : {})
+const list = <T = unknown>(value: unknown): T[] => (Array.isArray(value) ? value as T[] : value === undefined ? [] : [value as T])
+const resourcesOf = (t: Template, type: string): [string, Resource][] => Object.entries(t.Resources).filter(([, r]) => r.Type === type)
+const props = (r: Resource | undefined): Obj => r?.Properties ?? {}
+const allResources = (): [string, string, Resource][] =>
+  templateFiles.flatMap((file) => Object.entries(tpl(file).Resources).map(([id, r]): [string, string, Resource] => [file, id, r]))
+
+// ---------------------------------------------------------------------------------------------------------------
+// Evaluating templates with parameter values: enough of CloudFormation to resolve names, ARNs and conditions.
+
+const PSEUDO: Record<string, string> = {
+  'AWS::Region': 'eu-west-3',
+  'AWS::AccountId': '123456789012',
+  'AWS::Partition': 'aws',
+  'AWS::URLSuffix': 'amazonaws.com',
+  'AWS::StackName': 'tp-test',
+}
+type Values = Record<string, string>
+
+/** Parameter values: the template's defaults, then `overrides` (CloudFormation hands every parameter as a string). */
+const valuesOf = (t: Template, overrides: Values = {}): Values => ({
+  ...Object.fromEntries(Object.entries(t.Parameters ?? {}).filter(([, p]) => p.Default !== undefined).map(([name, p]) => [name, String(p.Default)])),
+  ...overrides,
+})
+
+const NO_VALUE = Symbol('AWS::NoValue')
+
+/** Resolves Ref, Fn::Sub, Fn::Join, Fn::If, Fn::GetAtt; a resource's Ref or attribute becomes `<Logical>` / `<Logical.Attr>`. */
+const evaluate = (value: unknown, t: Template, values: Values): unknown => {
+  if (Array.isArray(value)) return value.map((v) => evaluate(v, t, values)).filter((v) => v !== NO_VALUE)
+  if (typeof value !== 'object' || value === null) return value
+  const entries = Object.entries(value as Obj)
+  if (entries.length === 1) {
+    const [fn, arg] = entries[0]!
+    const ref = (name: string): string => {
+      if (name === 'AWS::NoValue') return NO_VALUE as unknown as string
+      if (name in values) return values[name]!
+      if (name in PSEUDO) return PSEUDO[name]!
+      if (name in t.Resources) return `<${name}>`
+      throw new Error(`unresolved !Ref ${name}`)
+    }
+    if (fn === 'Ref') return ref(String(arg))
+    if (fn === 'Fn::GetAtt') return `<${list<string>(arg).join('.')}>`
+    if (fn === 'Fn::Sub') {
+      const [pattern, vars] = typeof arg === 'string' ? [arg, {}] : arg as [string, Obj]
+      return pattern.replace(/\$\{([^}!]+)\}/g, (_, name: string) =>
+        String(name in vars ? evaluate(vars[name], t, values) : name.includes('.') && !name.startsWith('AWS::') ? `<${name}>` : ref(name)))
+    }
+    if (fn === 'Fn::Join') {
+      const [separator, parts] = arg as [string, unknown[]]
+      return list(evaluate(parts, t, values)).join(separator)
+    }
+    if (fn === 'Fn::If') {
+      const [condition, yes, no] = arg as [string, unknown, unknown]
+      return evaluate(conditionHolds(condition, t, values) ? yes : no, t, values)
+    }
+  }
+  return Object.fromEntries(entries.map(([k, v]) => [k, evaluate(v, t, values)]).filter(([, v]) => v !== NO_VALUE))
+}
+
+/** Fn::Equals / Not / And / Or / Contains and Condition references, as in Conditions and Rules. */
+const truth = (expr: unknown, t: Template, values: Values): boolean => {
+  const [fn, arg] = Object.entries(obj(expr))[0] ?? []
+  const args = list(arg)
+  switch (fn) {
+    case 'Fn::Equals': return String(evaluate(args[0], t, values)) === String(evaluate(args[1], t, values))
+    case 'Fn::Not': return !truth(args[0], t, values)
+    case 'Fn::And': return args.every((a) => truth(a, t, values))
+    case 'Fn::Or': return args.some((a) => truth(a, t, values))
+    case 'Fn::Contains': return list(evaluate(args[0], t, values)).map(String).includes(String(evaluate(args[1], t, values)))
+    case 'Condition': return conditionHolds(String(arg), t, values)
+    default: throw new Error(`not a condition: ${JSON.stringify(expr)}`)
+  }
+}
+const conditionHolds = (name: string, t: Template, values: Values): boolean => {
+  const expr = t.Conditions?.[name]
+  if (expr === undefined) throw new Error(`unknown condition ${name}`)
+  return truth(expr, t, values)
+}
+
+/** Does the root's Rules section accept these parameter values? */
+const rulesAccept = (t: Template, values: Values): boolean =>
+  Object.values(t.Rules ?? {}).every((rule) =>
+    (rule.RuleCondition !== undefined && !truth(rule.RuleCondition, t, values)) || rule.Assertions.every((a) => truth(a.Assert, t, values)))
+
+/** A child's parameter values as the root passes them, the root's parameters at their defaults plus `overrides`. */
+const childValues = (file: string, overrides: Values = {}): Values => {
+  const rootValues = valuesOf(main, overrides)
+  const [, stack] = Object.entries(main.Resources).find(([, r]) => props(r).TemplateURL === `./${file}`) ?? []
+  if (!stack) throw new Error(`main.yaml has no stack for ${file}`)
+  const passed = Object.fromEntries(Object.entries(obj(props(stack).Parameters)).map(([name, v]) => [name, String(evaluate(v, main, rootValues))]))
+  return valuesOf(tpl(file), passed)
+}
+
+/** A resource as deployed with the root's defaults: its properties resolved, resources that are conditioned out are undefined. */
+const deployed = (file: string, logicalId: string, overrides: Values = {}): Obj | undefined => {
+  const t = tpl(file)
+  const values = childValues(file, overrides)
+  const resource = t.Resources[logicalId]
+  if (!resource) throw new Error(`${file} has no resource ${logicalId}`)
+  if (resource.Condition && !conditionHolds(resource.Condition, t, values)) return undefined
+  return obj(evaluate(props(resource), t, values))
+}
+const nameOf = (file: string, logicalId: string, property: string): string => String(deployed(file, logicalId)?.[property])
+
+const arn = (service: string, resource: string): string => `arn:aws:${service}:eu-west-3:123456789012:${resource}`
+const queueUrl = (name: string): string => `https://sqs.eu-west-3.amazonaws.com/123456789012/${name}`
+const TABLE_ARN = arn('dynamodb', 'table/tp-orders')
+const BUCKET = 'tp-orders-intake-123456789012-eu-west-3'
+
+// ---------------------------------------------------------------------------------------------------------------
+// IAM statements
+
+interface Statement { Sid?: string, Effect: string, Principal?: unknown, Action: string | string[], Resource: unknown, Condition?: Obj }
+const rolePolicies = (): { file: string, role: string, statements: Statement[] }[] =>
+  templateFiles.flatMap((file) => resourcesOf(tpl(file), 'AWS::IAM::Role').map(([role, r]) => ({
+    file,
+    role,
+    statements: list<Obj>(props(r).Policies).flatMap((p) => list<Statement>(obj(p.PolicyDocument).Statement)),
+  })))
+const resourcePolicies = (): { file: string, id: string, statements: Statement[] }[] =>
+  allResources().flatMap(([file, id, r]) => {
+    const document = r.Type === 'AWS::KMS::Key' ? props(r).KeyPolicy : props(r).PolicyDocument
+    return r.Type === 'AWS::IAM::Role' || document === undefined ? [] : [{ file, id, statements: list<Statement>(obj(document).Statement) }]
+  })
+
+/** What a role may do, resolved with the root's defaults: action → resources. */
+const grants = (file: string, roleId: string): Map<string, string[]> => {
+  const role = deployed(file, roleId)
+  const granted = new Map<string, string[]>()
+  for (const policy of list<Obj>(role?.Policies)) {
+    for (const s of list<Statement>(obj(policy.PolicyDocument).Statement)) {
+      if (s.Effect !== 'Allow') continue
+      for (const action of list<string>(s.Action)) granted.set(action, [...(granted.get(action) ?? []), ...list<string>(s.Resource)])
+    }
+  }
+  return granted
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The lint script
+
+const run = (command: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> =>
+  new Promise((done) => {
+    execFile(command, args, { cwd: root, timeout: 50_000 }, (error, stdout, stderr) => {
+      done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
+    })
+  })
+
+test('every template passes cfn-lint (scripts/lint-templates.sh), with a [pass] line each', async (t) => {
+  const { code, stdout, stderr } = await run(join(root, 'scripts/lint-templates.sh'), [])
+  t.is(code, 0, `${stdout}${stderr}`)
+  t.deepEqual(stdout.trim().split('\n'), templateFiles.map((f) => `[pass] cloudformation/${f}`))
+})
+
+test('the lint script fails a template with only a warning, and ignores W3002 and nothing else', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lint-templates-'))
+  const file = join(dir, 'unused-parameter.yaml')
+  writeFileSync(file, 'AWSTemplateFormatVersion: "2010-09-09"\nParameters:\n  Unused:\n    Type: String\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n')
+  const { code, stdout } = await run(join(root, 'scripts/lint-templates.sh'), [file])
+  t.is(code, 1)
+  t.regex(stdout, /^\[fail\] .*unused-parameter\.yaml\n {2}W2001 /m)
+  const script = readFileSync(join(root, 'scripts/lint-templates.sh'), 'utf8')
+  t.deepEqual(script.match(/--ignore-checks \S+/g), ['--ignore-checks W3002'])
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Root and wiring
+
+test('the root holds only nested stacks, each a relative template that exists, tagged with Stage and NamePrefix', (t) => {
+  const stacks = Object.values(main.Resources)
+  t.true(stacks.every((r) => r.Type === 'AWS::CloudFormation::Stack'))
+  t.deepEqual(stacks.map((r) => props(r).TemplateURL).sort(), children.map((f) => `./${f}`).sort())
+  for (const file of children) t.true(existsSync(join(templateDir, file)), `${file}`)
+  for (const r of stacks) t.deepEqual(props(r).Tags, [{ Key: 'Stage', Value: { Ref: 'Stage' } }, { Key: 'NamePrefix', Value: { Ref: 'NamePrefix' } }])
+})
+
+test('the root orders the children: storage and messaging, then functions, then the API and observability', (t) => {
+  const dependsOn = (id: string): string[] => list<string>(main.Resources[id]?.DependsOn).sort()
+  t.deepEqual(dependsOn('Storage'), [])
+  t.deepEqual(dependsOn('Messaging'), [])
+  t.deepEqual(dependsOn('Functions'), ['Messaging', 'Storage'])
+  t.true(dependsOn('Api').includes('Functions'))
+  t.true(dependsOn('Observability').includes('Functions'))
+})
+
+test('no child reads another stack: no ImportValue, no nested outputs, and the root resources read no child outputs', (t) => {
+  const findings: string[] = []
+  const walk = (value: unknown, where: string): void => {
+    if (Array.isArray(value)) { value.forEach((v) => walk(v, where)); return }
+    if (typeof value !== 'object' || value === null) return
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'Fn::ImportValue') findings.push(`${where}: ImportValue`)
+      if (k === 'Fn::GetAtt' && list<string>(v)[1]?.startsWith('Outputs.')) findings.push(`${where}: GetAtt ${list<string>(v).join('.')}`)
+      if (k === 'Fn::Sub' && /\$\{[^}]*\.Outputs\./.test(JSON.stringify(v))) findings.push(`${where}: Sub of an output`)
+      walk(v, where)
+    }
+  }
+  for (const file of templateFiles) walk(tpl(file).Resources, file)
+  t.deepEqual(findings, [])
+})
+
+test('the root passes each child only parameters it declares, with the same defaults, and every one it lacks a default for', (t) => {
+  for (const [id, stack] of Object.entries(main.Resources)) {
+    const file = String(props(stack).TemplateURL).replace('./', '')
+    const child = tpl(file).Parameters ?? {}
+    const passed = obj(props(stack).Parameters)
+    for (const [name, value] of Object.entries(passed)) {
+      t.truthy(child[name], `${id} passes ${name}, which ${file} does not declare`)
+      t.deepEqual(value, { Ref: name }, `${id}.${name} is the root parameter of the same name`)
+      t.deepEqual(child[name]?.Default, main.Parameters?.[name]?.Default, `${file} ${name} default`)
+    }
+    for (const [name, p] of Object.entries(child)) t.true(p.Default !== undefined || name in passed, `${file} ${name} needs a value`)
+  }
+})
+
+test('root outputs read only outputs the children declare, under the same condition', (t) => {
+  for (const [key, output] of Object.entries(main.Outputs ?? {})) {
+    t.truthy(output.Description, `${key}`)
+    const [stackId, attribute] = list<string>(obj(output.Value)['Fn::GetAtt'])
+    const file = String(props(main.Resources[stackId ?? '']).TemplateURL).replace('./', '')
+    const name = attribute?.replace('Outputs.', '') ?? ''
+    const childOutput = tpl(file).Outputs?.[name]
+    t.truthy(childOutput, `${key} reads ${file} output ${name}`)
+    if (childOutput?.Condition) t.is(output.Condition, childOutput.Condition, `${key} exists only when ${name} does`)
+  }
+})
+
+test('every output of every template has a description', (t) => {
+  for (const file of templateFiles) {
+    for (const [key, output] of Object.entries(tpl(file).Outputs ?? {})) t.truthy(output.Description, `${file} ${key}`)
+  }
+})
+
+test('the root defaults reproduce the seed names through the children', (t) => {
+  t.is(nameOf('storage.yaml', 'OrdersTable', 'TableName'), 'tp-orders')
+  t.is(nameOf('messaging.yaml', 'MainQueue', 'QueueName'), 'tp-orders-main')
+  t.is(nameOf('messaging.yaml', 'MainDeadLetterQueue', 'QueueName'), 'tp-orders-main-dlq')
+  t.is(nameOf('messaging.yaml', 'IngestQueue', 'QueueName'), 'tp-orders-ingest')
+  t.is(nameOf('messaging.yaml', 'IngestDeadLetterQueue', 'QueueName'), 'tp-orders-ingest-dlq')
+  t.is(nameOf('messaging.yaml', 'IntakeBucket', 'BucketName'), BUCKET)
+  t.is(nameOf('messaging.yaml', 'AlertTopic', 'TopicName'), 'tp-order-alerts')
+  t.is(nameOf('functions.yaml', 'ApiFunction', 'FunctionName'), 'tp-order-api')
+  t.is(nameOf('functions.yaml', 'ValidatorFunction', 'FunctionName'), 'tp-order-validator')
+  t.is(nameOf('functions.yaml', 'WorkerFunction', 'FunctionName'), 'tp-order-worker')
+  t.is(nameOf('api.yaml', 'OrdersApi', 'Name'), 'tp-orders-api')
+  t.is(nameOf('observability.yaml', 'AlarmTopic', 'TopicName'), 'tp-order-alarms')
+})
+
+test('another prefix renames everything, and the longest names still fit AWS limits', (t) => {
+  const prefix = 'a'.repeat(20)
+  const pattern = new RegExp(String(main.Parameters?.NamePrefix?.AllowedPattern))
+  t.regex(prefix, pattern)
+  t.notRegex('a'.repeat(21), pattern)
+  t.notRegex('Tp', pattern)
+  for (const file of children) t.is(tpl(file).Parameters?.NamePrefix?.AllowedPattern, main.Parameters?.NamePrefix?.AllowedPattern, `${file}`)
+  // The longest region names have 14 characters (ap-southeast-5): a bucket name may have 63, a role name 64.
+  const bucket = String(deployed('messaging.yaml', 'IntakeBucket', { NamePrefix: prefix })?.BucketName).replace('eu-west-3', 'ap-southeast-5')
+  t.true(bucket.length <= 63, `${bucket}`)
+  for (const [id] of resourcesOf(tpl('functions.yaml'), 'AWS::IAM::Role')) {
+    const name = String(deployed('functions.yaml', id, { NamePrefix: prefix })?.RoleName).replace('eu-west-3', 'ap-southeast-5')
+    t.true(name.startsWith(prefix) && name.length <= 64, `${name}`)
+  }
+  t.is(deployed('storage.yaml', 'OrdersTable', { NamePrefix: 'e2e' })?.TableName, 'e2e-orders')
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Queues
+
+test('each queue hides a message for at least 6 x the function timeout, by default and by the root Rules', (t) => {
+  const rootValues = valuesOf(main)
+  t.true(Number(rootValues.QueueVisibilityTimeout) >= 6 * Number(rootValues.FunctionTimeout))
+  t.true(Number(valuesOf(tpl('messaging.yaml')).QueueVisibilityTimeout) >= 6 * Number(valuesOf(tpl('functions.yaml')).FunctionTimeout))
+  for (const id of ['IngestQueue', 'MainQueue']) {
+    t.deepEqual(props(tpl('messaging.yaml').Resources[id]).VisibilityTimeout, { Ref: 'QueueVisibilityTimeout' }, `${id}`)
+  }
+  // Every pair of allowed values: the Rules accept it exactly when visibility >= 6 x timeout.
+  const timeouts = list<number>(main.Parameters?.FunctionTimeout?.AllowedValues)
+  const visibilities = list<number>(main.Parameters?.QueueVisibilityTimeout?.AllowedValues)
+  t.true(timeouts.length > 1 && visibilities.length > 1)
+  for (const timeout of timeouts) {
+    t.true(visibilities.includes(6 * timeout), `a visibility timeout of 6 x ${timeout} is allowed`)
+    for (const visibility of visibilities) {
+      const values = valuesOf(main, { FunctionTimeout: String(timeout), QueueVisibilityTimeout: String(visibility) })
+      t.is(rulesAccept(main, values), visibility >= 6 * timeout, `FunctionTimeout ${timeout}, QueueVisibilityTimeout ${visibility}`)
+    }
+  }
+})
+
+test('dead-letter queues keep messages longer than their source queues, which redrive to them after MaxReceiveCount', (t) => {
+  const messaging = tpl('messaging.yaml')
+  for (const [source, dlq] of [['IngestQueue', 'IngestDeadLetterQueue'], ['MainQueue', 'MainDeadLetterQueue']] as const) {
+    const queue = props(messaging.Resources[source])
+    t.true(Number(props(messaging.Resources[dlq]).MessageRetentionPeriod) > Number(queue.MessageRetentionPeriod), `${dlq} outlives ${source}`)
+    t.is(props(messaging.Resources[dlq]).MessageRetentionPeriod, 14 * 24 * 3600)
+    t.deepEqual(queue.RedrivePolicy, { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: { Ref: 'MaxReceiveCount' } })
+  }
+  t.is(main.Parameters?.MaxReceiveCount?.Default, 5)
+})
+
+test('every queue is encrypted with SSE-SQS (S3 cannot notify an SSE-KMS queue without a customer key)', (t) => {
+  const queues = resourcesOf(tpl('messaging.yaml'), 'AWS::SQS::Queue')
+  t.is(queues.length, 4)
+  for (const [id, q] of queues) {
+    t.is(props(q).SqsManagedSseEnabled, true, `${id}`)
+    t.is(props(q).KmsMasterKeyId, undefined, `${id}`)
+  }
+})
+
+/** The Deny-without-TLS statements covering a resource id, from the policies of its template. */
+const tlsDenials = (file: string, targetId: string): Statement[] =>
+  resourcePolicies().filter((p) => p.file === file).flatMap((p) => {
+    const policy = props(tpl(file).Resources[p.id])
+    const covers = [...list(policy.Queues), ...list(policy.Topics), policy.Bucket].some((ref) => obj(ref).Ref === targetId)
+    return covers ? p.statements.filter((s) => s.Effect === 'Deny' && obj(obj(s.Condition).Bool)['aws:SecureTransport'] === 'false') : []
+  })
+
+test('the bucket, every queue and both topics refuse requests without TLS', (t) => {
+  for (const [id] of resourcesOf(tpl('messaging.yaml'), 'AWS::SQS::Queue')) {
+    const [deny] = tlsDenials('messaging.yaml', id)
+    t.deepEqual(deny?.Resource, { 'Fn::GetAtt': [id, 'Arn'] }, `${id}`)
+    t.is(deny?.Principal, '*')
+  }
+  const [bucketDeny] = tlsDenials('messaging.yaml', 'IntakeBucket')
+  t.deepEqual(list(bucketDeny?.Resource), [{ 'Fn::GetAtt': ['IntakeBucket', 'Arn'] }, { 'Fn::Sub': '${IntakeBucket.Arn}/*' }])
+  t.is(tlsDenials('messaging.yaml', 'AlertTopic').length, 1)
+  t.is(tlsDenials('observability.yaml', 'AlarmTopic').length, 1)
+})
+
+test('the ingest queue accepts messages from S3 only for the intake bucket of this account', (t) => {
+  const policy = resourcePolicies().find((p) => p.id === 'IngestQueuePolicy')
+  const allow = policy?.statements.filter((s) => s.Effect === 'Allow') ?? []
+  t.is(allow.length, 1)
+  const resolved = obj(evaluate(allow[0], tpl('messaging.yaml'), childValues('messaging.yaml')))
+  t.deepEqual(resolved.Principal, { Service: 's3.amazonaws.com' })
+  t.is(resolved.Action, 'sqs:SendMessage')
+  t.deepEqual(resolved.Condition, {
+    ArnEquals: { 'aws:SourceArn': `arn:aws:s3:::${BUCKET}` },
+    StringEquals: { 'aws:SourceAccount': '123456789012' },
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bucket and table
+
+test('the intake bucket is versioned, private, encrypted, and notifies the ingest queue of new files under orders/', (t) => {
+  const bucket = tpl('messaging.yaml').Resources.IntakeBucket!
+  const p = props(bucket)
+  t.deepEqual(p.VersioningConfiguration, { Status: 'Enabled' })
+  t.deepEqual(p.PublicAccessBlockConfiguration, { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true })
+  t.deepEqual(obj(p.OwnershipControls).Rules, [{ ObjectOwnership: 'BucketOwnerEnforced' }])
+  t.deepEqual(obj(p.BucketEncryption).ServerSideEncryptionConfiguration, [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }])
+  t.true(list<Obj>(obj(p.LifecycleConfiguration).Rules).some((r) => r.Status === 'Enabled' && obj(r.NoncurrentVersionExpiration).NoncurrentDays === 30))
+  t.deepEqual(obj(p.NotificationConfiguration).QueueConfigurations, [{
+    Event: 's3:ObjectCreated:*',
+    Queue: { 'Fn::GetAtt': ['IngestQueue', 'Arn'] },
+    Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'orders/' }] } },
+  }])
+  // S3 checks that it may send to the queue when the notification is created.
+  t.deepEqual(list(bucket.DependsOn), ['IngestQueuePolicy'])
+})
+
+test('the table is pay-per-request on pk/sk with TTL, point-in-time recovery and encryption, and outlives its stack', (t) => {
+  const table = tpl('storage.yaml').Resources.OrdersTable!
+  const p = props(table)
+  t.is(p.BillingMode, 'PAY_PER_REQUEST')
+  t.deepEqual(p.KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }])
+  t.deepEqual(p.AttributeDefinitions, [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }])
+  t.deepEqual(p.TimeToLiveSpecification, { AttributeName: 'expires_at', Enabled: true })
+  t.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true })
+  t.deepEqual(p.SSESpecification, { SSEEnabled: true })
+  t.is(table.DeletionPolicy, 'Retain')
+  t.is(table.UpdateReplacePolicy, 'Retain')
+  t.is(deployed('storage.yaml', 'OrdersTable')?.DeletionProtectionEnabled, false)
+  t.is(deployed('storage.yaml', 'OrdersTable', { TableDeletionProtection: 'true' })?.DeletionProtectionEnabled, true)
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// IAM
+
+test('role policies name every action: no wildcard, and Resource * only for PutMetricData within the namespace', (t) => {
+  const policies = rolePolicies()
+  t.is(policies.length, 3)
+  for (const { role, statements } of policies) {
+    t.true(statements.length > 0, `${role}`)
+    for (const s of statements) {
+      t.is(s.Effect, 'Allow', `${role} ${s.Sid}`)
+      for (const action of list<string>(s.Action)) t.false(action.includes('*'), `${role} ${s.Sid} ${action}`)
+      if (list(s.Resource).includes('*')) {
+        t.deepEqual(list(s.Action), ['cloudwatch:PutMetricData'], `${role} ${s.Sid}: only PutMetricData may have Resource *`)
+        t.deepEqual(s.Condition, { StringEquals: { 'cloudwatch:namespace': { Ref: 'MetricsNamespace' } } }, `${role} ${s.Sid}`)
+      }
+    }
+  }
+})
+
+test('each Resource * statement is explained by a comment just above it', (t) => {
+  const lines = text('functions.yaml').split('\n')
+  const sids = rolePolicies().flatMap((p) => p.statements).filter((s) => list(s.Resource).includes('*')).map((s) => s.Sid)
+  t.true(sids.length >= 3)
+  for (const sid of new Set(sids)) {
+    const at = lines.flatMap((line, i) => (line.trim() === `- Sid: ${sid}` ? [i] : []))
+    t.true(at.length > 0)
+    for (const i of at) t.regex(lines[i - 1] ?? '', /#.*AWS requires Resource '\*'/, `the statement ${sid} at line ${i + 1}`)
+  }
+})
+
+test('resource policies allow named actions only: the one wildcard Allow is the KMS key policy\'s account statement', (t) => {
+  const wildcardAllows = resourcePolicies().flatMap((p) => p.statements
+    .filter((s) => s.Effect === 'Allow' && list<string>(s.Action).some((a) => a.includes('*') && a !== 'kms:GenerateDataKey*'))
+    .map((s) => `${p.id}/${s.Sid}`))
+  t.deepEqual(wildcardAllows, ['AlarmKey/AccountAdministers'])
+})
+
+test('the worker may store orders and reserve stock, consume the main queue, park rejects, alert and count', (t) => {
+  const g = grants('functions.yaml', 'WorkerRole')
+  for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']) t.deepEqual(g.get(action), [TABLE_ARN], `${action}`)
+  for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility']) {
+    t.deepEqual(g.get(action), [arn('sqs', 'tp-orders-main')], `${action}`)
+  }
+  t.deepEqual(g.get('sqs:SendMessage'), [arn('sqs', 'tp-orders-main-dlq')])
+  t.deepEqual(g.get('sns:Publish'), [arn('sns', 'tp-order-alerts')])
+  t.deepEqual(g.get('cloudwatch:PutMetricData'), ['*'])
+  t.deepEqual(g.get('logs:PutLogEvents'), ['<WorkerLogGroup.Arn>'])
+  t.false(g.has('dynamodb:GetItem') || g.has('dynamodb:DeleteItem') || g.has('s3:GetObject'))
+})
+
+test('the validator may read order files (and tell a missing key by 404), queue and park orders, record rejects', (t) => {
+  const g = grants('functions.yaml', 'ValidatorRole')
+  t.deepEqual(g.get('s3:GetObject'), [`arn:aws:s3:::${BUCKET}/orders/*`])
+  t.deepEqual(g.get('s3:GetObjectVersion'), [`arn:aws:s3:::${BUCKET}/orders/*`])
+  t.deepEqual(g.get('s3:ListBucket'), [`arn:aws:s3:::${BUCKET}`])
+  t.deepEqual(g.get('sqs:SendMessage')?.sort(), [arn('sqs', 'tp-orders-ingest-dlq'), arn('sqs', 'tp-orders-main'), arn('sqs', 'tp-orders-main-dlq')])
+  for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) t.deepEqual(g.get(action), [arn('sqs', 'tp-orders-ingest')], `${action}`)
+  t.deepEqual(g.get('dynamodb:PutItem'), [TABLE_ARN])
+  t.deepEqual(g.get('sns:Publish'), [arn('sns', 'tp-order-alerts')])
+  t.deepEqual(g.get('cloudwatch:PutMetricData'), ['*'])
+  t.false(g.has('dynamodb:UpdateItem') || g.has('s3:PutObject') || g.has('s3:DeleteObject'))
+})
+
+test('the API function may read order status and queue orders, nothing else', (t) => {
+  const g = grants('functions.yaml', 'ApiRole')
+  t.deepEqual([...g.keys()].sort(), ['cloudwatch:PutMetricData', 'dynamodb:GetItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage'])
+  t.deepEqual(g.get('dynamodb:GetItem'), [TABLE_ARN])
+  t.deepEqual(g.get('dynamodb:Query'), [TABLE_ARN])
+  t.deepEqual(g.get('sqs:SendMessage'), [arn('sqs', 'tp-orders-main')])
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Functions
+
+const FUNCTIONS = {
+  ApiFunction: { bundle: 'api', logGroup: 'ApiLogGroup', role: 'ApiRole', required: ['ordersTable', 'mainQueueUrl'] },
+  ValidatorFunction: { bundle: 'validator', logGroup: 'ValidatorLogGroup', role: 'ValidatorRole', required: ['ordersTable', 'mainQueueUrl', 'mainDlqUrl', 'ingestDlqUrl'] },
+  WorkerFunction: { bundle: 'worker', logGroup: 'WorkerLogGroup', role: 'WorkerRole', required: ['ordersTable', 'mainDlqUrl'] },
+} as const satisfies Record<string, { bundle: string, logGroup: string, role: string, required: ConfigKey[] }>
+
+test('every function runs its dist bundle on nodejs22.x / arm64, with its own role', (t) => {
+  const functions = resourcesOf(tpl('functions.yaml'), 'AWS::Lambda::Function')
+  t.deepEqual(functions.map(([id]) => id).sort(), Object.keys(FUNCTIONS).sort())
+  for (const [id, fn] of functions) {
+    const expected = FUNCTIONS[id as keyof typeof FUNCTIONS]
+    const p = props(fn)
+    t.is(p.Runtime, 'nodejs22.x', `${id}`)
+    t.deepEqual(p.Architectures, ['arm64'], `${id}`)
+    t.is(p.Handler, 'index.handler', `${id}`)
+    // A folder relative to the template, packaged by `aws cloudformation package`: npm run build writes it.
+    t.is(p.Code, `../dist/${expected.bundle}`, `${id}`)
+    t.is(resolvePath(templateDir, String(p.Code)), join(root, 'dist', expected.bundle))
+    t.deepEqual(p.Role, { 'Fn::GetAtt': [expected.role, 'Arn'] }, `${id}`)
+    t.deepEqual(p.Timeout, { Ref: 'FunctionTimeout' })
+    t.deepEqual(p.MemorySize, { Ref: 'FunctionMemory' })
+  }
+})
+
+test('every function logs to a group created before it, named as Lambda names it, with the retention parameter', (t) => {
+  for (const [id, expected] of Object.entries(FUNCTIONS)) {
+    const fn = tpl('functions.yaml').Resources[id]
+    t.deepEqual(list(fn?.DependsOn), [expected.logGroup], `${id}`)
+    const group = deployed('functions.yaml', expected.logGroup)
+    t.is(group?.LogGroupName, `/aws/lambda/${nameOf('functions.yaml', id, 'FunctionName')}`)
+    t.deepEqual(props(tpl('functions.yaml').Resources[expected.logGroup]).RetentionInDays, { Ref: 'LogRetentionDays' })
+  }
+  t.is(main.Parameters?.LogRetentionDays?.Default, 30)
+})
+
+test('every function gets the environment its handler reads, and its configuration loads from it', (t) => {
+  const expectedKeys: Record<string, string[]> = {
+    ApiFunction: ['CORS_ORIGINS', 'DEFAULT_CURRENCY', 'LOG_LEVEL', 'MAIN_QUEUE_URL', 'MAX_ORDER_AMOUNT', 'METRICS_NAMESPACE', 'NODE_OPTIONS', 'ORDERS_TABLE', 'STAGE'],
+    ValidatorFunction: ['ALERT_TOPIC_ARN', 'DEFAULT_CURRENCY', 'INGEST_DLQ_URL', 'LOG_LEVEL', 'MAIN_DLQ_URL', 'MAIN_QUEUE_URL', 'MAX_ORDER_AMOUNT', 'METRICS_NAMESPACE', 'NODE_OPTIONS', 'ORDERS_TABLE', 'STAGE'],
+    WorkerFunction: ['ALERT_TOPIC_ARN', 'DEFAULT_CURRENCY', 'LOG_LEVEL', 'MAIN_DLQ_URL', 'MAX_ORDER_AMOUNT', 'METRICS_NAMESPACE', 'NODE_OPTIONS', 'ORDERS_TABLE', 'STAGE', 'STOCK_TRACKING'],
+  }
+  for (const [id, expected] of Object.entries(FUNCTIONS)) {
+    const env = obj(obj(deployed('functions.yaml', id)?.Environment).Variables) as Record<string, string>
+    t.deepEqual(Object.keys(env).sort(), expectedKeys[id], `${id}`)
+    t.is(env.NODE_OPTIONS, '--enable-source-maps')
+    const config = loadConfig([...expected.required], env)
+    t.is(config.ordersTable, 'tp-orders')
+    t.is(config.stage, 'dev')
+    t.is(config.metricsNamespace, 'OrderPipeline')
+    t.is(config.defaultCurrency, 'EUR')
+    t.is(config.maxOrderAmount, 10000)
+    if (id !== 'WorkerFunction') t.is(config.mainQueueUrl, queueUrl('tp-orders-main'))
+    if (id !== 'ApiFunction') {
+      t.is(config.mainDlqUrl, queueUrl('tp-orders-main-dlq'))
+      t.is(config.alertTopicArn, arn('sns', 'tp-order-alerts'))
+    }
+    if (id === 'ValidatorFunction') t.is(config.ingestDlqUrl, queueUrl('tp-orders-ingest-dlq'))
+    if (id === 'WorkerFunction') t.true(config.stockTracking)
+  }
+  const off = obj(obj(deployed('functions.yaml', 'WorkerFunction', { StockTracking: 'off' })?.Environment).Variables) as Record<string, string>
+  t.false(loadConfig(['ordersTable', 'mainDlqUrl'], off).stockTracking)
+})
+
+test('both queues feed their function with partial batch responses, enabled only by EventSourceMappingsEnabled', (t) => {
+  const functions = tpl('functions.yaml')
+  const mappings = Object.fromEntries(resourcesOf(functions, 'AWS::Lambda::EventSourceMapping').map(([, r]) => [String(obj(props(r).FunctionName).Ref), props(r)]))
+  t.deepEqual(Object.keys(mappings).sort(), ['ValidatorFunction', 'WorkerFunction'])
+  for (const [fn, queue, batchSize] of [['ValidatorFunction', 'tp-orders-ingest', 'ValidatorBatchSize'], ['WorkerFunction', 'tp-orders-main', 'WorkerBatchSize']] as const) {
+    const mapping = mappings[fn]!
+    t.deepEqual(mapping.FunctionResponseTypes, ['ReportBatchItemFailures'], `${fn}`)
+    t.deepEqual(mapping.BatchSize, { Ref: batchSize })
+    t.deepEqual(mapping.MaximumBatchingWindowInSeconds, { Ref: 'MaximumBatchingWindow' })
+    t.is(evaluate(mapping.EventSourceArn, functions, childValues('functions.yaml')), arn('sqs', queue))
+    // A real boolean through a condition: moto reads the parameter's string "false" as enabled.
+    t.deepEqual(mapping.Enabled, { 'Fn::If': ['MappingsEnabled', true, false] })
+    t.is(evaluate(mapping.Enabled, functions, childValues('functions.yaml')), true)
+    t.is(evaluate(mapping.Enabled, functions, childValues('functions.yaml', { EventSourceMappingsEnabled: 'false' })), false)
+  }
+  t.deepEqual(functions.Conditions?.MappingsEnabled, { 'Fn::Equals': [{ Ref: 'EventSourceMappingsEnabled' }, 'true'] })
+  t.is(main.Parameters?.WorkerBatchSize?.Default, 10)
+  t.is(main.Parameters?.ValidatorBatchSize?.Default, 10)
+  t.is(main.Parameters?.MaximumBatchingWindow?.Default, 0)
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// API
+
+const methods = (overrides: Values = {}): Record<string, Obj> => {
+  const api = tpl('api.yaml')
+  return Object.fromEntries(resourcesOf(api, 'AWS::ApiGateway::Method')
+    .map(([id]) => [id, deployed('api.yaml', id, overrides)] as const)
+    .filter((entry): entry is [string, Obj] => entry[1] !== undefined))
+}
+
+test('with ApiAuth API_KEY (the default) the routes need a key from the usage plan; with IAM they need SigV4', (t) => {
+  const api = tpl('api.yaml')
+  const withKey = methods()
+  t.deepEqual(Object.values(withKey).map((m) => `${String(m.HttpMethod)} ${String(m.ResourceId)}`).sort(), ['GET <OrderResource>', 'POST <OrdersResource>'])
+  for (const m of Object.values(withKey)) {
+    t.is(m.ApiKeyRequired, true)
+    t.is(m.AuthorizationType, 'NONE')
+  }
+  for (const id of ['UsagePlan', 'ApiKey', 'UsagePlanKey']) t.truthy(deployed('api.yaml', id), `${id} with API_KEY`)
+  t.deepEqual(obj(deployed('api.yaml', 'UsagePlan')?.Throttle), { RateLimit: '50', BurstLimit: '100' })
+  for (const m of Object.values(methods({ ApiAuth: 'IAM' }))) {
+    t.is(m.ApiKeyRequired, false)
+    t.is(m.AuthorizationType, 'AWS_IAM')
+  }
+  for (const id of ['UsagePlan', 'ApiKey', 'UsagePlanKey']) t.is(deployed('api.yaml', id, { ApiAuth: 'IAM' }), undefined, `${id} without API_KEY`)
+  t.deepEqual(api.Parameters?.ApiAuth?.AllowedValues, ['API_KEY', 'IAM'])
+  t.deepEqual(main.Parameters?.ApiAuth?.AllowedValues, ['API_KEY', 'IAM'])
+})
+
+test('CORS preflights exist only with an origin, need no credentials, and the origin reaches the function', (t) => {
+  const withCors = methods({ CorsOrigin: 'https://shop.example.com' })
+  const preflights = Object.values(withCors).filter((m) => m.HttpMethod === 'OPTIONS')
+  t.is(preflights.length, 2)
+  for (const m of preflights) {
+    t.is(m.AuthorizationType, 'NONE')
+    t.is(m.ApiKeyRequired, false)
+  }
+  t.false(Object.values(methods()).some((m) => m.HttpMethod === 'OPTIONS'))
+  const env = obj(obj(deployed('functions.yaml', 'ApiFunction', { CorsOrigin: 'https://shop.example.com' })?.Environment).Variables)
+  t.is(env.CORS_ORIGINS, 'https://shop.example.com')
+  t.is(main.Parameters?.CorsOrigin?.Default, '')
+  t.notRegex('*', new RegExp(String(main.Parameters?.CorsOrigin?.AllowedPattern)))
+  t.regex('', new RegExp(String(main.Parameters?.CorsOrigin?.AllowedPattern)))
+})
+
+test('every route proxies to the API function, which API Gateway may invoke from this API only', (t) => {
+  const uri = `arn:aws:apigateway:eu-west-3:lambda:path/2015-03-31/functions/${arn('lambda', 'function:tp-order-api')}/invocations`
+  for (const m of Object.values(methods({ CorsOrigin: 'https://shop.example.com' }))) {
+    t.deepEqual(obj(m.Integration), { Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST', Uri: uri })
+  }
+  const permissions = resourcesOf(tpl('api.yaml'), 'AWS::Lambda::Permission').map(([id]) => deployed('api.yaml', id, { CorsOrigin: 'https://shop.example.com' }))
+  t.deepEqual(permissions.map((p) => p?.SourceArn).sort(), [
+    `arn:aws:execute-api:eu-west-3:123456789012:<OrdersApi>/*/GET/orders/*`,
+    `arn:aws:execute-api:eu-west-3:123456789012:<OrdersApi>/*/OPTIONS/orders*`,
+    `arn:aws:execute-api:eu-west-3:123456789012:<OrdersApi>/*/POST/orders`,
+  ])
+  for (const p of permissions) {
+    t.is(p?.FunctionName, 'tp-order-api')
+    t.is(p?.Principal, 'apigateway.amazonaws.com')
+  }
+})
+
+test('POST /orders checks only the envelope at the gateway: a JSON object, the function says the rest', (t) => {
+  const api = tpl('api.yaml')
+  const post = props(api.Resources.PostOrderMethod)
+  t.deepEqual(post.RequestModels, { 'application/json': { Ref: 'OrderEnvelopeModel' } })
+  t.deepEqual(post.RequestValidatorId, { Ref: 'BodyValidator' })
+  t.is(props(api.Resources.BodyValidator).ValidateRequestBody, true)
+  t.deepEqual(props(api.Resources.OrderEnvelopeModel).Schema, { $schema: 'http://json-schema.org/draft-04/schema#', title: 'OrderEnvelope', type: 'object' })
+  const badBody = props(api.Resources.BadRequestBodyResponse)
+  const body = JSON.parse(String(obj(badBody.ResponseTemplates)['application/json'])) as { message: string, errors: unknown[] }
+  t.is(body.message, 'The order must be a JSON object')
+})
+
+test('the stage is named from Stage, throttled by the parameters, and deployed after the routes', (t) => {
+  const stage = deployed('api.yaml', 'OrdersApiStage')
+  t.is(stage?.StageName, 'dev')
+  t.deepEqual(list(stage?.MethodSettings), [{ ResourcePath: '/*', HttpMethod: '*', ThrottlingRateLimit: '50', ThrottlingBurstLimit: '100', MetricsEnabled: true }])
+  const deployment = tpl('api.yaml').Resources.OrdersApiDeployment!
+  t.true(['PostOrderMethod', 'GetOrderMethod'].every((m) => list(deployment.DependsOn).includes(m)))
+  t.deepEqual(evaluate(deployment.Metadata, tpl('api.yaml'), childValues('api.yaml', { CorsOrigin: 'https://shop.example.com' })),
+    { CorsMethods: ['<OrdersOptionsMethod>', '<OrderOptionsMethod>'] })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Observability
+
+test('the alarm topic is encrypted with a customer-managed key that CloudWatch may use and the account administers', (t) => {
+  const o = tpl('observability.yaml')
+  t.deepEqual(props(o.Resources.AlarmTopic).KmsMasterKeyId, { Ref: 'AlarmKey' })
+  t.is(o.Resources.AlarmKey?.Type, 'AWS::KMS::Key')
+  t.is(props(o.Resources.AlarmKey).EnableKeyRotation, true)
+  const statements = list<Statement>(obj(deployed('observability.yaml', 'AlarmKey')?.KeyPolicy).Statement)
+  const cloudWatch = statements.find((s) => obj(s.Principal).Service === 'cloudwatch.amazonaws.com')
+  t.deepEqual(list(cloudWatch?.Action).sort(), ['kms:Decrypt', 'kms:GenerateDataKey*'])
+  t.is(cloudWatch?.Effect, 'Allow')
+  t.true(statements.some((s) => obj(s.Principal).AWS === 'arn:aws:iam::123456789012:root' && s.Action === 'kms:*'))
+  // CloudWatch alarms of this account may publish to the topic.
+  const topicPolicy = resourcePolicies().find((p) => p.id === 'AlarmTopicPolicy')
+  t.true(topicPolicy?.statements.some((s) => s.Effect === 'Allow' && obj(s.Principal).Service === 'cloudwatch.amazonaws.com' && s.Action === 'sns:Publish'))
+  // The alerts topic has only account principals publishing: the AWS managed key is enough there.
+  t.is(props(tpl('messaging.yaml').Resources.AlertTopic).KmsMasterKeyId, 'alias/aws/sns')
+})
+
+test('alarms watch each DLQ, the oldest message of both queues, errors of each function and the reject rate', (t) => {
+  const o = tpl('observability.yaml')
+  const alarms = resourcesOf(o, 'AWS::CloudWatch::Alarm').map(([id]) => ({ id, ...deployed('observability.yaml', id) }) as Obj)
+  const watching = (metric: string) => alarms.filter((a) => a.MetricName === metric).map((a) => String(list<Obj>(a.Dimensions)[0]?.Value)).sort()
+  t.deepEqual(watching('ApproximateNumberOfMessagesVisible'), ['tp-orders-ingest-dlq', 'tp-orders-main-dlq'])
+  t.deepEqual(watching('ApproximateAgeOfOldestMessage'), ['tp-orders-ingest', 'tp-orders-main'])
+  t.deepEqual(watching('Errors'), ['tp-order-api', 'tp-order-validator', 'tp-order-worker'])
+  for (const a of alarms.filter((x) => x.MetricName === 'ApproximateNumberOfMessagesVisible')) {
+    t.is(a.Threshold, 0)
+    t.is(a.ComparisonOperator, 'GreaterThanThreshold')
+  }
+  const rejectRate = alarms.find((a) => a.id === 'RejectRateAlarm')
+  const queries = list<Obj>(rejectRate?.Metrics)
+  const metricOf = (id: string) => obj(obj(queries.find((q) => q.Id === id)?.MetricStat).Metric)
+  t.deepEqual(metricOf('processed'), { Namespace: 'OrderPipeline', MetricName: 'OrdersProcessed', Dimensions: [{ Name: 'Stage', Value: 'dev' }] })
+  t.deepEqual(metricOf('rejected'), { Namespace: 'OrderPipeline', MetricName: 'OrdersRejected', Dimensions: [{ Name: 'Stage', Value: 'dev' }] })
+  const expression = queries.find((q) => q.ReturnData === true)
+  t.regex(String(expression?.Expression), /^rejected \/ \(.*processed.*\+ rejected\)$/)
+  t.is(rejectRate?.Threshold, String(main.Parameters?.RejectRateThreshold?.Default))
+  t.is(alarms.length, 8)
+  for (const a of alarms) {
+    t.deepEqual(a.AlarmActions, ['<AlarmTopic>'], `${String(a.id)}`)
+    t.is(a.TreatMissingData, 'notBreaching', `${String(a.id)}`)
+  }
+})
+
+test('the e-mail subscription exists only when AlarmEmail is given', (t) => {
+  t.is(deployed('observability.yaml', 'AlarmEmailSubscription'), undefined)
+  t.deepEqual(deployed('observability.yaml', 'AlarmEmailSubscription', { AlarmEmail: 'ops@example.com' }),
+    { TopicArn: '<AlarmTopic>', Protocol: 'email', Endpoint: 'ops@example.com' })
+})
+
+test('the dashboard is valid JSON showing outcomes, queue and DLQ depths, and function errors and durations', (t) => {
+  const body = JSON.parse(String(deployed('observability.yaml', 'Dashboard')?.DashboardBody)) as { widgets: { properties: { metrics: string[][] } }[] }
+  const shown = body.widgets.flatMap((w) => w.properties.metrics.map((m) => m.slice(0, 4).join(' ')))
+  for (const name of ['OrdersProcessed', 'OrdersRejected', 'OrdersDuplicate', 'OrdersPendingStock', 'OrdersAccepted']) {
+    t.true(shown.includes(`OrderPipeline ${name} Stage dev`), `${name}`)
+  }
+  for (const queue of ['tp-orders-ingest', 'tp-orders-main', 'tp-orders-ingest-dlq', 'tp-orders-main-dlq']) {
+    t.true(shown.includes(`AWS/SQS ApproximateNumberOfMessagesVisible QueueName ${queue}`), `${queue}`)
+  }
+  for (const fn of ['tp-order-api', 'tp-order-validator', 'tp-order-worker']) {
+    t.true(shown.includes(`AWS/Lambda Errors FunctionName ${fn}`), `${fn}`)
+    t.true(shown.includes(`AWS/Lambda Duration FunctionName ${fn}`), `${fn}`)
+  }
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tags and documentation
+
+test('every taggable resource carries the Stage and NamePrefix tags (the KMS key through its stack\'s tags)', (t) => {
+  const taggable = new Set(['AWS::CloudFormation::Stack', 'AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::S3::Bucket', 'AWS::SNS::Topic',
+    'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping', 'AWS::IAM::Role', 'AWS::Logs::LogGroup', 'AWS::ApiGateway::RestApi',
+    'AWS::ApiGateway::Stage', 'AWS::ApiGateway::UsagePlan', 'AWS::ApiGateway::ApiKey', 'AWS::CloudWatch::Alarm', 'AWS::KMS::Key'])
+  const untagged = allResources().filter(([, , r]) => taggable.has(r.Type)).filter(([, , r]) => {
+    const tags = list<Obj>(props(r).Tags)
+    return !(tags.some((tag) => tag.Key === 'Stage' && obj(tag.Value).Ref === 'Stage') && tags.some((tag) => tag.Key === 'NamePrefix' && obj(tag.Value).Ref === 'NamePrefix'))
+  }).map(([file, id]) => `${file} ${id}`)
+  // moto fails on a KMS key's Tags (it expects TagKey/TagValue); the nested stack's tags reach the key on AWS.
+  t.deepEqual(untagged, ['observability.yaml AlarmKey'])
+})
+
+test('every template says why it is a stack of its own, and every parameter is described', (t) => {
+  for (const file of templateFiles) {
+    const template = tpl(file)
+    t.true((template.Description ?? '').length > 100, `${file}`)
+    for (const [name, p] of Object.entries(template.Parameters ?? {})) t.truthy((p as { Description?: string }).Description, `${file} ${name}`)
+  }
+})

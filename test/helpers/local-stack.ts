@@ -1,0 +1,59 @@
+/**
+ * The local stack for end-to-end tests: a moto server of the test file's own, the real templates deployed to it
+ * with scripts/deploy.sh (a fresh prefix per file), and the local runner running the built bundles.
+ * `npm test` builds the bundles once before the tests (`npm run build`).
+ */
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { createServer } from 'node:net'
+import { startRunner, type Runner } from '../../scripts/local/runner.ts'
+import { clientsFor, startMoto, type Clients, type Moto } from './moto.ts'
+
+const root = new URL('../../', import.meta.url).pathname
+
+const freePort = async (): Promise<number> => new Promise((resolve) => {
+  const server = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as { port: number }
+    server.close(() => resolve(port))
+  })
+})
+
+export interface LocalStack { moto: Moto, runner: Runner, clients: Clients, logs: string[], stop: () => Promise<void> }
+
+export const deployLocalStack = async (prefix: string, parameters: Record<string, string | number> = {}): Promise<LocalStack> => {
+  if (!existsSync(join(root, 'dist/worker/index.mjs'))) throw new Error('dist/ is missing: run npm run build (npm test does)')
+  const moto = await startMoto()
+  const stackName = `${prefix}-order-pipeline`
+  await promisify(execFile)(join(root, 'scripts/deploy.sh'), [
+    '--endpoint', moto.endpoint, '--prefix', prefix, '--stage', 'test', '--skip-build',
+    ...Object.entries(parameters).map(([k, v]) => `${k}=${v}`),
+  ], { cwd: root, env: { ...process.env, AWS_ENDPOINT_URL: moto.endpoint } })
+  const workDir = mkdtempSync(join(tmpdir(), `${prefix}-`))
+  const logs: string[] = []
+  const runner = await startRunner({
+    endpoint: moto.endpoint, region: 'eu-west-3', stackName, prefix, stage: 'test', apiPort: await freePort(), workDir,
+    onLog: (_fn, line) => { logs.push(line) },
+  })
+  return {
+    moto, runner, logs, clients: clientsFor(moto.endpoint),
+    stop: async () => {
+      await runner.stop()
+      moto.stop()
+      rmSync(workDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Polls `check` until it returns something other than undefined/false, or fails after `seconds`. */
+export const waitFor = async <T>(what: string, check: () => Promise<T | undefined | false>, seconds = 30): Promise<T> => {
+  const deadline = Date.now() + seconds * 1000
+  for (;;) {
+    const value = await check()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${seconds} s waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
