@@ -116,10 +116,12 @@ The local stack is up (Ctrl-C stops it):
   emulator     ${moto.endpoint}            e.g. aws --endpoint-url ${moto.endpoint} s3 cp order.json s3://${d.bucket}/orders/
   table        ${d.table}      queues ${d.prefix}-orders-{main,main-dlq,ingest,ingest-dlq}
   logs         .build/local/logs/`)
-    process.once('SIGINT', () => {
-      console.log('\nstopping')
-      void stop().then(() => process.exit(0))
-    })
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        console.log('\nstopping')
+        void stop().then(() => process.exit(0))
+      })
+    }
   })
 
 try {

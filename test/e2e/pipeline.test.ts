@@ -9,6 +9,7 @@ import { getOrderStatus, getStock, setStock } from '../../lib/store.ts'
 import { seed, seedText } from '../helpers/fixtures.ts'
 import { drain, metricSum, type Resources } from '../helpers/moto.ts'
 import { deployLocalStack, waitFor, type LocalStack } from '../helpers/local-stack.ts'
+import { program as outputs } from '../../scripts/outputs.ts'
 
 const test = anyTest as TestFn<{ stack: LocalStack }>
 
@@ -99,4 +100,20 @@ test.serial('a JSONL file with valid, invalid and duplicate lines', async (t) =>
   t.is((await status(stack, 'ORD-L2'))?.status, 'REJECTED')
   const parked = await waitFor('two rejects in the DLQ', async () => { const m = await drain(stack.clients.sqs, d.mainDlqUrl); return m.length > 0 && m })
   t.deepEqual(parked.map((m) => m.MessageAttributes!.source!.StringValue!.split('#')[1]).sort(), ['2', '4'])
+})
+
+test.serial('npm run outputs finds the deployment\'s names where moto shows no stack Outputs', async (t) => {
+  const { stack } = t.context
+  const lines: string[] = []
+  const log = console.log
+  console.log = (...parts: unknown[]) => { lines.push(parts.join(' ')) }
+  try {
+    await outputs.parseAsync(['node', 'outputs', '--endpoint', stack.moto.endpoint, '--prefix', 'e2e', '--json'])
+  } finally {
+    console.log = log
+  }
+  t.like(JSON.parse(lines.join('\n')), {
+    stackName: 'e2e-order-pipeline', table: 'e2e-orders', bucket: 'e2e-orders-intake-123456789012-eu-west-3',
+    functions: { api: 'e2e-order-api', validator: 'e2e-order-validator', worker: 'e2e-order-worker' },
+  })
 })
