@@ -87,7 +87,7 @@ set -e
 echo "$out" | grep -v '^$' || true
 if [[ $status -ne 0 ]]; then
   # moto answers a deploy with nothing to change with an error, even with --no-fail-on-empty-changeset.
-  if [[ -n $endpoint ]] && grep -qi 'No changes to deploy\|didn.t contain changes' <<<"$out"; then
+  if [[ -n $endpoint ]] && grep -qi 'No changes to deploy\|didn.t contain changes\|No updates are to be performed' <<<"$out"; then
     echo "no changes to deploy"
   else
     echo "deploy.sh: the deploy of $stack failed (see above; aws cloudformation describe-stack-events --stack-name $stack)" >&2

@@ -25,6 +25,7 @@ interface StartOptions {
   demo: boolean
   reset?: boolean
   verbose?: boolean
+  build: boolean
 }
 
 const answers = async (endpoint: string): Promise<boolean> => {
@@ -63,6 +64,7 @@ const program = new Command('start')
   .option('--no-demo', 'deploy and serve, without the demo')
   .option('--reset', 'wipe the emulator first (all its stacks and data)')
   .option('--verbose', "print the functions' log lines")
+  .option('--no-build', 'deploy the bundles already in dist/')
   .action(async (options: StartOptions) => {
     const workDir = join(root, '.build', 'local')
     mkdirSync(workDir, { recursive: true })
@@ -75,7 +77,7 @@ const program = new Command('start')
 
     step(`deploying ${stackName} with scripts/deploy.sh`)
     const started = Date.now()
-    const deploy = spawnSync(join(root, 'scripts/deploy.sh'), ['--endpoint', moto.endpoint, '--prefix', options.prefix, '--stage', options.stage, '--region', options.region, '--stack-name', stackName], { stdio: 'inherit', cwd: root })
+    const deploy = spawnSync(join(root, 'scripts/deploy.sh'), ['--endpoint', moto.endpoint, '--prefix', options.prefix, '--stage', options.stage, '--region', options.region, '--stack-name', stackName, ...(options.build ? [] : ['--skip-build'])], { stdio: 'inherit', cwd: root })
     if (deploy.status !== 0) throw new Error(`the deploy failed (exit ${deploy.status})`)
     console.log(`deployed in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 

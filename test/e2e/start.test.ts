@@ -1,0 +1,37 @@
+/**
+ * npm start, the product's main command: the demo's outcomes all match (exit 0 with --once), and starting again on
+ * the same emulator re-deploys the unchanged stack (moto's "no changes" answer is tolerated).
+ */
+import test from 'ava'
+import { execFile } from 'node:child_process'
+import { createServer } from 'node:net'
+import { promisify } from 'node:util'
+import { startMoto } from '../helpers/moto.ts'
+
+const root = new URL('../../', import.meta.url).pathname
+const freePort = async (): Promise<number> => new Promise((resolve) => {
+  const server = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as { port: number }
+    server.close(() => resolve(port))
+  })
+})
+
+const start = async (...args: string[]) => promisify(execFile)('npx', ['tsx', 'scripts/start.ts', '--once', '--no-build', ...args], { cwd: root, env: { ...process.env, AWS_ENDPOINT_URL: '' } })
+
+test('npm start --once runs the demo with every outcome as it must be, and starts again on the same emulator', async (t) => {
+  const moto = await startMoto()
+  try {
+    const port = new URL(moto.endpoint).port
+    // Act
+    const first = await start('--port', port, '--api-port', String(await freePort()), '--prefix', 'demo')
+    const again = await start('--port', port, '--api-port', String(await freePort()), '--prefix', 'demo', '--no-demo')
+    // Assess
+    t.regex(first.stdout, /every order got the outcome it must get/)
+    t.regex(first.stdout, /ORD-20231001-0001\s+PROCESSED \(pending stock\)\s+PROCESSED \(pending stock\)\s+yes/)
+    t.regex(first.stdout, /OrdersProcessed\s+4/)
+    t.regex(again.stdout, /no changes to deploy|stack demo-order-pipeline deployed/)
+    t.regex(again.stdout, /polling demo-orders-main → demo-order-worker/)
+  } finally {
+    moto.stop()
+  }
+})
