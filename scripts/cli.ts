@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { SQSClient } from '@aws-sdk/client-sqs'
 
 export interface AwsOptions { region: string, endpoint?: string, prefix: string, table?: string, json?: boolean }
 
@@ -15,14 +16,38 @@ export const withAwsOptions = (command: Command): Command => command
 
 export const tableName = (options: AwsOptions): string => options.table ?? `${options.prefix}-orders`
 
-export const documentClient = (options: AwsOptions): DynamoDBDocumentClient => {
+/** Client settings for AWS (the standard credential chain: environment, profile, SSO, role) or a local emulator. */
+export const clientConfig = (options: Pick<AwsOptions, 'region' | 'endpoint'>) => {
   const local = options.endpoint !== undefined && /localhost|127\.0\.0\.1/.test(options.endpoint)
-  return DynamoDBDocumentClient.from(new DynamoDBClient({
+  return {
     region: options.region,
     endpoint: options.endpoint,
-    // A local emulator takes any credentials; AWS uses the standard chain (environment, profile, SSO, role).
+    // A local emulator takes any credentials.
     ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-  }))
+  }
+}
+
+export const documentClient = (options: AwsOptions): DynamoDBDocumentClient =>
+  DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(options)))
+
+/** With a local endpoint, queue URLs keep their AWS form: requests go to the endpoint. */
+export const sqsClient = (options: AwsOptions): SQSClient =>
+  new SQSClient({ ...clientConfig(options), useQueueUrlAsEndpoint: options.endpoint === undefined })
+
+/** `90s`, `30m`, `2h`, `1d` → milliseconds. */
+export const parseDuration = (text: string): number => {
+  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(text.trim())
+  if (!match) throw new Error(`not a duration: "${text}" (expected a number and s, m, h or d, e.g. 30m)`)
+  return Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd']
+}
+
+/** 95000 → "1m 35s". */
+export const formatAge = (ms: number): string => {
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`
+  return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`
 }
 
 /** Rows as aligned columns under a header. */

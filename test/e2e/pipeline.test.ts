@@ -10,6 +10,7 @@ import { seed, seedText } from '../helpers/fixtures.ts'
 import { drain, metricSum, type Resources } from '../helpers/moto.ts'
 import { deployLocalStack, waitFor, type LocalStack } from '../helpers/local-stack.ts'
 import { program as outputs } from '../../scripts/outputs.ts'
+import { runCommand } from '../helpers/cli.ts'
 
 const test = anyTest as TestFn<{ stack: LocalStack }>
 
@@ -104,15 +105,8 @@ test.serial('a JSONL file with valid, invalid and duplicate lines', async (t) =>
 
 test.serial('npm run outputs finds the deployment\'s names where moto shows no stack Outputs', async (t) => {
   const { stack } = t.context
-  const lines: string[] = []
-  const log = console.log
-  console.log = (...parts: unknown[]) => { lines.push(parts.join(' ')) }
-  try {
-    await outputs.parseAsync(['node', 'outputs', '--endpoint', stack.moto.endpoint, '--prefix', 'e2e', '--json'])
-  } finally {
-    console.log = log
-  }
-  t.like(JSON.parse(lines.join('\n')), {
+  const printed = await runCommand(outputs, ['--endpoint', stack.moto.endpoint, '--prefix', 'e2e', '--json'])
+  t.like(JSON.parse(printed), {
     stackName: 'e2e-order-pipeline', table: 'e2e-orders', bucket: 'e2e-orders-intake-123456789012-eu-west-3',
     functions: { api: 'e2e-order-api', validator: 'e2e-order-validator', worker: 'e2e-order-worker' },
   })

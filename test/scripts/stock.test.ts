@@ -2,6 +2,7 @@ import anyTest, { type TestFn } from 'ava'
 import { program, parseLevel } from '../../scripts/stock.ts'
 import { clientsFor, createResources, startMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
 import { getStock } from '../../lib/store.ts'
+import { runCommand } from '../helpers/cli.ts'
 
 const test = anyTest as TestFn<{ moto: Moto, clients: Clients, r: Resources }>
 
@@ -12,17 +13,8 @@ test.before(async (t) => {
 })
 test.after.always((t) => t.context.moto?.stop())
 
-const stock = async (t: { context: { moto: Moto, r: Resources } }, ...args: string[]): Promise<string> => {
-  const lines: string[] = []
-  const log = console.log
-  console.log = (...parts: unknown[]) => { lines.push(parts.join(' ')) }
-  try {
-    await program.parseAsync(['node', 'stock', ...args, '--endpoint', t.context.moto.endpoint, '--table', t.context.r.ordersTable])
-  } finally {
-    console.log = log
-  }
-  return lines.join('\n')
-}
+const stock = async (t: { context: { moto: Moto, r: Resources } }, ...args: string[]): Promise<string> =>
+  runCommand(program, [...args, '--endpoint', t.context.moto.endpoint, '--table', t.context.r.ordersTable])
 
 test.serial('set writes the available counts and prints them', async (t) => {
   const out = await stock(t, 'set', 'SKU-1=10', 'SKU-2=0')

@@ -1,0 +1,74 @@
+/**
+ * npm run logs -- <function>: a function's log lines, filtered; from CloudWatch Logs on AWS, from the local
+ * runner's log files with --endpoint (the local stack).
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { Command, Option } from 'commander'
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
+import { clientConfig, parseDuration, run, type AwsOptions } from './cli.ts'
+
+interface LogsOptions extends Pick<AwsOptions, 'region' | 'endpoint' | 'prefix'> { filter?: string, since: string, follow?: boolean, logDir: string }
+
+/** `worker` → `tp-order-worker`; a full name stays as it is. */
+export const functionName = (fn: string, prefix: string): string =>
+  ['api', 'validator', 'worker'].includes(fn) ? `${prefix}-order-${fn}` : fn
+
+/** Whether a pino line is newer than `since` and contains `filter`. */
+export const wanted = (line: string, since: number, filter?: string): boolean => {
+  if (filter && !line.includes(filter)) return false
+  const time = /"time":"([^"]+)"/.exec(line)?.[1]
+  return time === undefined || Date.parse(time) >= since
+}
+
+const readLocal = async (file: string, from: number, since: number, filter?: string): Promise<number> => {
+  const size = statSync(file).size
+  if (size <= from) return size
+  for await (const line of createInterface({ input: createReadStream(file, { start: from, end: size - 1 }) })) {
+    if (wanted(line, since, filter)) console.log(line)
+  }
+  return size
+}
+
+const program = new Command('logs')
+  .description("Print a function's log lines (JSON, one a line): CloudWatch Logs on AWS, the local runner's files locally.")
+  .argument('<function>', 'api, validator, worker, or a full function name')
+  .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
+  .addOption(new Option('--endpoint <url>', 'the local stack (reads .build/local/logs)').env('AWS_ENDPOINT_URL'))
+  .addOption(new Option('--prefix <prefix>', 'name prefix of the deployment').env('NAME_PREFIX').default('tp'))
+  .option('--filter <text>', 'only lines containing this text (on AWS: a CloudWatch Logs filter pattern, e.g. "order rejected")')
+  .option('--since <duration>', 'how far back (e.g. 10m, 1h, 1d)', '1h')
+  .option('--follow', 'keep printing new lines until Ctrl-C')
+  .option('--log-dir <dir>', 'the local runner\'s log folder', join('.build', 'local', 'logs'))
+  .action(async (fn: string, options: LogsOptions) => {
+    const name = functionName(fn, options.prefix)
+    const since = Date.now() - parseDuration(options.since)
+    if (options.endpoint) {
+      const file = join(options.logDir, `${name}.log`)
+      if (!existsSync(file)) throw new Error(`no local log for ${name} at ${file} (is npm start running, with --prefix ${options.prefix}?)`)
+      let offset = await readLocal(file, 0, since, options.filter)
+      while (options.follow) {
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+        offset = await readLocal(file, offset, since, options.filter)
+      }
+      return
+    }
+    const logs = new CloudWatchLogsClient(clientConfig(options))
+    let startTime = since
+    do {
+      let nextToken: string | undefined
+      do {
+        const page = await logs.send(new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${name}`, startTime, filterPattern: options.filter, nextToken }))
+        for (const e of page.events ?? []) {
+          console.log(e.message?.trimEnd())
+          startTime = Math.max(startTime, (e.timestamp ?? 0) + 1)
+        }
+        nextToken = page.nextToken
+      } while (nextToken)
+      if (options.follow) await new Promise((resolve) => setTimeout(resolve, 2000))
+    } while (options.follow)
+  })
+
+if (import.meta.url === `file://${process.argv[1]}`) await run(program)
+export { program }

@@ -1,0 +1,191 @@
+/**
+ * Reading and replaying a dead-letter queue without losing anything: messages are received (hidden for a while),
+ * grouped or replayed, and every message not replayed is made visible again at once. A replayed message is sent to
+ * its source queue first and deleted from the DLQ only after that send succeeded; an interruption between the two
+ * leaves a copy in both, which the worker's duplicate detection absorbs (SQS is at-least-once anyway).
+ */
+import {
+  ChangeMessageVisibilityBatchCommand, DeleteMessageCommand, GetQueueAttributesCommand, ListQueuesCommand,
+  ReceiveMessageCommand, SendMessageCommand, type Message, type SQSClient,
+} from '@aws-sdk/client-sqs'
+import { ATTRIBUTE } from '../../lib/constants.ts'
+import { stringAttributes } from '../../lib/queue.ts'
+
+/** The error classes that no retry fixes: replayed only when asked for explicitly. */
+export const PERMANENT_CLASSES = new Set(['ValidationError', 'ConflictError', 'MalformedOrderError', 'FileError'])
+
+export interface DlqMessage {
+  message: Message
+  /** Error class from our error attribute; `Retried` for a message moved by the redrive policy. */
+  errorClass: string
+  reason: string
+  orderId?: string
+  /** When it reached the DLQ (our parked_at, else SQS's SentTimestamp). */
+  parkedAt: Date
+  sourceQueueArn?: string
+  replayCount: number
+}
+
+const orderIdOf = (body: string): string | undefined => {
+  try {
+    const id = (JSON.parse(body) as { order_id?: unknown }).order_id
+    return typeof id === 'string' ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export const describeMessage = (message: Message): DlqMessage => {
+  const error = (() => {
+    try {
+      return JSON.parse(message.MessageAttributes?.[ATTRIBUTE.ERROR]?.StringValue ?? '{}') as { class?: string, message?: string, source_queue?: string, parked_at?: string }
+    } catch {
+      return {}
+    }
+  })()
+  const sent = Number(message.Attributes?.SentTimestamp ?? Date.now())
+  return {
+    message,
+    errorClass: error.class ?? 'Retried',
+    reason: error.message ?? `moved by the redrive policy after ${message.Attributes?.ApproximateReceiveCount ?? '?'} receives here`,
+    orderId: orderIdOf(message.Body ?? ''),
+    parkedAt: error.parked_at ? new Date(error.parked_at) : new Date(sent),
+    sourceQueueArn: error.source_queue,
+    replayCount: Number(message.MessageAttributes?.[ATTRIBUTE.REPLAY_COUNT]?.StringValue ?? 0),
+  }
+}
+
+/**
+ * Receives every message of the queue once, hidden for `visibilitySeconds` (make them visible again with
+ * `release`). With a visibility of 0 (a peek) the same messages come back: it stops when a receive brings none new.
+ */
+export const receiveAll = async (sqs: SQSClient, queueUrl: string, visibilitySeconds: number, max = Infinity): Promise<Message[]> => {
+  const seen = new Map<string, Message>()
+  while (seen.size < max) {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({
+      QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: visibilitySeconds, WaitTimeSeconds: 0,
+      MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'],
+    }))
+    const fresh = Messages.filter((m) => !seen.has(m.MessageId!))
+    if (fresh.length === 0) break
+    for (const m of fresh) seen.set(m.MessageId!, m)
+  }
+  return [...seen.values()].slice(0, max)
+}
+
+/** Makes messages visible again now. */
+export const release = async (sqs: SQSClient, queueUrl: string, messages: Message[]): Promise<void> => {
+  for (let i = 0; i < messages.length; i += 10) {
+    const batch = messages.slice(i, i + 10)
+    await sqs.send(new ChangeMessageVisibilityBatchCommand({
+      QueueUrl: queueUrl, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+    }))
+  }
+}
+
+/** The queue whose redrive policy sends its failures to `dlqArn` (moto's DLQ messages carry no source ARN). */
+export const sourceQueueOf = async (sqs: SQSClient, dlqArn: string): Promise<string | undefined> => {
+  const { QueueUrls = [] } = await sqs.send(new ListQueuesCommand({ MaxResults: 1000 }))
+  for (const url of QueueUrls) {
+    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['RedrivePolicy'] }))
+    if (Attributes.RedrivePolicy && (JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn === dlqArn) return url
+  }
+  return undefined
+}
+
+export const queueUrlOfArn = (arn: string, like: string): string => {
+  const [, , , region, account, name] = arn.split(':')
+  const url = new URL(like)
+  return url.hostname.startsWith('sqs.') || url.hostname === 'localhost'
+    ? `${url.protocol}//${url.host}/${account}/${name}`
+    : `https://sqs.${region}.amazonaws.com/${account}/${name}`
+}
+
+export interface Filters {
+  errorClasses?: string[]
+  orderIds?: string[]
+  /** Only messages parked at least this long ago. */
+  olderThanMs?: number
+  newerThanMs?: number
+  includePermanent?: boolean
+  maxReplays: number
+}
+
+/** Why a message is not replayed, or undefined when it is. */
+export const skipReason = (m: DlqMessage, filters: Filters, now = Date.now()): string | undefined => {
+  if (filters.errorClasses?.length && !filters.errorClasses.includes(m.errorClass)) return 'error class not selected'
+  if (filters.orderIds?.length && (!m.orderId || !filters.orderIds.includes(m.orderId))) return 'order id not selected'
+  const age = now - m.parkedAt.getTime()
+  if (filters.olderThanMs !== undefined && age < filters.olderThanMs) return 'too recent'
+  if (filters.newerThanMs !== undefined && age > filters.newerThanMs) return 'too old'
+  if (PERMANENT_CLASSES.has(m.errorClass) && !filters.includePermanent) return 'permanent reject (use --include-permanent)'
+  if (m.replayCount >= filters.maxReplays) return `replayed ${m.replayCount} times already`
+  return undefined
+}
+
+/** The message as replayed: same body, business attributes kept, error attribute dropped, replay count + 1. */
+export const replayAttributes = (m: DlqMessage): Record<string, string> => {
+  const kept: Record<string, string> = {}
+  for (const name of [ATTRIBUTE.CORRELATION_ID, ATTRIBUTE.SOURCE]) {
+    const value = m.message.MessageAttributes?.[name]?.StringValue
+    if (value !== undefined) kept[name] = value
+  }
+  return { ...kept, [ATTRIBUTE.REPLAY_COUNT]: String(m.replayCount + 1) }
+}
+
+export interface ReplayReport { replayed: number, skipped: number, failed: number, interrupted: boolean, failures: { messageId: string, error: string }[] }
+
+export interface ReplayOptions {
+  sqs: SQSClient
+  dlqUrl: string
+  /** Source queue URL when a message does not name one. */
+  fallbackSourceUrl?: string
+  messages: DlqMessage[]
+  filters: Filters
+  dryRun: boolean
+  /** Messages per second. */
+  rate: number
+  signal?: AbortSignal
+  onProgress?: (done: number, message: DlqMessage, outcome: 'replayed' | 'skipped' | 'failed' | 'would replay') => void
+}
+
+/** Replays the selected messages one by one, releases the rest; stops between two messages when `signal` aborts. */
+export const replay = async (options: ReplayOptions): Promise<ReplayReport> => {
+  const report: ReplayReport = { replayed: 0, skipped: 0, failed: 0, interrupted: false, failures: [] }
+  const unreplayed: Message[] = []
+  const interval = 1000 / Math.max(0.1, options.rate)
+  let done = 0
+  for (const m of options.messages) {
+    if (options.signal?.aborted) {
+      report.interrupted = true
+      unreplayed.push(m.message)
+      continue
+    }
+    const skip = skipReason(m, options.filters)
+    const target = m.sourceQueueArn ? queueUrlOfArn(m.sourceQueueArn, options.dlqUrl) : options.fallbackSourceUrl
+    if (skip || !target || options.dryRun) {
+      unreplayed.push(m.message)
+      if (skip || !target) report.skipped++
+      options.onProgress?.(++done, m, skip || !target ? 'skipped' : 'would replay')
+      continue
+    }
+    const started = Date.now()
+    try {
+      await options.sqs.send(new SendMessageCommand({ QueueUrl: target, MessageBody: m.message.Body!, MessageAttributes: stringAttributes(replayAttributes(m)) }))
+    } catch (err) {
+      report.failed++
+      report.failures.push({ messageId: m.message.MessageId!, error: (err as Error).message })
+      unreplayed.push(m.message)
+      options.onProgress?.(++done, m, 'failed')
+      continue
+    }
+    // Deleted only once the copy is safely in its source queue.
+    await options.sqs.send(new DeleteMessageCommand({ QueueUrl: options.dlqUrl, ReceiptHandle: m.message.ReceiptHandle! }))
+    report.replayed++
+    options.onProgress?.(++done, m, 'replayed')
+    const wait = interval - (Date.now() - started)
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+  }
+  await release(options.sqs, options.dlqUrl, unreplayed)
+  return report
+}

@@ -1,0 +1,67 @@
+import test from 'ava'
+import type { Message } from '@aws-sdk/client-sqs'
+import { describeMessage, queueUrlOfArn, replayAttributes, skipReason, type Filters } from '../../scripts/ops/dlq.ts'
+import { summarise } from '../../scripts/redrive.ts'
+import { formatAge, parseDuration } from '../../scripts/cli.ts'
+import { functionName, wanted } from '../../scripts/logs.ts'
+
+const NOW = Date.parse('2026-01-07T12:00:00Z')
+const parked = (errorClass: string | undefined, minutesAgo: number, extra: Partial<Message> = {}): Message => ({
+  MessageId: `m-${errorClass}-${minutesAgo}`,
+  Body: JSON.stringify({ order_id: `ORD-${minutesAgo}` }),
+  Attributes: { SentTimestamp: String(NOW - minutesAgo * 60_000), ApproximateReceiveCount: '2' },
+  MessageAttributes: {
+    correlation_id: { DataType: 'String', StringValue: 'corr-1' },
+    ...(errorClass ? { error: { DataType: 'String', StringValue: JSON.stringify({ class: errorClass, message: `${errorClass} happened`, parked_at: new Date(NOW - minutesAgo * 60_000).toISOString(), source_queue: 'arn:aws:sqs:eu-west-3:123456789012:tp-orders-main' }) } } : {}),
+  },
+  ...extra,
+})
+const all: Filters = { maxReplays: 3 }
+
+test('a message moved by the redrive policy reads as Retried, with its order id and age', (t) => {
+  const m = describeMessage(parked(undefined, 5))
+  t.like(m, { errorClass: 'Retried', orderId: 'ORD-5', replayCount: 0 })
+  t.is(m.parkedAt.getTime(), NOW - 5 * 60_000)
+  t.regex(m.reason, /after 2 receives/)
+})
+
+test('filters select by class, order id and age; permanent rejects and worn-out messages are skipped', (t) => {
+  const retried = describeMessage(parked(undefined, 30))
+  const invalid = describeMessage(parked('ValidationError', 30))
+  const tired = describeMessage(parked('TransientError', 30, { MessageAttributes: { replay_count: { DataType: 'String', StringValue: '3' } } }))
+  t.is(skipReason(retried, all, NOW), undefined)
+  t.is(skipReason(retried, { ...all, errorClasses: ['TransientError'] }, NOW), 'error class not selected')
+  t.is(skipReason(retried, { ...all, orderIds: ['ORD-1'] }, NOW), 'order id not selected')
+  t.is(skipReason(retried, { ...all, olderThanMs: 3_600_000 }, NOW), 'too recent')
+  t.is(skipReason(retried, { ...all, newerThanMs: 60_000 }, NOW), 'too old')
+  t.regex(skipReason(invalid, all, NOW) ?? '', /permanent reject/)
+  t.is(skipReason(invalid, { ...all, includePermanent: true }, NOW), undefined)
+  t.regex(skipReason(tired, all, NOW) ?? '', /replayed 3 times already/)
+})
+
+test('a replay keeps the business attributes, drops the error and counts the replay', (t) => {
+  t.deepEqual(replayAttributes(describeMessage(parked('TransientError', 1))), { correlation_id: 'corr-1', replay_count: '1' })
+})
+
+test('the summary groups by error class with counts and ages', (t) => {
+  const groups = summarise([parked('ValidationError', 90), parked('ValidationError', 5), parked(undefined, 2)].map(describeMessage), NOW)
+  t.like(groups[0], { class: 'ValidationError', count: 2, oldest: '1h 30m', newest: '5m 0s', orders: 'ORD-90, ORD-5' })
+  t.like(groups[1], { class: 'Retried', count: 1 })
+})
+
+test('queue ARNs become URLs on the DLQ\'s endpoint', (t) => {
+  t.is(queueUrlOfArn('arn:aws:sqs:eu-west-3:123456789012:tp-orders-main', 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-main-dlq'), 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-main')
+})
+
+test('durations, ages, function names and log filters read as a person writes them', (t) => {
+  t.is(parseDuration('30m'), 1_800_000)
+  t.is(parseDuration('1.5h'), 5_400_000)
+  t.throws(() => parseDuration('soon'), { message: /expected a number and s, m, h or d/ })
+  t.is(formatAge(59_000), '59s')
+  t.is(formatAge(2 * 86_400_000 + 3_600_000), '2d 1h')
+  t.is(functionName('worker', 'tp'), 'tp-order-worker')
+  t.is(functionName('other-fn', 'tp'), 'other-fn')
+  t.true(wanted('{"time":"2026-01-07T11:59:00Z","msg":"order settled"}', NOW - 120_000, 'settled'))
+  t.false(wanted('{"time":"2026-01-07T11:00:00Z","msg":"order settled"}', NOW - 120_000))
+  t.false(wanted('{"time":"2026-01-07T11:59:00Z","msg":"order rejected"}', NOW - 120_000, 'settled'))
+})
