@@ -3,16 +3,12 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, SQSEvent } from 'aws-
 import { buildApi, type ApiConfig } from '../../handlers/api.ts'
 import { buildWorker } from '../../handlers/worker.ts'
 import { awsEvent, fakeContext, seed, seedText, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
-import { clientsFor, createResources, drain, metricSum, startMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
+import { createResources, drain, metricSum, useMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
 
 const test = anyTest as TestFn<{ moto: Moto, clients: Clients }>
 
 let prefixes = 0
-test.before(async (t) => {
-  t.context.moto = await startMoto()
-  t.context.clients = clientsFor(t.context.moto.endpoint)
-})
-test.after.always((t) => t.context.moto?.stop())
+useMoto(test)
 
 const setup = async (t: { context: { clients: Clients } }) => {
   const { clients } = t.context

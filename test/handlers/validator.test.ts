@@ -5,16 +5,12 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { buildValidator, type ValidatorConfig } from '../../handlers/validator.ts'
 import { getOrderStatus } from '../../lib/store.ts'
 import { fakeContext, seed, seedText, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
-import { clientsFor, createResources, drain, metricSum, startMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
+import { createResources, drain, metricSum, useMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
 
 const test = anyTest as TestFn<{ moto: Moto, clients: Clients }>
 
 let prefixes = 0
-test.before(async (t) => {
-  t.context.moto = await startMoto()
-  t.context.clients = clientsFor(t.context.moto.endpoint)
-})
-test.after.always((t) => t.context.moto?.stop())
+useMoto(test)
 
 const setup = async (t: { context: { clients: Clients } }, clients: Partial<Clients> = {}) => {
   const all = { ...t.context.clients, ...clients }

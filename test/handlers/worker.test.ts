@@ -4,17 +4,13 @@ import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { buildWorker, type WorkerConfig } from '../../handlers/worker.ts'
 import { setStock, stockKey, orderKey } from '../../lib/store.ts'
 import { awsEvent, fakeContext, seed, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
-import { clientsFor, createResources, drain, metricSum, startMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
+import { createResources, drain, metricSum, useMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
 import { normalise, newOrderId } from '../../lib/order.ts'
 
 const test = anyTest as TestFn<{ moto: Moto, clients: Clients, r: Resources, config: WorkerConfig, run: (event: SQSEvent) => Promise<SQSBatchResponse> }>
 
 let prefixes = 0
-test.before(async (t) => {
-  t.context.moto = await startMoto()
-  t.context.clients = clientsFor(t.context.moto.endpoint)
-})
-test.after.always((t) => t.context.moto?.stop())
+useMoto(test)
 
 /** Each test gets its own tables and queues (tests in a file run concurrently). */
 const setup = async (t: { context: { clients: Clients } }, overrides: Partial<WorkerConfig> = {}, clients: Partial<Clients> = {}) => {

@@ -2,6 +2,7 @@
  * A moto server of the test file's own (a free port on localhost), and the resources the handlers need, created
  * through the real SDK: tests of AWS behaviour (conditional writes, transactions, queues, metrics) run against it.
  */
+import type { TestFn } from 'ava'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch'
@@ -129,4 +130,13 @@ export const metricSum = async (cloudWatch: CloudWatchClient, r: Resources, name
     Statistics: ['Sum'],
   }))
   return Datapoints.reduce((a, b) => a + (b.Sum ?? 0), 0)
+}
+
+/** A moto server for the test file (started before its tests, stopped after) and clients pointed at it. */
+export const useMoto = <C extends { moto: Moto, clients: Clients }>(test: TestFn<C>): void => {
+  test.before(async (t) => {
+    t.context.moto = await startMoto()
+    t.context.clients = clientsFor(t.context.moto.endpoint)
+  })
+  test.after.always((t) => t.context.moto?.stop())
 }
