@@ -9,7 +9,7 @@ import { Command, Option } from 'commander'
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { clientConfig, parseDuration, run, type AwsOptions } from './cli.ts'
 
-interface LogsOptions extends Pick<AwsOptions, 'region' | 'endpoint' | 'prefix'> { filter?: string, since: string, follow?: boolean, logDir: string }
+interface LogsOptions extends Pick<AwsOptions, 'region' | 'endpoint' | 'prefix' | 'json'> { filter?: string, since: string, follow?: boolean, logDir: string }
 
 /** `worker` → `tp-order-worker`; a full name stays as it is. */
 export const functionName = (fn: string, prefix: string): string =>
@@ -22,17 +22,30 @@ export const wanted = (line: string, since: number, filter?: string): boolean =>
   return time === undefined || Date.parse(time) >= since
 }
 
-const readLocal = async (file: string, from: number, since: number, filter?: string): Promise<number> => {
+/** A pino line as a person reads it: `time level message key=value …`; other lines as they are. */
+export const readable = (line: string): string => {
+  let entry: Record<string, unknown>
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>
+  } catch {
+    return line
+  }
+  const { time, level, msg, name: _name, ...rest } = entry
+  const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+  return [String(time ?? '').replace('T', ' ').replace('Z', ''), String(level ?? '').toUpperCase().padEnd(5), msg, ...fields].filter((x) => x !== undefined && x !== '').join(' ')
+}
+
+const readLocal = async (file: string, from: number, since: number, print: (line: string) => void, filter?: string): Promise<number> => {
   const size = statSync(file).size
   if (size <= from) return size
   for await (const line of createInterface({ input: createReadStream(file, { start: from, end: size - 1 }) })) {
-    if (wanted(line, since, filter)) console.log(line)
+    if (wanted(line, since, filter)) print(line)
   }
   return size
 }
 
 const program = new Command('logs')
-  .description("Print a function's log lines (JSON, one a line): CloudWatch Logs on AWS, the local runner's files locally.")
+  .description("Print a function's log lines: CloudWatch Logs on AWS, the local runner's files locally.")
   .argument('<function>', 'api, validator, worker, or a full function name')
   .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
   .addOption(new Option('--endpoint <url>', 'the local stack (reads .build/local/logs)').env('AWS_ENDPOINT_URL'))
@@ -41,16 +54,18 @@ const program = new Command('logs')
   .option('--since <duration>', 'how far back (e.g. 10m, 1h, 1d)', '1h')
   .option('--follow', 'keep printing new lines until Ctrl-C')
   .option('--log-dir <dir>', 'the local runner\'s log folder', join('.build', 'local', 'logs'))
+  .option('--json', 'print the JSON lines as the function wrote them')
   .action(async (fn: string, options: LogsOptions) => {
     const name = functionName(fn, options.prefix)
     const since = Date.now() - parseDuration(options.since)
+    const print = (line: string) => console.log(options.json ? line : readable(line))
     if (options.endpoint) {
       const file = join(options.logDir, `${name}.log`)
       if (!existsSync(file)) throw new Error(`no local log for ${name} at ${file} (is npm start running, with --prefix ${options.prefix}?)`)
-      let offset = await readLocal(file, 0, since, options.filter)
+      let offset = await readLocal(file, 0, since, print, options.filter)
       while (options.follow) {
         await new Promise((resolve) => setTimeout(resolve, 1000))
-        offset = await readLocal(file, offset, since, options.filter)
+        offset = await readLocal(file, offset, since, print, options.filter)
       }
       return
     }
@@ -61,7 +76,7 @@ const program = new Command('logs')
       do {
         const page = await logs.send(new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${name}`, startTime, filterPattern: options.filter, nextToken }))
         for (const e of page.events ?? []) {
-          console.log(e.message?.trimEnd())
+          print(e.message?.trimEnd() ?? '')
           startTime = Math.max(startTime, (e.timestamp ?? 0) + 1)
         }
         nextToken = page.nextToken

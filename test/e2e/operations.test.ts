@@ -113,9 +113,10 @@ test.serial('status, scan and logs show the deployment, its orders and its log l
   t.deepEqual(rows.map((r) => r.order_id).sort(), ['ORD-R1', 'ORD-R2', 'ORD-R3'])
   t.false(JSON.stringify(rows).includes('CUST-1001') && JSON.stringify(rows).includes('email'), 'no personal data')
 
-  const lines = (await runCommand(logs, ['worker', ...aws(stack), '--log-dir', stack.runner.logDir, '--filter', 'order settled'])).split('\n')
+  const lines = (await runCommand(logs, ['worker', ...aws(stack), '--log-dir', stack.runner.logDir, '--filter', 'order settled', '--json'])).split('\n')
   t.true(lines.length >= 3)
   t.true(lines.every((l) => JSON.parse(l).msg === 'order settled'))
+  t.regex(await runCommand(logs, ['worker', ...aws(stack), '--log-dir', stack.runner.logDir, '--filter', 'ORD-R1']), /^\d{4}-\d\d-\d\d [\d:.]+ INFO {2}order settled .*orderId=ORD-R1 .*outcome=PROCESSED/m)
 })
 
 test.serial('destroy empties the bucket and deletes the stack, keeping the table', async (t) => {

@@ -3,7 +3,7 @@ import type { Message } from '@aws-sdk/client-sqs'
 import { describeMessage, queueUrlOfArn, replayAttributes, skipReason, type Filters } from '../../scripts/ops/dlq.ts'
 import { summarise } from '../../scripts/redrive.ts'
 import { formatAge, parseDuration } from '../../scripts/cli.ts'
-import { functionName, wanted } from '../../scripts/logs.ts'
+import { functionName, readable, wanted } from '../../scripts/logs.ts'
 
 const NOW = Date.parse('2026-01-07T12:00:00Z')
 const parked = (errorClass: string | undefined, minutesAgo: number, extra: Partial<Message> = {}): Message => ({
@@ -64,4 +64,10 @@ test('durations, ages, function names and log filters read as a person writes th
   t.true(wanted('{"time":"2026-01-07T11:59:00Z","msg":"order settled"}', NOW - 120_000, 'settled'))
   t.false(wanted('{"time":"2026-01-07T11:00:00Z","msg":"order settled"}', NOW - 120_000))
   t.false(wanted('{"time":"2026-01-07T11:59:00Z","msg":"order rejected"}', NOW - 120_000, 'settled'))
+})
+
+test('a log line reads as time, level, message and fields; other lines stay as they are', (t) => {
+  t.is(readable('{"level":"warn","time":"2026-01-07T10:00:00.000Z","name":"tp-order-worker","orderId":"ORD-1","pending":["A"],"msg":"order settled"}'),
+    '2026-01-07 10:00:00.000 WARN  order settled orderId=ORD-1 pending=["A"]')
+  t.is(readable('START RequestId: 1'), 'START RequestId: 1')
 })
