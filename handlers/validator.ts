@@ -20,7 +20,7 @@ import { loadConfig, timeoutEarly, type Config } from '../lib/config.ts'
 import { ATTRIBUTE, LIMITS, METRIC } from '../lib/constants.ts'
 import { errorClass, errorMessage, FileError, TransientError, ValidationError } from '../lib/errors.ts'
 import { logger as baseLogger, type Logger } from '../lib/logger.ts'
-import { orderIdFromS3 } from '../lib/order.ts'
+import { orderIdFromS3, orderIdOf, type Order } from '../lib/order.ts'
 import { sendMessages, type OutgoingMessage } from '../lib/queue.ts'
 import { recordRejection } from '../lib/store.ts'
 import { parseOrder } from '../lib/validate.ts'
@@ -58,7 +58,7 @@ export const validateFile = async (ref: S3ObjectRef, lines: AsyncIterable<OrderL
   const { config, log, metrics } = deps
   const correlationId = randomUUID()
   const summary: FileSummary = { accepted: 0, rejected: 0 }
-  let valid: OutgoingMessage[] = []
+  let valid: { line: OrderLine, order: Order }[] = []
   let rejects: Reject[] = []
 
   const park = async (batch: Reject[]): Promise<void> => {
@@ -91,12 +91,16 @@ export const validateFile = async (ref: S3ObjectRef, lines: AsyncIterable<OrderL
     valid = []
     rejects = []
     if (sending.length > 0) {
-      const failed = await sendMessages(deps.sqs, config.mainQueueUrl, sending)
+      const failed = await sendMessages(deps.sqs, config.mainQueueUrl, sending.map(({ line, order }, i): OutgoingMessage => ({
+        id: String(i),
+        body: JSON.stringify(order),
+        attributes: { [ATTRIBUTE.CORRELATION_ID]: correlationId, [ATTRIBUTE.SOURCE]: lineSource(ref, line.line) },
+      })))
       const transient = failed.filter((f) => !f.senderFault)
       if (transient.length > 0) throw new TransientError(`${transient.length} orders could not be queued (${transient[0]?.code})`)
       for (const f of failed) {
-        const message = sending[Number(f.id)]!
-        parking.push({ line: { ref, line: Number(message.attributes?.[ATTRIBUTE.SOURCE]?.split('#').pop()), value: JSON.parse(message.body), bytes: 0 }, error: new FileError(`The main queue refused the order: ${f.code} ${f.message}`) })
+        const { line, order } = sending[Number(f.id)]!
+        parking.push({ line, orderId: order.order_id, error: new ValidationError([{ path: '', rule: 'queue', message: `the main queue refused the order: ${f.code} ${f.message}` }]) })
       }
       const queued = sending.length - failed.length
       metrics.count(METRIC.ACCEPTED, queued)
@@ -118,15 +122,10 @@ export const validateFile = async (ref: S3ObjectRef, lines: AsyncIterable<OrderL
           bytes: line.bytes,
           assignOrderId: () => orderIdFromS3(ref.bucket, ref.key, ref.versionId, line.line),
         })
-        valid.push({
-          id: String(valid.length),
-          body: JSON.stringify(order),
-          attributes: { [ATTRIBUTE.CORRELATION_ID]: correlationId, [ATTRIBUTE.SOURCE]: lineSource(ref, line.line) },
-        })
+        valid.push({ line, order })
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err
-        const id = (line.value as { order_id?: unknown } | null)?.order_id
-        rejects.push({ line, error: err, orderId: typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : undefined })
+        rejects.push({ line, error: err, orderId: orderIdOf(line.value) })
       }
     }
     if (valid.length >= LIMITS.SQS_BATCH || rejects.length >= LIMITS.SQS_BATCH) await flush()

@@ -17,7 +17,7 @@ import { loadConfig, timeoutEarly, type Config } from '../lib/config.ts'
 import { ATTRIBUTE, METRIC } from '../lib/constants.ts'
 import { ConflictError, errorClass, errorMessage, MalformedOrderError, ValidationError } from '../lib/errors.ts'
 import { logger as baseLogger, type Logger } from '../lib/logger.ts'
-import { orderHash, type Order } from '../lib/order.ts'
+import { orderHash, orderIdOf, type Order } from '../lib/order.ts'
 import { orderRecord, recordRejection, reservations, reserveStockAction } from '../lib/store.ts'
 import { checkCanonical } from '../lib/validate.ts'
 import { classifyErrors } from '../middlewares/classify-errors.ts'
@@ -76,11 +76,6 @@ export interface WorkerDeps {
   now?: () => Date
   /** middy's timeoutEarlyInMillis (default 1000). */
   timeoutEarlyMs?: number
-}
-
-const orderIdOf = (body: unknown): string | undefined => {
-  const id = (body as { order_id?: unknown } | null)?.order_id
-  return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : undefined
 }
 
 /** The worker's middy chain; `handler` below is this chain with the configuration of the environment. */

@@ -67,6 +67,12 @@ export const orderIdFromS3 = (bucket: string, key: string, version: string | und
 
 export const newOrderId = (): string => `API-${randomUUID()}`
 
+/** The order id a body claims, if it is a usable one (for rejection records of bodies that failed validation). */
+export const orderIdOf = (body: unknown): string | undefined => {
+  const id = (body as { order_id?: unknown } | null)?.order_id
+  return typeof id === 'string' && id.length > 0 && id.length <= 64 ? id : undefined
+}
+
 export interface NormaliseContext {
   defaultCurrency: string
   /** When the order reached us (ISO 8601). */

@@ -9,6 +9,7 @@ import {
   ReceiveMessageCommand, SendMessageCommand, type Message, type SQSClient,
 } from '@aws-sdk/client-sqs'
 import { ATTRIBUTE } from '../../lib/constants.ts'
+import { orderIdOf } from '../../lib/order.ts'
 import { stringAttributes } from '../../lib/queue.ts'
 
 /** The error classes that no retry fixes: replayed only when asked for explicitly. */
@@ -26,10 +27,9 @@ export interface DlqMessage {
   replayCount: number
 }
 
-const orderIdOf = (body: string): string | undefined => {
+const orderIdOfText = (body: string): string | undefined => {
   try {
-    const id = (JSON.parse(body) as { order_id?: unknown }).order_id
-    return typeof id === 'string' ? id : undefined
+    return orderIdOf(JSON.parse(body))
   } catch {
     return undefined
   }
@@ -48,7 +48,7 @@ export const describeMessage = (message: Message): DlqMessage => {
     message,
     errorClass: error.class ?? 'Retried',
     reason: error.message ?? `moved by the redrive policy after ${message.Attributes?.ApproximateReceiveCount ?? '?'} receives here`,
-    orderId: orderIdOf(message.Body ?? ''),
+    orderId: orderIdOfText(message.Body ?? ''),
     parkedAt: error.parked_at ? new Date(error.parked_at) : new Date(sent),
     sourceQueueArn: error.source_queue,
     replayCount: Number(message.MessageAttributes?.[ATTRIBUTE.REPLAY_COUNT]?.StringValue ?? 0),

@@ -152,6 +152,29 @@ test('SendMessageBatch entries that come back Failed are retried, never dropped'
   t.deepEqual((await bodies(clients.sqs, r.mainQueueUrl)).map((q) => q.body.order_id).sort(), ['ORD-1', 'ORD-2', 'ORD-3'])
 })
 
+test('an entry the queue refuses as the sender\'s fault is parked as a reject, not retried', async (t) => {
+  const { sqs } = t.context.clients
+  const refusing = Object.create(sqs) as SQSClient
+  refusing.send = (async (command: unknown) => {
+    if (command instanceof SendMessageBatchCommand && command.input.QueueUrl?.endsWith('-main')) {
+      const [first, ...rest] = command.input.Entries ?? []
+      const sent = await sqs.send(new SendMessageBatchCommand({ ...command.input, Entries: rest }))
+      return { ...sent, Failed: [{ Id: first!.Id, Code: 'InvalidMessageContents', SenderFault: true, Message: 'bad characters' }] }
+    }
+    return sqs.send(command as never)
+  }) as never
+  const { r, run, upload, clients } = await setup(t, { sqs: refusing })
+  const event = await upload('orders/two.jsonl', [1, 2].map((n) => JSON.stringify({ ...seed('tp-valid.json'), order_id: `ORD-${n}` })).join('\n'))
+  // Act
+  const response = await run(event)
+  // Assess
+  t.deepEqual(response, { batchItemFailures: [] })
+  t.deepEqual((await bodies(clients.sqs, r.mainQueueUrl)).map((q) => q.body.order_id), ['ORD-2'])
+  const [parked] = await bodies(clients.sqs, r.mainDlqUrl)
+  t.is(parked!.body.order_id, 'ORD-1')
+  t.like(JSON.parse(parked!.attributes.error!.StringValue!), { class: 'ValidationError', fields: [{ rule: 'queue' }] })
+})
+
 test('a direct S3 trigger event is handled like the queued one', async (t) => {
   const { r, run, clients } = await setup(t)
   const { VersionId } = await t.context.clients.s3.send(new PutObjectCommand({ Bucket: r.bucket, Key: 'orders/direct.json', Body: seedText('tp-valid.json') }))
