@@ -5,18 +5,21 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/package.sh --bucket NAME [--output FILE] [--region REGION] [--endpoint URL] [--skip-build]
+usage: scripts/package.sh --bucket NAME [--output FILE] [--region REGION] [--endpoint URL] [--skip-build] [--force-upload]
 
   --bucket NAME     artifacts bucket (must exist)
   --output FILE     packaged root template (default .build/packaged.yaml)
   --region REGION   default $AWS_REGION, else eu-west-3
   --endpoint URL    an AWS emulator, e.g. http://localhost:5000 (default $AWS_ENDPOINT_URL)
   --skip-build      package the bundles already in dist/
+  --force-upload    upload every package even when the bucket holds it already. The delivery pipeline's build
+                    does: its bucket expires objects by age, and this keeps everything a deployed stack
+                    references as young as the build that deployed it
 USAGE
 }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-bucket='' output="$root/.build/packaged.yaml" region=${AWS_REGION:-eu-west-3} endpoint=${AWS_ENDPOINT_URL:-} build=1
+bucket='' output="$root/.build/packaged.yaml" region=${AWS_REGION:-eu-west-3} endpoint=${AWS_ENDPOINT_URL:-} build=1 force=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --bucket) bucket=${2:?--bucket needs a value}; shift 2 ;;
@@ -24,6 +27,7 @@ while [[ $# -gt 0 ]]; do
     --region) region=${2:?--region needs a value}; shift 2 ;;
     --endpoint) endpoint=${2:?--endpoint needs a value}; shift 2 ;;
     --skip-build) build=0; shift ;;
+    --force-upload) force=(--force-upload); shift ;;
     --help|-h) usage; exit 0 ;;
     *) echo "package.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -48,5 +52,5 @@ aws cloudformation package \
   --template-file cloudformation/main.yaml \
   --s3-bucket "$bucket" \
   --s3-prefix packages \
-  --output-template-file "$output" >/dev/null
+  --output-template-file "$output" "${force[@]}" >/dev/null
 echo "packaged: $output"

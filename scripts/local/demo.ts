@@ -13,7 +13,7 @@ import { getOrderStatus, getStock, setStock } from '../../lib/store.ts'
 import { formatTable } from '../cli.ts'
 import type { Deployment } from './stack.ts'
 
-const FIXTURES = new URL('../../../shared/fixtures/seed-orders/', import.meta.url)
+const FIXTURES = new URL('../../test/fixtures/seed-orders/', import.meta.url)
 const seedText = (name: string): string => readFileSync(new URL(name, FIXTURES), 'utf8')
 const seed = (name: string): Record<string, unknown> => JSON.parse(seedText(name)) as Record<string, unknown>
 

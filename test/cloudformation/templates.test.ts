@@ -1,15 +1,21 @@
 /**
  * The nested CloudFormation templates, read as data: what cfn-lint and moto do not enforce (moto skips alarms,
  * policies, bucket notifications and versioning, API Gateway models and stages, and ignores IAM altogether), and
- * that the root's defaults reproduce the seed names through the children.
+ * that the root's defaults reproduce the seed names through the children. The conventions every template follows
+ * (cfn-lint, descriptions, tags, named actions) are checked here for the delivery pipeline's pipeline.yaml too; its
+ * own assertions are in pipeline.test.ts.
  */
 import test from 'ava'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs'
+import { tempDir } from '../helpers/fixtures.ts'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseTemplate } from '../../scripts/local/template.ts'
+import {
+  evaluate, grantsOfRole, list, obj, props, resolvedResource, resourcesOf, rulesAccept, valuesOf,
+  type Obj, type Resource, type Statement, type Template, type Values,
+} from '../helpers/cfn.ts'
 import { loadConfig, type ConfigKey } from '../../lib/config.ts'
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -17,18 +23,6 @@ import { loadConfig, type ConfigKey } from '../../lib/config.ts'
 
 const root = resolvePath(dirname(fileURLToPath(import.meta.url)), '../..')
 const templateDir = join(root, 'cloudformation')
-
-type Obj = Record<string, unknown>
-interface Parameter { Type: string, Default?: unknown, AllowedValues?: unknown[], AllowedPattern?: string, MinValue?: number, MaxValue?: number }
-interface Resource { Type: string, Properties?: Obj, DependsOn?: string | string[], Condition?: string, DeletionPolicy?: string, UpdateReplacePolicy?: string, Metadata?: Obj }
-interface Template {
-  Description?: string
-  Parameters?: Record<string, Parameter>
-  Conditions?: Record<string, unknown>
-  Rules?: Record<string, { RuleCondition?: unknown, Assertions: { Assert: unknown, AssertDescription?: string }[] }>
-  Resources: Record<string, Resource>
-  Outputs?: Record<string, { Value: unknown, Description?: string, Condition?: string }>
-}
 
 const text = (file: string): string => readFileSync(join(templateDir, file), 'utf8')
 const load = (file: string): Template => parseTemplate<Template>(text(file))
@@ -42,90 +36,11 @@ const tpl = (file: string): Template => {
   return t
 }
 
-const obj = (value: unknown): Obj => (typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Obj : {})
-const list = <T = unknown>(value: unknown): T[] => (Array.isArray(value) ? value as T[] : value === undefined ? [] : [value as T])
-const resourcesOf = (t: Template, type: string): [string, Resource][] => Object.entries(t.Resources).filter(([, r]) => r.Type === type)
-const props = (r: Resource | undefined): Obj => r?.Properties ?? {}
 const allResources = (): [string, string, Resource][] =>
   templateFiles.flatMap((file) => Object.entries(tpl(file).Resources).map(([id, r]): [string, string, Resource] => [file, id, r]))
 
 // ---------------------------------------------------------------------------------------------------------------
-// Evaluating templates with parameter values: enough of CloudFormation to resolve names, ARNs and conditions.
-
-const PSEUDO: Record<string, string> = {
-  'AWS::Region': 'eu-west-3',
-  'AWS::AccountId': '123456789012',
-  'AWS::Partition': 'aws',
-  'AWS::URLSuffix': 'amazonaws.com',
-  'AWS::StackName': 'tp-test',
-}
-type Values = Record<string, string>
-
-/** Parameter values: the template's defaults, then `overrides` (CloudFormation hands every parameter as a string). */
-const valuesOf = (t: Template, overrides: Values = {}): Values => ({
-  ...Object.fromEntries(Object.entries(t.Parameters ?? {}).filter(([, p]) => p.Default !== undefined).map(([name, p]) => [name, String(p.Default)])),
-  ...overrides,
-})
-
-const NO_VALUE = Symbol('AWS::NoValue')
-
-/** Resolves Ref, Fn::Sub, Fn::Join, Fn::If, Fn::GetAtt; a resource's Ref or attribute becomes `<Logical>` / `<Logical.Attr>`. */
-const evaluate = (value: unknown, t: Template, values: Values): unknown => {
-  if (Array.isArray(value)) return value.map((v) => evaluate(v, t, values)).filter((v) => v !== NO_VALUE)
-  if (typeof value !== 'object' || value === null) return value
-  const entries = Object.entries(value as Obj)
-  if (entries.length === 1) {
-    const [fn, arg] = entries[0]!
-    const ref = (name: string): string => {
-      if (name === 'AWS::NoValue') return NO_VALUE as unknown as string
-      if (name in values) return values[name]!
-      if (name in PSEUDO) return PSEUDO[name]!
-      if (name in t.Resources) return `<${name}>`
-      throw new Error(`unresolved !Ref ${name}`)
-    }
-    if (fn === 'Ref') return ref(String(arg))
-    if (fn === 'Fn::GetAtt') return `<${list<string>(arg).join('.')}>`
-    if (fn === 'Fn::Sub') {
-      const [pattern, vars] = typeof arg === 'string' ? [arg, {}] : arg as [string, Obj]
-      return pattern.replace(/\$\{([^}!]+)\}/g, (_, name: string) =>
-        String(name in vars ? evaluate(vars[name], t, values) : name.includes('.') && !name.startsWith('AWS::') ? `<${name}>` : ref(name)))
-    }
-    if (fn === 'Fn::Join') {
-      const [separator, parts] = arg as [string, unknown[]]
-      return list(evaluate(parts, t, values)).join(separator)
-    }
-    if (fn === 'Fn::If') {
-      const [condition, yes, no] = arg as [string, unknown, unknown]
-      return evaluate(conditionHolds(condition, t, values) ? yes : no, t, values)
-    }
-  }
-  return Object.fromEntries(entries.map(([k, v]) => [k, evaluate(v, t, values)]).filter(([, v]) => v !== NO_VALUE))
-}
-
-/** Fn::Equals / Not / And / Or / Contains and Condition references, as in Conditions and Rules. */
-const truth = (expr: unknown, t: Template, values: Values): boolean => {
-  const [fn, arg] = Object.entries(obj(expr))[0] ?? []
-  const args = list(arg)
-  switch (fn) {
-    case 'Fn::Equals': return String(evaluate(args[0], t, values)) === String(evaluate(args[1], t, values))
-    case 'Fn::Not': return !truth(args[0], t, values)
-    case 'Fn::And': return args.every((a) => truth(a, t, values))
-    case 'Fn::Or': return args.some((a) => truth(a, t, values))
-    case 'Fn::Contains': return list(evaluate(args[0], t, values)).map(String).includes(String(evaluate(args[1], t, values)))
-    case 'Condition': return conditionHolds(String(arg), t, values)
-    default: throw new Error(`not a condition: ${JSON.stringify(expr)}`)
-  }
-}
-const conditionHolds = (name: string, t: Template, values: Values): boolean => {
-  const expr = t.Conditions?.[name]
-  if (expr === undefined) throw new Error(`unknown condition ${name}`)
-  return truth(expr, t, values)
-}
-
-/** Does the root's Rules section accept these parameter values? */
-const rulesAccept = (t: Template, values: Values): boolean =>
-  Object.values(t.Rules ?? {}).every((rule) =>
-    (rule.RuleCondition !== undefined && !truth(rule.RuleCondition, t, values)) || rule.Assertions.every((a) => truth(a.Assert, t, values)))
+// Evaluating templates with parameter values (test/helpers/cfn.ts), as the root passes them to its children.
 
 /** A child's parameter values as the root passes them, the root's parameters at their defaults plus `overrides`. */
 const childValues = (file: string, overrides: Values = {}): Values => {
@@ -138,12 +53,8 @@ const childValues = (file: string, overrides: Values = {}): Values => {
 
 /** A resource as deployed with the root's defaults: its properties resolved, resources that are conditioned out are undefined. */
 const deployed = (file: string, logicalId: string, overrides: Values = {}): Obj | undefined => {
-  const t = tpl(file)
-  const values = childValues(file, overrides)
-  const resource = t.Resources[logicalId]
-  if (!resource) throw new Error(`${file} has no resource ${logicalId}`)
-  if (resource.Condition && !conditionHolds(resource.Condition, t, values)) return undefined
-  return obj(evaluate(props(resource), t, values))
+  if (!tpl(file).Resources[logicalId]) throw new Error(`${file} has no resource ${logicalId}`)
+  return resolvedResource(tpl(file), logicalId, childValues(file, overrides))
 }
 const nameOf = (file: string, logicalId: string, property: string): string => String(deployed(file, logicalId)?.[property])
 
@@ -155,12 +66,17 @@ const BUCKET = 'tp-orders-intake-123456789012-eu-west-3'
 // ---------------------------------------------------------------------------------------------------------------
 // IAM statements
 
-interface Statement { Sid?: string, Effect: string, Principal?: unknown, Action: string | string[], Resource: unknown, Condition?: Obj }
+/** A statement, or both branches of a statement chosen by Fn::If (AWS::NoValue left out). */
+const branches = (statement: unknown): Statement[] => {
+  const choice = obj(statement)['Fn::If']
+  if (!Array.isArray(choice)) return [statement as Statement]
+  return choice.slice(1).filter((b) => obj(b).Ref !== 'AWS::NoValue').flatMap(branches)
+}
 const rolePolicies = (): { file: string, role: string, statements: Statement[] }[] =>
   templateFiles.flatMap((file) => resourcesOf(tpl(file), 'AWS::IAM::Role').map(([role, r]) => ({
     file,
     role,
-    statements: list<Obj>(props(r).Policies).flatMap((p) => list<Statement>(obj(p.PolicyDocument).Statement)),
+    statements: list<Obj>(props(r).Policies).flatMap((p) => list(obj(p.PolicyDocument).Statement).flatMap(branches)),
   })))
 const resourcePolicies = (): { file: string, id: string, statements: Statement[] }[] =>
   allResources().flatMap(([file, id, r]) => {
@@ -169,17 +85,7 @@ const resourcePolicies = (): { file: string, id: string, statements: Statement[]
   })
 
 /** What a role may do, resolved with the root's defaults: action → resources. */
-const grants = (file: string, roleId: string): Map<string, string[]> => {
-  const role = deployed(file, roleId)
-  const granted = new Map<string, string[]>()
-  for (const policy of list<Obj>(role?.Policies)) {
-    for (const s of list<Statement>(obj(policy.PolicyDocument).Statement)) {
-      if (s.Effect !== 'Allow') continue
-      for (const action of list<string>(s.Action)) granted.set(action, [...(granted.get(action) ?? []), ...list<string>(s.Resource)])
-    }
-  }
-  return granted
-}
+const grants = (file: string, roleId: string): Map<string, string[]> => grantsOfRole(deployed(file, roleId))
 
 // ---------------------------------------------------------------------------------------------------------------
 // The lint script
@@ -198,7 +104,7 @@ test('every template passes cfn-lint (scripts/lint-templates.sh), with a [pass] 
 })
 
 test('the lint script fails a template with only a warning, and ignores W3002 and nothing else', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'lint-templates-'))
+  const dir = tempDir(t, 'lint-templates-')
   const file = join(dir, 'unused-parameter.yaml')
   writeFileSync(file, 'AWSTemplateFormatVersion: "2010-09-09"\nParameters:\n  Unused:\n    Type: String\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n')
   const { code, stdout } = await run(join(root, 'scripts/lint-templates.sh'), [file])
@@ -297,7 +203,7 @@ test('another prefix renames everything, and the longest names still fit AWS lim
   t.regex(prefix, pattern)
   t.notRegex('a'.repeat(21), pattern)
   t.notRegex('Tp', pattern)
-  for (const file of children) t.is(tpl(file).Parameters?.NamePrefix?.AllowedPattern, main.Parameters?.NamePrefix?.AllowedPattern, `${file}`)
+  for (const file of templateFiles) t.is(tpl(file).Parameters?.NamePrefix?.AllowedPattern, main.Parameters?.NamePrefix?.AllowedPattern, `${file}`)
   // The longest region names have 14 characters (ap-southeast-5): a bucket name may have 63, a role name 64.
   const bucket = String(deployed('messaging.yaml', 'IntakeBucket', { NamePrefix: prefix })?.BucketName).replace('eu-west-3', 'ap-southeast-5')
   t.true(bucket.length <= 63, `${bucket}`)
@@ -422,14 +328,27 @@ test('the table is pay-per-request on pk/sk with TTL, point-in-time recovery and
 // ---------------------------------------------------------------------------------------------------------------
 // IAM
 
-test('role policies name every action: no wildcard, and Resource * only for PutMetricData within the namespace', (t) => {
+test('role policies of every template allow named actions only: no wildcard in an action', (t) => {
   const policies = rolePolicies()
-  t.is(policies.length, 3)
+  // The three functions' roles, and the delivery pipeline's build, deploy, pipeline and trigger roles.
+  t.deepEqual(policies.map((p) => `${p.file} ${p.role}`).sort(), [
+    'functions.yaml ApiRole', 'functions.yaml ValidatorRole', 'functions.yaml WorkerRole',
+    'pipeline.yaml BuildRole', 'pipeline.yaml DeployRole', 'pipeline.yaml PipelineRole', 'pipeline.yaml SourceTriggerRole',
+  ])
   for (const { role, statements } of policies) {
     t.true(statements.length > 0, `${role}`)
     for (const s of statements) {
       t.is(s.Effect, 'Allow', `${role} ${s.Sid}`)
       for (const action of list<string>(s.Action)) t.false(action.includes('*'), `${role} ${s.Sid} ${action}`)
+    }
+  }
+})
+
+test('the application roles use Resource * only for PutMetricData within the namespace', (t) => {
+  const policies = rolePolicies().filter((p) => children.includes(p.file))
+  t.is(policies.length, 3)
+  for (const { role, statements } of policies) {
+    for (const s of statements) {
       if (list(s.Resource).includes('*')) {
         t.deepEqual(list(s.Action), ['cloudwatch:PutMetricData'], `${role} ${s.Sid}: only PutMetricData may have Resource *`)
         t.deepEqual(s.Condition, { StringEquals: { 'cloudwatch:namespace': { Ref: 'MetricsNamespace' } } }, `${role} ${s.Sid}`)
@@ -438,14 +357,20 @@ test('role policies name every action: no wildcard, and Resource * only for PutM
   }
 })
 
-test('each Resource * statement is explained by a comment just above it', (t) => {
-  const lines = text('functions.yaml').split('\n')
-  const sids = rolePolicies().flatMap((p) => p.statements).filter((s) => list(s.Resource).includes('*')).map((s) => s.Sid)
-  t.true(sids.length >= 3)
-  for (const sid of new Set(sids)) {
-    const at = lines.flatMap((line, i) => (line.trim() === `- Sid: ${sid}` ? [i] : []))
-    t.true(at.length > 0)
-    for (const i of at) t.regex(lines[i - 1] ?? '', /#.*AWS requires Resource '\*'/, `the statement ${sid} at line ${i + 1}`)
+test('each Resource * statement is explained by the comment just above it, in every template', (t) => {
+  const explained = rolePolicies().flatMap((p) => p.statements.map((s) => ({ ...p, s })))
+    .filter(({ s }) => list(s.Resource).includes('*'))
+  t.true(explained.length >= 6)
+  for (const { file, s } of explained) {
+    const lines = text(file).split('\n')
+    const at = lines.flatMap((line, i) => (line.trim() === `- Sid: ${String(s.Sid)}` ? [i] : []))
+    t.true(at.length > 0, `${file} ${String(s.Sid)}`)
+    for (const i of at) {
+      // The comment block right above the statement (one or more # lines).
+      let first = i
+      while (first > 0 && (lines[first - 1] ?? '').trim().startsWith('#')) first--
+      t.regex(lines.slice(first, i).join(' '), /AWS requires Resource '\*'/, `${file} ${String(s.Sid)} at line ${i + 1}`)
+    }
   }
 })
 
@@ -734,7 +659,13 @@ test('the dashboard is valid JSON showing outcomes, queue and DLQ depths, and fu
 test('every taggable resource carries the Stage and NamePrefix tags (the KMS key through its stack\'s tags)', (t) => {
   const taggable = new Set(['AWS::CloudFormation::Stack', 'AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::S3::Bucket', 'AWS::SNS::Topic',
     'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping', 'AWS::IAM::Role', 'AWS::Logs::LogGroup', 'AWS::ApiGateway::RestApi',
-    'AWS::ApiGateway::Stage', 'AWS::ApiGateway::UsagePlan', 'AWS::ApiGateway::ApiKey', 'AWS::CloudWatch::Alarm', 'AWS::KMS::Key'])
+    'AWS::ApiGateway::Stage', 'AWS::ApiGateway::UsagePlan', 'AWS::ApiGateway::ApiKey', 'AWS::CloudWatch::Alarm', 'AWS::KMS::Key',
+    'AWS::CodeCommit::Repository', 'AWS::CodeBuild::Project', 'AWS::CodeBuild::ReportGroup', 'AWS::CodePipeline::Pipeline', 'AWS::Events::Rule'])
+  // Every resource type of the templates is either taggable (above) or cannot carry tags.
+  const untaggable = new Set(['AWS::ApiGateway::Deployment', 'AWS::ApiGateway::GatewayResponse', 'AWS::ApiGateway::Method', 'AWS::ApiGateway::Model',
+    'AWS::ApiGateway::RequestValidator', 'AWS::ApiGateway::Resource', 'AWS::ApiGateway::UsagePlanKey', 'AWS::CloudWatch::Dashboard', 'AWS::KMS::Alias',
+    'AWS::Lambda::Permission', 'AWS::S3::BucketPolicy', 'AWS::SNS::Subscription', 'AWS::SNS::TopicPolicy', 'AWS::SQS::QueuePolicy'])
+  t.deepEqual(allResources().map(([, , r]) => r.Type).filter((type) => !taggable.has(type) && !untaggable.has(type)), [])
   const untagged = allResources().filter(([, , r]) => taggable.has(r.Type)).filter(([, , r]) => {
     const tags = list<Obj>(props(r).Tags)
     return !(tags.some((tag) => tag.Key === 'Stage' && obj(tag.Value).Ref === 'Stage') && tags.some((tag) => tag.Key === 'NamePrefix' && obj(tag.Value).Ref === 'NamePrefix'))

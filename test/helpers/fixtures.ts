@@ -1,8 +1,14 @@
-/** The shared fixtures (../shared/fixtures beside the repository) and a minimal Lambda context. */
-import { readFileSync } from 'node:fs'
+/**
+ * The seed orders and AWS event fixtures (test/fixtures: a copy of the project's shared fixtures, kept equal by
+ * test/fixtures.test.ts, so that a clone builds and tests on its own, in CodeBuild too) and a minimal Lambda context.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda'
 
-const root = new URL('../../../shared/fixtures/', import.meta.url)
+export const FIXTURES = new URL('../fixtures/', import.meta.url)
+const root = FIXTURES
 
 export const seedText = (name: string): string => readFileSync(new URL(`seed-orders/${name}`, root), 'utf8')
 export const seed = (name: string): Record<string, unknown> => JSON.parse(seedText(name)) as Record<string, unknown>
@@ -43,3 +49,10 @@ export const sqsRecord = (body: unknown, overrides: Partial<SQSRecord> = {}): SQ
 }
 
 export const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records })
+
+/** A temporary folder, removed when the test ends. */
+export const tempDir = (t: { teardown: (fn: () => void) => void }, prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
