@@ -18,13 +18,13 @@ import { publishAlerts, type Alert } from '../lib/alerts.ts'
 import { cloudWatchClient, dynamoClient, s3Client, snsClient, sqsClient } from '../lib/aws.ts'
 import { loadConfig, timeoutEarly, type Config } from '../lib/config.ts'
 import { ATTRIBUTE, LIMITS, METRIC } from '../lib/constants.ts'
-import { errorClass, errorMessage, FileError, TransientError, ValidationError } from '../lib/errors.ts'
+import { errorClass, errorMessage, isPermanent, TransientError, ValidationError } from '../lib/errors.ts'
 import { logger as baseLogger, type Logger } from '../lib/logger.ts'
 import { orderIdFromS3, orderIdOf, type Order } from '../lib/order.ts'
 import { sendMessages, type OutgoingMessage } from '../lib/queue.ts'
 import { recordRejection } from '../lib/store.ts'
 import { parseOrder } from '../lib/validate.ts'
-import { classifyErrors, parkedError } from '../middlewares/classify-errors.ts'
+import { classifyErrors, parkMessages } from '../middlewares/classify-errors.ts'
 import { flushMetrics, type MetricsBuffer, type MetricsContext } from '../middlewares/metrics.ts'
 import { s3JsonParser, type OrderLine, type S3JsonParserContext, type S3ObjectRef } from '../middlewares/s3-json-parser.ts'
 
@@ -63,16 +63,13 @@ export const validateFile = async (ref: S3ObjectRef, lines: AsyncIterable<OrderL
 
   const park = async (batch: Reject[]): Promise<void> => {
     const now = deps.now()
-    const failed = await sendMessages(deps.sqs, config.mainDlqUrl, batch.map((r, i) => ({
+    const unparked = await parkMessages(deps.sqs, config.mainDlqUrl, batch.map((r, i) => ({
       id: String(i),
       body: r.line.value === undefined ? `line ${r.line.line} of ${lineSource(ref, r.line.line)}` : JSON.stringify(r.line.value),
-      attributes: {
-        [ATTRIBUTE.CORRELATION_ID]: correlationId,
-        [ATTRIBUTE.SOURCE]: lineSource(ref, r.line.line),
-        [ATTRIBUTE.ERROR]: JSON.stringify(parkedError(r.error, undefined, now)),
-      },
-    })))
-    if (failed.length > 0) throw new TransientError(`${failed.length} rejected orders could not be parked in the DLQ (${failed[0]?.code})`)
+      reason: r.error,
+      attributes: { [ATTRIBUTE.CORRELATION_ID]: correlationId, [ATTRIBUTE.SOURCE]: lineSource(ref, r.line.line) },
+    })), now)
+    if (unparked.size > 0) throw new TransientError(`${unparked.size} rejected orders could not be parked in the DLQ`)
     await Promise.all(batch.filter((r) => r.orderId).map((r) => recordRejection(deps.dynamo, config.ordersTable, {
       orderId: r.orderId!, errorClass: errorClass(r.error), message: errorMessage(r.error),
       reasons: r.error instanceof ValidationError ? r.error.fields : [], source: lineSource(ref, r.line.line), correlationId, now: now.toISOString(),
@@ -190,13 +187,11 @@ export const buildValidator = (deps: ValidatorDeps) => {
     .handler(async (event, context) => {
       const results = await Promise.allSettled(event.Records.map(async (_, index) => handleSource(index, context)))
       const failures = results.flatMap((r, index) => (r.status === 'rejected' ? [{ index, reason: r.reason as unknown }] : []))
-      const permanent = failures.filter((f) => f.reason instanceof FileError)
-      const failed = await sendMessages(sqs, config.ingestDlqUrl, permanent.map(({ index, reason }) => ({
-        id: String(index),
-        body: JSON.stringify({ Records: [event.Records[index]] }),
-        attributes: { [ATTRIBUTE.ERROR]: JSON.stringify(parkedError(reason)) },
+      // The same classification as the SQS chain's: permanent failures parked, the rest retried by Lambda.
+      const unparked = await parkMessages(sqs, config.ingestDlqUrl, failures.filter((f) => isPermanent(f.reason)).map(({ index, reason }) => ({
+        id: String(index), body: JSON.stringify({ Records: [event.Records[index]] }), reason,
       })))
-      const retry = failures.filter((f) => !(f.reason instanceof FileError) || failed.some((x) => x.id === String(f.index)))
+      const retry = failures.filter((f) => !isPermanent(f.reason) || unparked.has(String(f.index)))
       if (retry.length > 0) throw new AggregateError(retry.map((f) => f.reason), `${retry.length} of ${event.Records.length} files failed and will be retried`)
       return results.map((r) => (r.status === 'fulfilled' ? r.value : []))
     })

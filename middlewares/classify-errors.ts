@@ -45,6 +45,31 @@ export const keptAttributes = (record: SQSRecord): Record<string, string> => Obj
     .filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
 )
 
+/** A message to park: its body, the attributes it keeps, and why it is parked. */
+export interface Parking {
+  id: string
+  body: string
+  reason: unknown
+  attributes?: Record<string, string>
+  /** The SQS record it came from (its queue, id and receive count go into the error attribute). */
+  record?: SQSRecord
+}
+
+/**
+ * Sends messages to a dead-letter queue with the `error` attribute that says why (one JSON attribute: SQS allows
+ * 10). Every parking path uses it: the SQS chains through `classifyErrors`, the validator for rejected lines and
+ * for files of a direct S3 event.
+ * @returns the ids that could not be parked
+ */
+export const parkMessages = async (client: SQSClient, dlqUrl: string, parkings: Parking[], now = new Date()): Promise<Set<string>> => {
+  const failed = await sendMessages(client, dlqUrl, parkings.map((p) => ({
+    id: p.id,
+    body: p.body,
+    attributes: { ...p.attributes, [ATTRIBUTE.ERROR]: JSON.stringify(parkedError(p.reason, p.record, now)) },
+  })))
+  return new Set(failed.map((f) => f.id))
+}
+
 const defaults = {
   dlqUrl: '',
   client: undefined as SQSClient | undefined,
@@ -70,15 +95,12 @@ export const classifyErrors = (opts: Partial<typeof defaults> = {}): MiddlewareO
       return result?.status === 'rejected' && isPermanent(result.reason) ? [{ record, index, reason: result.reason as unknown }] : []
     })
     if (permanent.length === 0) return
-    let unparked = new Set<string>()
+    let unparked: Set<string>
     try {
-      const failed = await sendMessages(client, options.dlqUrl, permanent.map(({ record, index, reason }) => ({
-        id: String(index),
-        body: record.body,
-        attributes: { ...keptAttributes(record), [ATTRIBUTE.ERROR]: JSON.stringify(parkedError(reason, record)) },
+      unparked = await parkMessages(client, options.dlqUrl, permanent.map(({ record, index, reason }) => ({
+        id: String(index), body: record.body, reason, record, attributes: keptAttributes(record),
       })))
-      unparked = new Set(failed.map((f) => f.id))
-      for (const f of failed) options.logger.error({ messageId: records[Number(f.id)]?.messageId, code: f.code }, 'could not park message in the DLQ: it will be retried')
+      for (const id of unparked) options.logger.error({ messageId: records[Number(id)]?.messageId }, 'could not park message in the DLQ: it will be retried')
     } catch (err) {
       options.logger.error({ err }, 'could not park messages in the DLQ: they will be retried')
       return
