@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { S3Client } from '@aws-sdk/client-s3'
 import { SQSClient } from '@aws-sdk/client-sqs'
 
 export interface AwsOptions { region: string, endpoint?: string, prefix: string, table?: string, json?: boolean }
@@ -27,12 +28,16 @@ export const clientConfig = (options: Pick<AwsOptions, 'region' | 'endpoint'>) =
   }
 }
 
-export const documentClient = (options: AwsOptions): DynamoDBDocumentClient =>
+export const documentClient = (options: Pick<AwsOptions, 'region' | 'endpoint'>): DynamoDBDocumentClient =>
   DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(options)))
 
 /** With a local endpoint, queue URLs keep their AWS form: requests go to the endpoint. */
-export const sqsClient = (options: AwsOptions): SQSClient =>
+export const sqsClient = (options: Pick<AwsOptions, 'region' | 'endpoint'>): SQSClient =>
   new SQSClient({ ...clientConfig(options), useQueueUrlAsEndpoint: options.endpoint === undefined })
+
+/** Path-style addressing on an emulator (its buckets are not DNS names). */
+export const s3Client = (options: Pick<AwsOptions, 'region' | 'endpoint'>): S3Client =>
+  new S3Client({ ...clientConfig(options), forcePathStyle: options.endpoint !== undefined })
 
 /** `90s`, `30m`, `2h`, `1d` → milliseconds. */
 export const parseDuration = (text: string): number => {

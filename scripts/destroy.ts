@@ -4,9 +4,9 @@
 import { createInterface } from 'node:readline/promises'
 import { Command } from 'commander'
 import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
-import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3'
+import { DeleteObjectsCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3'
 import { listResources } from './local/stack.ts'
-import { clientConfig, run, withAwsOptions, type AwsOptions } from './cli.ts'
+import { clientConfig, run, s3Client, withAwsOptions, type AwsOptions } from './cli.ts'
 
 /** Deletes every object version and delete marker. @returns how many were deleted */
 export const emptyBucket = async (s3: S3Client, bucket: string, onProgress?: (deleted: number) => void): Promise<number> => {
@@ -32,7 +32,7 @@ The artifacts bucket of scripts/deploy.sh and the delivery pipeline stack are no
   .action(async (options: AwsOptions & { stackName?: string, yes?: boolean }) => {
     const config = clientConfig(options)
     const cfn = new CloudFormationClient(config)
-    const s3 = new S3Client({ ...config, forcePathStyle: options.endpoint !== undefined })
+    const s3 = s3Client(options)
     const stackName = options.stackName ?? `${options.prefix}-order-pipeline`
     const resources = await listResources(cfn, stackName).catch(() => {
       throw new Error(`stack ${stackName} not found (are --prefix, --region and --endpoint right?)`)

@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander'
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
 import { describeDeployment, listResources } from './local/stack.ts'
-import { formatTable, run } from './cli.ts'
+import { clientConfig, formatTable, run } from './cli.ts'
 
 interface Options { prefix: string, stackName?: string, region: string, endpoint?: string, json?: boolean }
 
@@ -19,10 +19,7 @@ const program = new Command('outputs')
   .option('--json', 'print JSON')
   .action(async (options: Options) => {
     const local = options.endpoint !== undefined
-    const cfn = new CloudFormationClient({
-      region: options.region, endpoint: options.endpoint,
-      ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
-    })
+    const cfn = new CloudFormationClient(clientConfig(options))
     const stackName = options.stackName ?? `${options.prefix}-order-pipeline`
     const d = describeDeployment(await listResources(cfn, stackName), options.prefix, options.region)
     const apiUrl = d.restApiId && (local ? 'served by npm start (default http://localhost:3000)' : `https://${d.restApiId}.execute-api.${options.region}.amazonaws.com/<stage>`)

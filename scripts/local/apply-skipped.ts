@@ -7,9 +7,10 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
-import { PutBucketNotificationConfigurationCommand, PutBucketVersioningCommand, S3Client, type QueueConfiguration } from '@aws-sdk/client-s3'
+import { PutBucketNotificationConfigurationCommand, PutBucketVersioningCommand, type QueueConfiguration } from '@aws-sdk/client-s3'
 import { listResources, queueArn, type StackResource } from './stack.ts'
-import { loadTemplate, resolve, type Scope } from './template.ts'
+import { evaluate, loadTemplate, type Scope } from './template.ts'
+import { clientConfig, s3Client } from '../cli.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -25,13 +26,14 @@ export const toApiQueueConfigurations = (configs: CfnQueueConfiguration[]): Queu
 /** The values a nested stack's template can refer to: its parameters, pseudo parameters and resources. */
 const scopeOf = async (cfn: CloudFormationClient, stackId: string, resources: StackResource[], region: string, accountId: string): Promise<Scope> => {
   const { Stacks = [] } = await cfn.send(new DescribeStacksCommand({ StackName: stackId }))
-  const refs: Record<string, string> = {
+  const values: Record<string, string> = {
     'AWS::Region': region, 'AWS::AccountId': accountId, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com', 'AWS::StackName': Stacks[0]?.StackName ?? '',
   }
-  for (const p of Stacks[0]?.Parameters ?? []) refs[p.ParameterKey!] = p.ParameterValue ?? ''
+  for (const p of Stacks[0]?.Parameters ?? []) values[p.ParameterKey!] = p.ParameterValue ?? ''
+  const physical: Record<string, string> = {}
   const attributes: Record<string, string> = {}
   for (const r of resources.filter((x) => x.stack === stackId)) {
-    refs[r.logicalId] = r.physicalId
+    physical[r.logicalId] = r.physicalId
     if (r.type === 'AWS::SQS::Queue') {
       attributes[`${r.logicalId}.Arn`] = queueArn(r.physicalId, region)
       attributes[`${r.logicalId}.QueueName`] = r.physicalId.split('/').pop()!
@@ -39,14 +41,21 @@ const scopeOf = async (cfn: CloudFormationClient, stackId: string, resources: St
     }
     if (r.type === 'AWS::S3::Bucket') attributes[`${r.logicalId}.Arn`] = `arn:aws:s3:::${r.physicalId}`
   }
-  return { refs, attributes }
+  const known = (map: Record<string, string>, key: string, what: string): string => {
+    if (!(key in map)) throw new Error(`cannot resolve ${what} in stack ${stackId}`)
+    return map[key]!
+  }
+  return {
+    values,
+    resource: (logicalId) => known(physical, logicalId, `!Ref ${logicalId}`),
+    attribute: (logicalId, attribute) => known(attributes, `${logicalId}.${attribute}`, `!GetAtt ${logicalId}.${attribute}`),
+  }
 }
 
 export const applySkipped = async (options: { stackName: string, endpoint: string, region: string, log?: (line: string) => void }): Promise<void> => {
   const log = options.log ?? console.log
-  const aws = { endpoint: options.endpoint, region: options.region, credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' } }
-  const cfn = new CloudFormationClient(aws)
-  const s3 = new S3Client({ ...aws, forcePathStyle: true })
+  const cfn = new CloudFormationClient(clientConfig(options))
+  const s3 = s3Client(options)
   const resources = await listResources(cfn, options.stackName)
   const accountId = resources.map((r) => /^https:\/\/sqs\.[^/]+\/(\d+)\//.exec(r.physicalId)?.[1]).find(Boolean) ?? '123456789012'
 
@@ -60,7 +69,7 @@ export const applySkipped = async (options: { stackName: string, endpoint: strin
       if (resource.Type !== 'AWS::S3::Bucket') continue
       const bucket = resources.find((r) => r.stack === nested.physicalId && r.logicalId === logicalId)
       if (!bucket) continue
-      const properties = resolve(resource.Properties ?? {}, await scopeOf(cfn, nested.physicalId, resources, options.region, accountId)) as {
+      const properties = evaluate(resource.Properties ?? {}, template, await scopeOf(cfn, nested.physicalId, resources, options.region, accountId)) as {
         VersioningConfiguration?: { Status: 'Enabled' | 'Suspended' }
         NotificationConfiguration?: { QueueConfigurations?: CfnQueueConfiguration[] }
       }

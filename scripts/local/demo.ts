@@ -4,13 +4,11 @@
  * order's outcome against the outcome it must get, with the metrics, the queue depths and the DLQ's reasons.
  */
 import { readFileSync } from 'node:fs'
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs'
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch'
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { getOrderStatus, getStock, setStock } from '../../lib/store.ts'
-import { formatTable } from '../cli.ts'
+import { clientConfig, documentClient, formatTable, s3Client, sqsClient } from '../cli.ts'
 import type { Deployment } from './stack.ts'
 
 const FIXTURES = new URL('../../test/fixtures/seed-orders/', import.meta.url)
@@ -86,11 +84,10 @@ const post = async (apiUrl: string, body: string, headers: Record<string, string
 export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   const { deployment: d, apiUrl, log } = options
   const print = options.print ?? ((text: string) => console.log(text))
-  const aws = { endpoint: options.endpoint, region: options.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-  const s3 = new S3Client({ ...aws, forcePathStyle: true })
-  const sqs = new SQSClient(aws)
-  const cloudWatch = new CloudWatchClient(aws)
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(aws))
+  const s3 = s3Client(options)
+  const sqs = sqsClient(options)
+  const cloudWatch = new CloudWatchClient(clientConfig(options))
+  const dynamo = documentClient(options)
   const expectations: Expectation[] = []
   let step = 0
   /** An order whose outcome the functions log (a queued one), or one answered at the door (`answered`). */

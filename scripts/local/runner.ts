@@ -11,13 +11,14 @@ import { unzipSync } from 'fflate'
 import { APIGatewayClient, GetResourcesCommand } from '@aws-sdk/client-api-gateway'
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
 import { GetFunctionCommand, LambdaClient, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda'
-import { GetObjectCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3'
-import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs'
+import { GetObjectCommand, ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3'
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs'
 import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda'
 import { LambdaHost, type FunctionSpec } from './lambda-host.ts'
 import { pollQueue } from './poller.ts'
 import { startApiServer, type Route } from './api-server.ts'
 import { describeDeployment, listResources, type Deployment } from './stack.ts'
+import { clientConfig, s3Client, sqsClient } from '../cli.ts'
 
 export interface RunnerOptions {
   endpoint: string
@@ -41,12 +42,6 @@ export interface Runner {
   invoke: (functionName: string, event: unknown) => Promise<unknown>
   stop: () => Promise<void>
 }
-
-const awsConfig = (options: RunnerOptions) => ({
-  endpoint: options.endpoint,
-  region: options.region,
-  credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
-})
 
 /** The deployed code package: its key from the function's Code.Location, found among the emulator's buckets. */
 const downloadCode = async (s3: S3Client, location: string): Promise<Uint8Array> => {
@@ -74,12 +69,14 @@ const unpack = (zip: Uint8Array, dir: string): void => {
 }
 
 export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
-  const config = awsConfig(options)
+  const config = clientConfig(options)
   const cfn = new CloudFormationClient(config)
   const lambda = new LambdaClient(config)
-  const s3 = new S3Client({ ...config, forcePathStyle: true })
-  const sqs = new SQSClient(config)
+  const s3 = s3Client(options)
+  const sqs = sqsClient(options)
   const apigateway = new APIGatewayClient(config)
+  // The functions get credentials in their environment, as Lambda gives them: any will do for the emulator.
+  const credentials = { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' }
 
   const deployment = describeDeployment(await listResources(cfn, options.stackName), options.prefix, options.region)
   const logDir = join(options.workDir, 'logs')
@@ -102,8 +99,7 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
         AWS_REGION: options.region,
         AWS_DEFAULT_REGION: options.region,
         AWS_ENDPOINT_URL: options.endpoint,
-        AWS_ACCESS_KEY_ID: config.credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: config.credentials.secretAccessKey,
+        ...credentials,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
     }

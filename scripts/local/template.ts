@@ -26,51 +26,95 @@ const customTags = INTRINSICS.flatMap((name): (ScalarTag | CollectionTag)[] => [
 /** A template's text as data, intrinsics in their long form. */
 export const parseTemplate = <T = Template>(text: string): T => parse(text, { customTags }) as T
 
+export type Obj = Record<string, unknown>
+export interface Parameter { Type: string, Default?: unknown, AllowedValues?: unknown[], AllowedPattern?: string, MinValue?: number, MaxValue?: number }
+export interface Resource { Type: string, Properties?: Obj, DependsOn?: string | string[], Condition?: string, DeletionPolicy?: string, UpdateReplacePolicy?: string, Metadata?: Obj }
 export interface Template {
-  Parameters?: Record<string, { Default?: unknown, Type?: string }>
+  Description?: string
+  Parameters?: Record<string, Parameter>
   Conditions?: Record<string, unknown>
-  Resources: Record<string, { Type: string, Properties?: Record<string, unknown>, DependsOn?: string | string[], Condition?: string }>
-  Outputs?: Record<string, { Value: unknown, Description?: string }>
+  Rules?: Record<string, { RuleCondition?: unknown, Assertions: { Assert: unknown, AssertDescription?: string }[] }>
+  Resources: Record<string, Resource>
+  Outputs?: Record<string, { Value: unknown, Description?: string, Condition?: string }>
 }
 
 export const loadTemplate = (file: string): Template => parseTemplate(readFileSync(file, 'utf8'))
 
+/** A template value as an object ({} when it is not one). */
+export const obj = (value: unknown): Obj => (typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Obj : {})
+/** A template value as a list (CloudFormation accepts one item where it takes a list). */
+export const list = <T = unknown>(value: unknown): T[] => (Array.isArray(value) ? value as T[] : value === undefined ? [] : [value as T])
+
+/** What the intrinsics of a template resolve to. */
 export interface Scope {
-  /** Parameter values and pseudo parameters (AWS::Region, AWS::AccountId, AWS::Partition, AWS::URLSuffix). */
-  refs: Record<string, string>
-  /** Fn::GetAtt values, keyed `Logical.Attribute`. */
-  attributes: Record<string, string>
+  /** Parameter values and pseudo parameters (AWS::Region, AWS::AccountId, AWS::Partition, AWS::URLSuffix, ...). */
+  values: Record<string, string>
+  /** `!Ref` of one of the template's resources. */
+  resource: (logicalId: string) => string
+  /** `!GetAtt Logical.Attribute`. */
+  attribute: (logicalId: string, attribute: string) => string
 }
 
-/** Resolves Ref, Fn::GetAtt, Fn::Sub and Fn::Join in a template value. */
-export const resolve = (value: unknown, scope: Scope): unknown => {
-  if (Array.isArray(value)) return value.map((v) => resolve(v, scope))
+const NO_VALUE = Symbol('AWS::NoValue')
+
+/**
+ * Resolves Ref, Fn::GetAtt, Fn::Sub, Fn::Join and Fn::If (with the template's Conditions) in a template value;
+ * `AWS::NoValue` removes the property.
+ */
+export const evaluate = (value: unknown, t: Template, scope: Scope): unknown => {
+  if (Array.isArray(value)) return value.map((v) => evaluate(v, t, scope)).filter((v) => v !== NO_VALUE)
   if (typeof value !== 'object' || value === null) return value
-  const entries = Object.entries(value)
+  const entries = Object.entries(value as Obj)
   if (entries.length === 1) {
     const [fn, arg] = entries[0]!
-    if (fn === 'Ref') {
-      const name = String(arg)
-      if (!(name in scope.refs)) throw new Error(`cannot resolve !Ref ${name}`)
-      return scope.refs[name]
+    const ref = (name: string): string => {
+      if (name === 'AWS::NoValue') return NO_VALUE as unknown as string
+      if (name in scope.values) return scope.values[name]!
+      if (name in t.Resources) return scope.resource(name)
+      throw new Error(`unresolved !Ref ${name}`)
     }
+    if (fn === 'Ref') return ref(String(arg))
     if (fn === 'Fn::GetAtt') {
-      const key = (arg as string[]).join('.')
-      if (!(key in scope.attributes)) throw new Error(`cannot resolve !GetAtt ${key}`)
-      return scope.attributes[key]
+      const [logicalId, attribute] = list(arg).map(String)
+      return scope.attribute(logicalId!, attribute!)
     }
     if (fn === 'Fn::Sub') {
-      const [text, vars] = typeof arg === 'string' ? [arg, {}] : (arg as [string, Record<string, unknown>])
-      return text.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
-        if (name in vars) return String(resolve(vars[name], scope))
-        if (name.includes('.')) return String(resolve({ 'Fn::GetAtt': name.split('.') }, scope))
-        return String(resolve({ Ref: name }, scope))
+      const [pattern, vars] = typeof arg === 'string' ? [arg, {}] : arg as [string, Obj]
+      return pattern.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
+        if (name in vars) return String(evaluate(vars[name], t, scope))
+        const dot = name.indexOf('.')
+        return dot > 0 && !name.startsWith('AWS::') ? scope.attribute(name.slice(0, dot), name.slice(dot + 1)) : ref(name)
       })
     }
     if (fn === 'Fn::Join') {
       const [separator, parts] = arg as [string, unknown[]]
-      return parts.map((p) => resolve(p, scope)).join(separator)
+      return list(evaluate(parts, t, scope)).join(separator)
+    }
+    if (fn === 'Fn::If') {
+      const [condition, yes, no] = arg as [string, unknown, unknown]
+      return evaluate(conditionHolds(condition, t, scope) ? yes : no, t, scope)
     }
   }
-  return Object.fromEntries(entries.map(([k, v]) => [k, resolve(v, scope)]))
+  return Object.fromEntries(entries.map(([k, v]) => [k, evaluate(v, t, scope)]).filter(([, v]) => v !== NO_VALUE))
+}
+
+/** Fn::Equals / Not / And / Or / Contains and Condition references, as in Conditions and Rules. */
+export const truth = (expr: unknown, t: Template, scope: Scope): boolean => {
+  const [fn, arg] = Object.entries(obj(expr))[0] ?? []
+  const args = list(arg)
+  switch (fn) {
+    case 'Fn::Equals': return String(evaluate(args[0], t, scope)) === String(evaluate(args[1], t, scope))
+    case 'Fn::Not': return !truth(args[0], t, scope)
+    case 'Fn::And': return args.every((a) => truth(a, t, scope))
+    case 'Fn::Or': return args.some((a) => truth(a, t, scope))
+    case 'Fn::Contains': return list(evaluate(args[0], t, scope)).map(String).includes(String(evaluate(args[1], t, scope)))
+    case 'Condition': return conditionHolds(String(arg), t, scope)
+    default: throw new Error(`not a condition: ${JSON.stringify(expr)}`)
+  }
+}
+
+export const conditionHolds = (name: string, t: Template, scope: Scope): boolean => {
+  const expr = t.Conditions?.[name]
+  if (expr === undefined) throw new Error(`unknown condition ${name}`)
+  return truth(expr, t, scope)
 }

@@ -60,7 +60,7 @@ test.serial('orders that fail into the DLQ are summarised, dry-run, partly repla
   await stack.clients.dynamo.send(new CreateTableCommand({ TableName: d.table, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: Table!.AttributeDefinitions, KeySchema: Table!.KeySchema }))
 
   // Interrupted after the first replayed message: one replayed, two still parked, none lost, none doubled.
-  const sqs = sqsClient({ region: 'eu-west-3', endpoint: stack.moto.endpoint, prefix: 'ops' })
+  const sqs = sqsClient({ region: 'eu-west-3', endpoint: stack.moto.endpoint })
   const abort = new AbortController()
   const messages = (await receiveAll(sqs, d.mainDlqUrl, 60)).map(describeMessage)
   const report = await replay({
