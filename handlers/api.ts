@@ -20,7 +20,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs'
 import { cloudWatchClient, dynamoClient, sqsClient } from '../lib/aws.ts'
 import { loadConfig, type Config } from '../lib/config.ts'
 import { ATTRIBUTE, LIMITS, METRIC } from '../lib/constants.ts'
-import { TransientError } from '../lib/errors.ts'
+import { TransientError, ValidationError } from '../lib/errors.ts'
 import { logger as baseLogger, type Logger } from '../lib/logger.ts'
 import { detectDialect, newOrderId, normalise, orderHash, orderIdFromIdempotencyKey, type Order } from '../lib/order.ts'
 import { sendMessages } from '../lib/queue.ts'
@@ -113,7 +113,7 @@ export const buildApi = (deps: ApiDeps) => {
       const correlationId = event.headers['x-correlation-id'] ?? requestIdOf(event, context)
       const key = event.headers['idempotency-key']
       if (key !== undefined && (key.length === 0 || key.length > 255)) {
-        throw createError(400, JSON.stringify({ message: 'Idempotency-Key must be 1 to 255 characters', errors: [{ path: 'header:Idempotency-Key', rule: 'maxLength', message: 'Idempotency-Key must be 1 to 255 characters' }] }))
+        throw new ValidationError([{ path: 'header:Idempotency-Key', rule: 'maxLength', message: 'Idempotency-Key must be 1 to 255 characters' }])
       }
       const order = normalise(event.body, detectDialect(event.body), {
         defaultCurrency: config.defaultCurrency,
@@ -129,9 +129,9 @@ export const buildApi = (deps: ApiDeps) => {
   const getOrder = middy<HttpEvent, APIGatewayProxyResult, Error, ApiContext>()
     .handler(async (event) => {
       const id = (event.pathParameters as Record<string, string | undefined> | undefined)?.id ?? ''
-      if (!/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/.test(id)) throw createError(400, JSON.stringify({ message: `Not an order id: ${id.slice(0, 80)}` }))
+      if (!/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/.test(id)) throw createError(400, `Not an order id: ${id.slice(0, 80)}`)
       const status = await getOrderStatus(dynamo, config.ordersTable, id)
-      if (!status) throw createError(404, JSON.stringify({ message: `Order ${id} not found` }))
+      if (!status) throw createError(404, `Order ${id} not found`)
       return json(200, status)
     })
 

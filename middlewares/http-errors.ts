@@ -16,17 +16,6 @@ interface HttpLikeError { statusCode?: number, message?: string, expose?: boolea
 const httpError = (statusCode: number, body: ErrorBody) =>
   createError(statusCode, JSON.stringify(body), { expose: true })
 
-/** An HTTP error's message is either our JSON body already or words to wrap in one. */
-const bodyOf = (message = 'Request failed'): ErrorBody => {
-  try {
-    const parsed = JSON.parse(message) as unknown
-    if (typeof (parsed as ErrorBody | null)?.message === 'string') return parsed as ErrorBody
-  } catch {
-    // plain words
-  }
-  return { message }
-}
-
 /** The status and body for an error thrown in the API chain. */
 export const errorAnswer = (err: unknown): { statusCode: number, body: ErrorBody } => {
   if (err instanceof ValidationError) return { statusCode: 400, body: { message: err.message, errors: err.fields } }
@@ -41,7 +30,7 @@ export const errorAnswer = (err: unknown): { statusCode: number, body: ErrorBody
       ? { statusCode: 415, body: { message: 'Content-Type must be application/json' } }
       : { statusCode: 400, body: { message: `Body is not valid JSON${e.cause.message ? `: ${e.cause.message}` : ''}` } }
   }
-  if (typeof e.statusCode === 'number' && e.statusCode < 500) return { statusCode: e.statusCode, body: bodyOf(e.message) }
+  if (typeof e.statusCode === 'number' && e.statusCode < 500) return { statusCode: e.statusCode, body: { message: e.message ?? 'Request failed' } }
   return { statusCode: 500, body: { message: 'Internal error: the order was not accepted, retry later' } }
 }
 

@@ -124,12 +124,22 @@ test('malformed JSON is 400, a wrong content type 415, an oversized body 413', a
   t.regex(String(huge.json.message), /at most 65536/)
 })
 
-test('GET of an unknown id is 404', async (t) => {
+test('GET of an unknown id is 404, of a malformed one 400', async (t) => {
   const { call } = await setup(t)
   const get = (id: string) => call({ ...awsEvent<APIGatewayProxyEvent>('apigw-rest-post-orders.json'), httpMethod: 'GET', resource: '/orders/{id}', path: `/orders/${id}`, pathParameters: { id }, body: null })
   const missing = await get('ORD-NOPE')
+  const bad = await get('no spaces allowed')
   t.is(missing.statusCode, 404)
-  t.is(missing.json.message, 'Order ORD-NOPE not found')
+  t.deepEqual(missing.json, { message: 'Order ORD-NOPE not found' })
+  t.is(bad.statusCode, 400)
+  t.deepEqual(bad.json, { message: 'Not an order id: no spaces allowed' })
+})
+
+test('an Idempotency-Key over 255 characters is a 400 naming the header', async (t) => {
+  const { call } = await setup(t)
+  const response = await call(restPost(seedText('api-create-order.json'), { 'Idempotency-Key': 'k'.repeat(256) }))
+  t.is(response.statusCode, 400)
+  t.deepEqual(response.json, { message: 'Idempotency-Key must be 1 to 255 characters', errors: [{ path: 'header:Idempotency-Key', rule: 'maxLength', message: 'Idempotency-Key must be 1 to 255 characters' }] })
 })
 
 test('CORS headers are set for the order form', async (t) => {
