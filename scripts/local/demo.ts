@@ -61,6 +61,11 @@ export class OutcomeLog {
   take (key: string, n: number): Outcome | undefined {
     return this.#seen.get(key)?.[n]
   }
+
+  /** Every outcome logged for a key, in order. */
+  all (key: string): Outcome[] {
+    return [...(this.#seen.get(key) ?? [])]
+  }
 }
 
 export interface DemoOptions {

@@ -5,7 +5,7 @@
  */
 import anyTest, { type TestFn } from 'ava'
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb'
-import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs'
+import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import { ListBucketsCommand } from '@aws-sdk/client-s3'
 import { getOrderStatus } from '../../lib/store.ts'
 import { program as redrive } from '../../scripts/redrive.ts'
@@ -18,6 +18,7 @@ import { sqsClient } from '../../scripts/cli.ts'
 import { seed } from '../helpers/fixtures.ts'
 import { runCommand } from '../helpers/cli.ts'
 import { deployLocalStack, waitFor, type LocalStack } from '../helpers/local-stack.ts'
+import { depth } from '../helpers/moto.ts'
 
 const test = anyTest as TestFn<{ stack: LocalStack }>
 
@@ -27,10 +28,6 @@ test.before(async (t) => {
 test.after.always(async (t) => t.context.stack?.stop())
 
 const aws = (stack: LocalStack) => ['--endpoint', stack.moto.endpoint, '--prefix', 'ops']
-const depth = async (stack: LocalStack, url: string): Promise<number> => {
-  const { Attributes = {} } = await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
-  return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible)
-}
 const order = (id: string) => JSON.stringify({ ...seed('tp-valid.json'), order_id: id })
 const processed = async (stack: LocalStack, id: string) => (await getOrderStatus(stack.clients.dynamo, stack.runner.deployment.table, id))?.status === 'PROCESSED'
 
@@ -41,20 +38,20 @@ test.serial('orders that fail into the DLQ are summarised, dry-run, partly repla
   // Prepare: the table is gone, so three orders fail until the redrive policy parks them.
   await stack.clients.dynamo.send(new DeleteTableCommand({ TableName: d.table }))
   for (const id of ['ORD-R1', 'ORD-R2', 'ORD-R3']) await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: d.mainQueueUrl, MessageBody: order(id) }))
-  await waitFor('three messages in the main DLQ', async () => (await depth(stack, d.mainDlqUrl)) === 3, 45)
+  await waitFor('three messages in the main DLQ', async () => (await depth(stack.clients.sqs, d.mainDlqUrl)) === 3, 45)
 
   // Summary: grouped by error class, nothing removed.
   const summary = JSON.parse(await runCommand(redrive, [...aws(stack), '--json'])) as { messages: number, groups: { class: string, count: number, orders: string }[] }
   t.is(summary.messages, 3)
   t.like(summary.groups[0], { class: 'Retried', count: 3 })
-  t.is(await depth(stack, d.mainDlqUrl), 3, 'a summary leaves every message in the DLQ')
+  t.is(await depth(stack.clients.sqs, d.mainDlqUrl), 3, 'a summary leaves every message in the DLQ')
 
   // Dry run: says what it would do, changes nothing.
   const dry = JSON.parse(await runCommand(redrive, [...aws(stack), '--replay', '--dry-run', '--json'])) as { replayed: number, messages: { action: string }[] }
   t.is(dry.replayed, 0)
   t.deepEqual(dry.messages.map((m) => m.action), ['would replay', 'would replay', 'would replay'])
-  t.is(await depth(stack, d.mainDlqUrl), 3)
-  t.is(await depth(stack, d.mainQueueUrl), 0)
+  t.is(await depth(stack.clients.sqs, d.mainDlqUrl), 3)
+  t.is(await depth(stack.clients.sqs, d.mainQueueUrl), 0)
 
   // The fault is gone.
   await stack.clients.dynamo.send(new CreateTableCommand({ TableName: d.table, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: Table!.AttributeDefinitions, KeySchema: Table!.KeySchema }))
@@ -69,7 +66,7 @@ test.serial('orders that fail into the DLQ are summarised, dry-run, partly repla
     onProgress: (done) => { if (done === 1) abort.abort() },
   })
   t.like(report, { replayed: 1, interrupted: true, failed: 0 })
-  t.is(await depth(stack, d.mainDlqUrl), 2)
+  t.is(await depth(stack.clients.sqs, d.mainDlqUrl), 2)
   const first = messages[0]!.orderId!
   await waitFor('the first replayed order', async () => processed(stack, first))
 
@@ -77,18 +74,18 @@ test.serial('orders that fail into the DLQ are summarised, dry-run, partly repla
   const out = await runCommand(redrive, [...aws(stack), '--replay'])
   t.regex(out, /replayed 2, skipped 0, failed 0/)
   for (const id of ['ORD-R1', 'ORD-R2', 'ORD-R3']) await waitFor(id, async () => processed(stack, id))
-  t.is(await depth(stack, d.mainDlqUrl), 0)
+  t.is(await depth(stack.clients.sqs, d.mainDlqUrl), 0)
 })
 
 test.serial('permanent rejects are replayed only when asked, and a message replayed too often is skipped', async (t) => {
   const { stack } = t.context
   const d = stack.runner.deployment
   await stack.clients.sqs.send(new SendMessageCommand({ QueueUrl: d.mainQueueUrl, MessageBody: JSON.stringify(seed('tp-invalid.json')) }))
-  await waitFor('the parked reject', async () => (await depth(stack, d.mainDlqUrl)) === 1)
+  await waitFor('the parked reject', async () => (await depth(stack.clients.sqs, d.mainDlqUrl)) === 1)
   // Act
   const skipped = JSON.parse(await runCommand(redrive, [...aws(stack), '--replay', '--json'])) as { skipped: number, messages: { action: string }[] }
   const forced = JSON.parse(await runCommand(redrive, [...aws(stack), '--replay', '--include-permanent', '--error-class', 'ValidationError', '--json'])) as { replayed: number }
-  await waitFor('parked again', async () => (await depth(stack, d.mainDlqUrl)) === 1)
+  await waitFor('parked again', async () => (await depth(stack.clients.sqs, d.mainDlqUrl)) === 1)
   const again = JSON.parse(await runCommand(redrive, [...aws(stack), '--replay', '--include-permanent', '--max-replays', '1', '--json'])) as { skipped: number, messages: { action: string }[] }
   // Assess
   t.is(skipped.skipped, 1)

@@ -4,10 +4,9 @@
  */
 import anyTest, { type TestFn } from 'ava'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs'
 import { getOrderStatus, getStock, setStock } from '../../lib/store.ts'
 import { seed, seedText } from '../helpers/fixtures.ts'
-import { drain, metricSum, type Resources } from '../helpers/moto.ts'
+import { depth, drain, metricSum, type Resources } from '../helpers/moto.ts'
 import { deployLocalStack, waitFor, type LocalStack } from '../helpers/local-stack.ts'
 import { program as outputs } from '../../scripts/outputs.ts'
 import { runCommand } from '../helpers/cli.ts'
@@ -24,18 +23,9 @@ const put = async (stack: LocalStack, key: string, body: string) =>
 
 const status = async (stack: LocalStack, id: string) => getOrderStatus(stack.clients.dynamo, stack.runner.deployment.table, id)
 
-/** The outcomes the worker logged for an order id. */
-const settled = (stack: LocalStack, id: string): string[] => stack.logs
-  .map((line) => { try { return JSON.parse(line) as { msg?: string, orderId?: string, outcome?: string } } catch { return {} } })
-  .filter((e) => e.msg === 'order settled' && e.orderId === id).map((e) => e.outcome!)
-
 /** Where the deployed functions publish (the template's defaults and the test stage). */
 const METRICS = { metricsNamespace: 'OrderPipeline', stage: 'test' } as Resources
 
-const queueDepth = async (stack: LocalStack, url: string): Promise<number> => {
-  const { Attributes = {} } = await stack.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
-  return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible)
-}
 
 test.serial('the three seed tests through S3: PROCESSED, REJECTED into the DLQ, DUPLICATE, with the metrics', async (t) => {
   const { stack } = t.context
@@ -47,7 +37,7 @@ test.serial('the three seed tests through S3: PROCESSED, REJECTED into the DLQ, 
   await put(stack, 'orders/seed/tp-invalid.json', seedText('tp-invalid.json'))
   await waitFor('the valid seed', async () => (await status(stack, 'ORD-2026-001'))?.status === 'PROCESSED')
   await put(stack, 'orders/seed/tp-valid-again.json', seedText('tp-valid.json'))
-  await waitFor('the duplicate', async () => settled(stack, 'ORD-2026-001').includes('DUPLICATE'))
+  await waitFor('the duplicate', async () => stack.outcomes.all('ORD-2026-001').includes('DUPLICATE'))
   // Assess
   t.like(await status(stack, 'ORD-2026-001'), { status: 'PROCESSED', stock_status: 'RESERVED' })
   t.is((await getStock(stack.clients.dynamo, d.table, 'SKU-1'))?.available, 9, 'reserved once, not twice')
@@ -60,7 +50,7 @@ test.serial('the three seed tests through S3: PROCESSED, REJECTED into the DLQ, 
   t.is(await metricSum(stack.clients.cloudWatch, METRICS, 'OrdersProcessed'), 1)
   t.is(await metricSum(stack.clients.cloudWatch, METRICS, 'OrdersRejected'), 1)
   t.is(await metricSum(stack.clients.cloudWatch, METRICS, 'OrdersDuplicate'), 1)
-  t.is(await queueDepth(stack, d.mainQueueUrl), 0)
+  t.is(await depth(stack.clients.sqs, d.mainQueueUrl), 0)
 })
 
 test.serial('the rich order in a JSON array and the API orders over HTTP are PROCESSED', async (t) => {
@@ -95,9 +85,9 @@ test.serial('a JSONL file with valid, invalid and duplicate lines', async (t) =>
   ]
   // Act
   await put(stack, 'orders/lines/mixed.jsonl', lines.join('\r\n'))
-  await waitFor('both copies of ORD-L1', async () => settled(stack, 'ORD-L1').length === 2)
+  await waitFor('both copies of ORD-L1', async () => stack.outcomes.all('ORD-L1').length === 2)
   // Assess
-  t.deepEqual(settled(stack, 'ORD-L1').sort(), ['DUPLICATE', 'PROCESSED'])
+  t.deepEqual(stack.outcomes.all('ORD-L1').sort(), ['DUPLICATE', 'PROCESSED'])
   t.is((await status(stack, 'ORD-L2'))?.status, 'REJECTED')
   const parked = await waitFor('two rejects in the DLQ', async () => { const m = await drain(stack.clients.sqs, d.mainDlqUrl); return m.length > 0 && m })
   t.deepEqual(parked.map((m) => m.MessageAttributes!.source!.StringValue!.split('#')[1]).sort(), ['2', '4'])

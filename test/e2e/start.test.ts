@@ -4,17 +4,10 @@
  */
 import test from 'ava'
 import { execFile } from 'node:child_process'
-import { createServer } from 'node:net'
 import { promisify } from 'node:util'
-import { startMoto } from '../helpers/moto.ts'
+import { freePort, startMoto } from '../helpers/moto.ts'
 
 const root = new URL('../../', import.meta.url).pathname
-const freePort = async (): Promise<number> => new Promise((resolve) => {
-  const server = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as { port: number }
-    server.close(() => resolve(port))
-  })
-})
 
 const start = async (...args: string[]) => promisify(execFile)('npx', ['tsx', 'scripts/start.ts', '--once', '--no-build', ...args], { cwd: root, env: { ...process.env, AWS_ENDPOINT_URL: '' } })
 

@@ -8,20 +8,22 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { createServer } from 'node:net'
+import { OutcomeLog } from '../../scripts/local/demo.ts'
 import { startRunner, type Runner } from '../../scripts/local/runner.ts'
-import { clientsFor, startMoto, type Clients, type Moto } from './moto.ts'
+import { clientsFor, freePort, startMoto, type Clients, type Moto } from './moto.ts'
 
 const root = new URL('../../', import.meta.url).pathname
 
-const freePort = async (): Promise<number> => new Promise((resolve) => {
-  const server = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as { port: number }
-    server.close(() => resolve(port))
-  })
-})
-
-export interface LocalStack { moto: Moto, runner: Runner, clients: Clients, logs: string[], stop: () => Promise<void> }
+export interface LocalStack {
+  moto: Moto
+  runner: Runner
+  clients: Clients
+  /** Every line the functions logged. */
+  logs: string[]
+  /** The outcomes the functions logged, by order id or source (the demo's reading of the logs). */
+  outcomes: OutcomeLog
+  stop: () => Promise<void>
+}
 
 export const deployLocalStack = async (prefix: string, parameters: Record<string, string | number> = {}): Promise<LocalStack> => {
   if (!existsSync(join(root, 'dist/worker/index.mjs'))) throw new Error('dist/ is missing: run npm run build (npm test does)')
@@ -33,12 +35,16 @@ export const deployLocalStack = async (prefix: string, parameters: Record<string
   ], { cwd: root, env: { ...process.env, AWS_ENDPOINT_URL: moto.endpoint } })
   const workDir = mkdtempSync(join(tmpdir(), `${prefix}-`))
   const logs: string[] = []
+  const outcomes = new OutcomeLog()
   const runner = await startRunner({
     endpoint: moto.endpoint, region: 'eu-west-3', stackName, prefix, stage: 'test', apiPort: await freePort(), workDir,
-    onLog: (_fn, line) => { logs.push(line) },
+    onLog: (fn, line) => {
+      logs.push(line)
+      outcomes.record(fn, line)
+    },
   })
   return {
-    moto, runner, logs, clients: clientsFor(moto.endpoint),
+    moto, runner, logs, outcomes, clients: clientsFor(moto.endpoint),
     stop: async () => {
       await runner.stop()
       moto.stop()

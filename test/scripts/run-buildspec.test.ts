@@ -8,13 +8,13 @@ import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tempDir } from '../helpers/fixtures.ts'
 import { join } from 'node:path'
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { parse } from 'yaml'
 import { checkBuildspec, globToRegExp, loadBuildspec, missingOutputs, selectPhases, PHASES, type Buildspec } from '../../scripts/run-buildspec.ts'
 import { loadTemplate, parseTemplate } from '../../scripts/local/template.ts'
 import { configurationFileName } from '../../scripts/template-config.ts'
 import { evaluate, list, obj, valuesOf, type Obj, type Template } from '../helpers/cfn.ts'
-import { startMoto } from '../helpers/moto.ts'
+import { clientsFor, startMoto } from '../helpers/moto.ts'
 
 const root = new URL('../../', import.meta.url).pathname
 const REAL = join(root, 'buildspec.yml')
@@ -251,7 +251,7 @@ test('the build phase of buildspec.yml produces its artifacts: packaged.yaml on 
   mkdirSync(join(dir, '.build'))
   const moto = await startMoto()
   try {
-    const s3 = new S3Client({ endpoint: moto.endpoint, region: 'eu-west-3', forcePathStyle: true, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } })
+    const { s3 } = clientsFor(moto.endpoint)
     await s3.send(new CreateBucketCommand({ Bucket: 'rb-delivery', CreateBucketConfiguration: { LocationConstraint: 'eu-west-3' } }))
     const { code, stdout, stderr } = await runBuildspec(['--file', join(dir, 'buildspec.yml'), '--phases', 'build'], {
       AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'eu-west-3',
