@@ -158,16 +158,17 @@ export const buildValidator = (deps: ValidatorDeps) => {
   const { config } = deps
   const log = deps.logger ?? baseLogger
   const sqs = deps.sqs ?? sqsClient()
-  const fileDeps = (metrics: MetricsBuffer): FileDeps => ({
-    config, sqs, metrics, log, dynamo: deps.dynamo ?? dynamoClient(), sns: deps.sns ?? snsClient(), now: deps.now ?? (() => new Date()),
-  })
+  // Built once; only the metrics buffer is the invocation's own.
+  const shared: Omit<FileDeps, 'metrics'> = {
+    config, sqs, log, dynamo: deps.dynamo ?? dynamoClient(), sns: deps.sns ?? snsClient(), now: deps.now ?? (() => new Date()),
+  }
 
   /** Every file of one event record, one after the other. */
   const handleSource = async (index: number, context: ValidatorContext): Promise<FileSummary[]> => {
     const source = context.orderFiles.sources[index]!
     if (source.error) throw source.error
     const summaries: FileSummary[] = []
-    for (const ref of source.objects ?? []) summaries.push(await validateFile(ref, context.orderFiles.read(ref), fileDeps(context.metrics)))
+    for (const ref of source.objects ?? []) summaries.push(await validateFile(ref, context.orderFiles.read(ref), { ...shared, metrics: context.metrics }))
     return summaries
   }
 

@@ -4,34 +4,14 @@
  */
 import { Command } from 'commander'
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
-import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch'
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { paginateScan } from '@aws-sdk/lib-dynamodb'
 import { describeDeployment, listResources } from './local/stack.ts'
-import { describeMessage, receiveAll } from './ops/dlq.ts'
+import { outcomeMetrics, queueStatus } from './ops/observe.ts'
 import { toRow } from './scan.ts'
-import { clientConfig, documentClient, formatAge, formatTable, run, sqsClient, withAwsOptions, type AwsOptions } from './cli.ts'
+import { clientConfig, documentClient, formatTable, run, sqsClient, withAwsOptions, type AwsOptions } from './cli.ts'
 
-const sumLastHour = async (cw: CloudWatchClient, namespace: string, metric: string, dimensions: { Name: string, Value: string }[], statistic: 'Sum' | 'Maximum' = 'Sum') => {
-  const { Datapoints = [] } = await cw.send(new GetMetricStatisticsCommand({
-    Namespace: namespace, MetricName: metric, Dimensions: dimensions, Statistics: [statistic], Period: 3600,
-    StartTime: new Date(Date.now() - 3_600_000), EndTime: new Date(Date.now() + 60_000),
-  }))
-  if (Datapoints.length === 0) return undefined
-  return statistic === 'Sum' ? Datapoints.reduce((a, p) => a + (p.Sum ?? 0), 0) : Math.max(...Datapoints.map((p) => p.Maximum ?? 0))
-}
 
-/** Depth and the age of the oldest message: from CloudWatch, else (DLQs only: peeking never harms them) from the messages. */
-const queueStatus = async (sqs: SQSClient, cw: CloudWatchClient, name: string, url: string, dlq: boolean) => {
-  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
-  const waiting = Number(Attributes.ApproximateNumberOfMessages ?? 0)
-  let oldest = await sumLastHour(cw, 'AWS/SQS', 'ApproximateAgeOfOldestMessage', [{ Name: 'QueueName', Value: url.split('/').pop()! }], 'Maximum')
-  if (oldest === undefined && dlq && waiting > 0) {
-    const peeked = (await receiveAll(sqs, url, 0, 100)).map(describeMessage)
-    oldest = Math.max(...peeked.map((m) => (Date.now() - m.parkedAt.getTime()) / 1000))
-  }
-  return { queue: name, waiting, 'in flight': Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0), 'oldest message': oldest === undefined ? (waiting === 0 ? '-' : 'n/a') : formatAge(oldest * 1000) }
-}
 
 const program = withAwsOptions(new Command('status'))
   .description('Show the stack, its queues and DLQs, orders by outcome and the last hour of metrics.')
@@ -63,8 +43,7 @@ const program = withAwsOptions(new Command('status'))
         if (row.stock === 'PENDING_STOCK') outcomes.PENDING_STOCK! += 1
       }
     }
-    const metrics = await Promise.all(['OrdersAccepted', 'OrdersProcessed', 'OrdersRejected', 'OrdersDuplicate', 'OrdersPendingStock']
-      .map(async (metric) => ({ metric, 'last hour': (await sumLastHour(cw, namespace, metric, [{ Name: 'Stage', Value: stage }])) ?? 0 })))
+    const metrics = await outcomeMetrics(cw, namespace, stage)
     const result = {
       stack: { name: stackName, status: stack.StackStatus, updated: (stack.LastUpdatedTime ?? stack.CreationTime)?.toISOString(), stage, outputs: Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue])) },
       deployment: d, queues, orders: outcomes, metrics,

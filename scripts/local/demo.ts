@@ -5,11 +5,12 @@
  */
 import { readFileSync } from 'node:fs'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs'
-import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch'
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { getOrderStatus, getStock, setStock } from '../../lib/store.ts'
 import { clientConfig, documentClient, formatTable, s3Client, sqsClient } from '../cli.ts'
 import type { Deployment } from './stack.ts'
+import { describeMessage, receiveAll } from '../ops/dlq.ts'
+import { outcomeMetrics, queueStatus } from '../ops/observe.ts'
 
 const FIXTURES = new URL('../../test/fixtures/seed-orders/', import.meta.url)
 const seedText = (name: string): string => readFileSync(new URL(name, FIXTURES), 'utf8')
@@ -165,29 +166,18 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   const levels = await Promise.all(Object.keys(DEMO_STOCK).map(async (sku) => ({ sku, ...(await getStock(dynamo, d.table, sku)) })))
   print(formatTable(levels as unknown as Record<string, unknown>[], ['sku', 'available', 'reserved']))
 
-  print(`\nmetrics (namespace ${options.metricsNamespace}, Stage ${options.stage}, last hour)`)
-  const metrics = await Promise.all(['OrdersAccepted', 'OrdersProcessed', 'OrdersRejected', 'OrdersDuplicate', 'OrdersPendingStock'].map(async (name) => {
-    const { Datapoints = [] } = await cloudWatch.send(new GetMetricStatisticsCommand({
-      Namespace: options.metricsNamespace, MetricName: name, Dimensions: [{ Name: 'Stage', Value: options.stage }],
-      StartTime: new Date(Date.now() - 3_600_000), EndTime: new Date(Date.now() + 60_000), Period: 3600, Statistics: ['Sum'],
-    }))
-    return { metric: name, sum: Datapoints.reduce((a, p) => a + (p.Sum ?? 0), 0) }
-  }))
-  print(formatTable(metrics, ['metric', 'sum']))
+  print(`\nmetrics (namespace ${options.metricsNamespace}, Stage ${options.stage})`)
+  print(formatTable(await outcomeMetrics(cloudWatch, options.metricsNamespace, options.stage), ['metric', 'last hour']))
 
   print('\nqueues')
-  const queues = await Promise.all(Object.entries({ main: d.mainQueueUrl, 'main DLQ': d.mainDlqUrl, ingest: d.ingestQueueUrl, 'ingest DLQ': d.ingestDlqUrl }).map(async ([name, url]) => {
-    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
-    return { queue: name, waiting: Attributes.ApproximateNumberOfMessages ?? '0', 'in flight': Attributes.ApproximateNumberOfMessagesNotVisible ?? '0' }
-  }))
-  print(formatTable(queues, ['queue', 'waiting', 'in flight']))
+  print(formatTable(await Promise.all([
+    queueStatus(sqs, cloudWatch, 'main', d.mainQueueUrl, false), queueStatus(sqs, cloudWatch, 'main DLQ', d.mainDlqUrl, true),
+    queueStatus(sqs, cloudWatch, 'ingest', d.ingestQueueUrl, false), queueStatus(sqs, cloudWatch, 'ingest DLQ', d.ingestDlqUrl, true),
+  ]), ['queue', 'waiting', 'in flight', 'oldest message']))
 
   print('\nmain DLQ: why each message is there')
-  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: d.mainDlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], VisibilityTimeout: 0 }))
-  print(formatTable(Messages.map((m) => {
-    const error = JSON.parse(m.MessageAttributes?.error?.StringValue ?? '{}') as { class?: string, message?: string }
-    return { source: m.MessageAttributes?.source?.StringValue ?? '', class: error.class ?? '', reason: error.message ?? '' }
-  }), ['class', 'reason', 'source']))
+  const parked = (await receiveAll(sqs, d.mainDlqUrl, 0)).map(describeMessage)
+  print(formatTable(parked.map((m) => ({ class: m.errorClass, reason: m.reason, source: m.message.MessageAttributes?.source?.StringValue ?? '' })), ['class', 'reason', 'source']))
 
   const ok = expectations.every((e) => e.actual === e.expected)
   print(`\n${ok ? 'every order got the outcome it must get' : `${expectations.filter((e) => e.actual !== e.expected).length} orders did NOT get the outcome they must get`}`)
