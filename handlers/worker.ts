@@ -6,6 +6,7 @@ import middy from '@middy/core'
 import errorLogger from '@middy/error-logger'
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure'
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
+import pLimit from 'p-limit'
 import { createHash } from 'node:crypto'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { SNSClient } from '@aws-sdk/client-sns'
@@ -24,7 +25,7 @@ import { classifyErrors } from '../middlewares/classify-errors.ts'
 import { ConditionsFailedError, detectDuplicates, type DuplicateDetector, type DuplicatesContext } from '../middlewares/duplicates.ts'
 import { flushMetrics, type MetricsContext } from '../middlewares/metrics.ts'
 
-export type WorkerConfig = Pick<Config, 'ordersTable' | 'mainDlqUrl' | 'alertTopicArn' | 'metricsNamespace' | 'stage' | 'stockTracking' | 'defaultCurrency' | 'maxOrderAmount'>
+export type WorkerConfig = Pick<Config, 'ordersTable' | 'mainDlqUrl' | 'alertTopicArn' | 'metricsNamespace' | 'stage' | 'stockTracking' | 'defaultCurrency' | 'maxOrderAmount'> & Partial<Pick<Config, 'workerConcurrency'>>
 
 export interface ProcessResult {
   outcome: 'PROCESSED' | 'DUPLICATE'
@@ -139,7 +140,9 @@ export const buildWorker = (deps: WorkerDeps) => {
     .use(detectDuplicates({ tableName: config.ordersTable, client: dynamo }))
     .handler(async (event, context) => {
       const alerts: Alert[] = []
-      const results = await Promise.allSettled(event.Records.map((record) => handleRecord(record, context, alerts)))
+      // In record order (a FIFO limit), so that records with the same order id settle one after the other.
+      const limit = pLimit(config.workerConcurrency ?? 10)
+      const results = await Promise.allSettled(event.Records.map((record) => limit(() => handleRecord(record, context, alerts))))
       await publishAlerts(sns, config.alertTopicArn, alerts, log)
       return results as unknown as SQSBatchResponse
     })

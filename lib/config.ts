@@ -23,6 +23,8 @@ export interface Config {
   defaultCurrency: string
   /** MAX_ORDER_AMOUNT (default 10000): orders must stay below it. */
   maxOrderAmount: number
+  /** WORKER_CONCURRENCY (default 10): records of one batch the worker processes at once. */
+  workerConcurrency: number
 }
 
 export type ConfigKey = keyof Config
@@ -66,6 +68,9 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
   const defaultCurrency = env.DEFAULT_CURRENCY ?? 'EUR'
   if (!Intl.supportedValuesOf('currency').includes(defaultCurrency)) throw new ConfigError(`DEFAULT_CURRENCY must be an ISO 4217 code, got "${defaultCurrency}"`)
 
+  const workerConcurrency = Number(env.WORKER_CONCURRENCY || 10)
+  if (!Number.isInteger(workerConcurrency) || workerConcurrency < 1) throw new ConfigError(`WORKER_CONCURRENCY must be a positive integer, got "${env.WORKER_CONCURRENCY}"`)
+
   return {
     ordersTable: env.ORDERS_TABLE ?? '',
     mainQueueUrl: env.MAIN_QUEUE_URL ?? '',
@@ -77,6 +82,7 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
     stockTracking: flag('STOCK_TRACKING', env.STOCK_TRACKING, true),
     defaultCurrency,
     maxOrderAmount,
+    workerConcurrency,
   }
 }
 

@@ -101,6 +101,9 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
         AWS_ENDPOINT_URL: options.endpoint,
         ...credentials,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        // moto runs a transaction on a copy of the whole table and puts the copy back when the transaction fails,
+        // undoing any write made meanwhile: on the emulator, the worker writes one order at a time.
+        WORKER_CONCURRENCY: '1',
       },
     }
     const host = new LambdaHost(spec, join(logDir, `${name}.log`))

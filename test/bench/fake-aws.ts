@@ -216,6 +216,7 @@ export const benchConfig = (stockTracking: boolean): Config => ({
   stockTracking,
   defaultCurrency: 'EUR',
   maxOrderAmount: 10000,
+  workerConcurrency: 10,
 })
 
 /** Deterministic pseudo-random numbers (mulberry32), so that every run benches the same orders. */

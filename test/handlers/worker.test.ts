@@ -209,3 +209,29 @@ test('a CloudWatch failure is logged and loses no order', async (t) => {
   t.is(calls, 1, 'one PutMetricData per invocation')
   t.is((await stored(clients.dynamo, r.ordersTable, orderKey('ORD-B')))?.status, 'PROCESSED')
 })
+
+test('the worker processes at most WORKER_CONCURRENCY records of a batch at once', async (t) => {
+  const inFlight = async (workerConcurrency: number | undefined) => {
+    const { dynamo } = t.context.clients
+    let now = 0
+    let most = 0
+    const counting = Object.create(dynamo) as DynamoDBDocumentClient
+    counting.send = (async (command: never) => {
+      most = Math.max(most, ++now)
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        return await dynamo.send(command)
+      } finally {
+        now--
+      }
+    }) as never
+    const { r, run, clients } = await setup(t, { stockTracking: false, workerConcurrency }, { dynamo: counting })
+    const ids = ['ORD-C1', 'ORD-C2', 'ORD-C3', 'ORD-C4', 'ORD-C5']
+    t.deepEqual(await run(sqsEvent(...ids.map((id) => sqsRecord({ ...seed('tp-valid.json'), order_id: id })))), { batchItemFailures: [] })
+    for (const id of ids) t.is((await stored(clients.dynamo, r.ordersTable, orderKey(id)))?.status, 'PROCESSED')
+    return most
+  }
+  t.is(await inFlight(undefined), 5, 'by default the whole batch at once')
+  t.is(await inFlight(2), 2)
+  t.is(await inFlight(1), 1)
+})

@@ -19,6 +19,7 @@ test('loadConfig reads every variable it is given', (t) => {
     STOCK_TRACKING: 'off',
     DEFAULT_CURRENCY: 'BRL',
     MAX_ORDER_AMOUNT: '2500.50',
+    WORKER_CONCURRENCY: '3',
   })
   // Assess
   t.deepEqual(config, {
@@ -32,10 +33,11 @@ test('loadConfig reads every variable it is given', (t) => {
     stockTracking: false,
     defaultCurrency: 'BRL',
     maxOrderAmount: 2500.5,
+    workerConcurrency: 3,
   })
 })
 
-test('loadConfig defaults: EUR, 10000, OrderPipeline, dev, stock on, no alert topic', (t) => {
+test('loadConfig defaults: EUR, 10000, OrderPipeline, dev, stock on, no alert topic, 10 records at once', (t) => {
   // Act
   const config = loadConfig(ALL_REQUIRED, { ...REQUIRED_ENV })
   // Assess
@@ -46,6 +48,7 @@ test('loadConfig defaults: EUR, 10000, OrderPipeline, dev, stock on, no alert to
     stage: 'dev',
     stockTracking: true,
     alertTopicArn: undefined,
+    workerConcurrency: 10,
   })
 })
 
@@ -117,6 +120,8 @@ test(refused, { MAX_ORDER_AMOUNT: '-100' }, 'MAX_ORDER_AMOUNT must be a positive
 test(refused, { MAX_ORDER_AMOUNT: 'Infinity' }, 'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "Infinity"')
 test(refused, { DEFAULT_CURRENCY: 'EURO' }, 'DEFAULT_CURRENCY must be an ISO 4217 code, got "EURO"')
 test(refused, { DEFAULT_CURRENCY: 'eur' }, 'DEFAULT_CURRENCY must be an ISO 4217 code, got "eur"')
+test(refused, { WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY must be a positive integer, got "0"')
+test(refused, { WORKER_CONCURRENCY: '2.5' }, 'WORKER_CONCURRENCY must be a positive integer, got "2.5"')
 
 test('a missing required variable is reported before an invalid optional one', (t) => {
   // Act
