@@ -62,15 +62,27 @@ export const formatTable = (rows: Record<string, unknown>[], columns: string[]):
   return cells.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
 }
 
+/**
+ * `fallback` when `err` says the resource does not exist (a stack, a queue, a table), else `err` itself: an
+ * unreachable endpoint or missing credentials must not read as "not found".
+ */
+export const notFound = (err: unknown, fallback: string): Error => {
+  const name = (err as { name?: string }).name ?? ''
+  const missing = ['ValidationError', 'ResourceNotFoundException', 'AWS.SimpleQueueService.NonExistentQueue', 'QueueDoesNotExist'].includes(name)
+  return missing ? new Error(fallback, { cause: err }) : err as Error
+}
+
 /** Runs a command, turning errors into one clear line and exit code 1. */
 export const run = async (program: Command, argv = process.argv): Promise<void> => {
   try {
     await program.parseAsync(argv)
   } catch (err) {
     const e = err as Error & { name?: string }
+    const unreachable = /ECONNREFUSED|ENOTFOUND/.test(`${e.message} ${(e as { code?: string }).code ?? ''}`)
     const hint = e.name === 'ResourceNotFoundException' ? ' (is the stack deployed, and are --prefix/--table and --endpoint right?)'
       : e.name === 'CredentialsProviderError' ? ' (no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID, or use --endpoint for the local stack)'
-        : ''
+        : unreachable ? ' (nothing answers at that address: for the local stack, is npm start running, and is --endpoint right?)'
+          : ''
     console.error(`${program.name()}: ${e.message}${hint}`)
     process.exitCode = 1
   }

@@ -6,7 +6,7 @@ import { Command } from 'commander'
 import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import { DeleteObjectsCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3'
 import { listResources } from './local/stack.ts'
-import { clientConfig, run, s3Client, withAwsOptions, type AwsOptions } from './cli.ts'
+import { clientConfig, notFound, run, s3Client, withAwsOptions, type AwsOptions } from './cli.ts'
 
 /** Deletes every object version and delete marker. @returns how many were deleted */
 export const emptyBucket = async (s3: S3Client, bucket: string, onProgress?: (deleted: number) => void): Promise<number> => {
@@ -34,8 +34,8 @@ The artifacts bucket of scripts/deploy.sh and the delivery pipeline stack are no
     const cfn = new CloudFormationClient(config)
     const s3 = s3Client(options)
     const stackName = options.stackName ?? `${options.prefix}-order-pipeline`
-    const resources = await listResources(cfn, stackName).catch(() => {
-      throw new Error(`stack ${stackName} not found (are --prefix, --region and --endpoint right?)`)
+    const resources = await listResources(cfn, stackName).catch((err: unknown) => {
+      throw notFound(err, `stack ${stackName} not found (are --prefix, --region and --endpoint right?)`)
     })
     const buckets = resources.filter((r) => r.type === 'AWS::S3::Bucket').map((r) => r.physicalId)
     const tables = resources.filter((r) => r.type === 'AWS::DynamoDB::Table').map((r) => r.physicalId)

@@ -6,7 +6,7 @@ import { Command, Option } from 'commander'
 import { SingleBar } from 'cli-progress'
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs'
 import { describeMessage, receiveAll, release, replay, skipReason, sourceQueueOf, type DlqMessage, type Filters, type ReplayReport } from './ops/dlq.ts'
-import { formatAge, formatTable, parseDuration, run, sqsClient, withAwsOptions, type AwsOptions } from './cli.ts'
+import { formatAge, formatTable, notFound, parseDuration, run, sqsClient, withAwsOptions, type AwsOptions } from './cli.ts'
 
 interface RedriveOptions extends AwsOptions {
   queue: 'main' | 'ingest'
@@ -65,8 +65,8 @@ Examples:
   .action(async (options: RedriveOptions) => {
     const sqs = sqsClient(options)
     const name = `${options.prefix}-orders-${options.queue}-dlq`
-    const { QueueUrl: dlqUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name })).catch(() => {
-      throw new Error(`queue ${name} not found (is the stack deployed, and are --prefix, --region and --endpoint right?)`)
+    const { QueueUrl: dlqUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name })).catch((err: unknown) => {
+      throw notFound(err, `queue ${name} not found (is the stack deployed, and are --prefix, --region and --endpoint right?)`)
     })
     const filters: Filters = {
       errorClasses: options.errorClass, orderIds: options.orderId, includePermanent: options.includePermanent, maxReplays: options.maxReplays,

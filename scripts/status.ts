@@ -9,7 +9,7 @@ import { paginateScan } from '@aws-sdk/lib-dynamodb'
 import { describeDeployment, listResources } from './local/stack.ts'
 import { outcomeMetrics, queueStatus } from './ops/observe.ts'
 import { toRow } from './scan.ts'
-import { clientConfig, documentClient, formatTable, run, sqsClient, withAwsOptions, type AwsOptions } from './cli.ts'
+import { clientConfig, documentClient, formatTable, notFound, run, sqsClient, withAwsOptions, type AwsOptions } from './cli.ts'
 
 
 
@@ -22,8 +22,8 @@ const program = withAwsOptions(new Command('status'))
     const cw = new CloudWatchClient(config)
     const sqs = sqsClient(options)
     const stackName = options.stackName ?? `${options.prefix}-order-pipeline`
-    const { Stacks = [] } = await cfn.send(new DescribeStacksCommand({ StackName: stackName })).catch(() => {
-      throw new Error(`stack ${stackName} not found (is it deployed, and are --prefix, --region and --endpoint right?)`)
+    const { Stacks = [] } = await cfn.send(new DescribeStacksCommand({ StackName: stackName })).catch((err: unknown) => {
+      throw notFound(err, `stack ${stackName} not found (is it deployed, and are --prefix, --region and --endpoint right?)`)
     })
     const stack = Stacks[0]!
     const parameter = (key: string, fallback: string) => stack.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue ?? fallback

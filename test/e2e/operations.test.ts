@@ -96,7 +96,7 @@ test.serial('permanent rejects are replayed only when asked, and a message repla
   t.is(parked!.MessageAttributes?.replay_count?.StringValue, '1', 'the replay count travels with the message')
 })
 
-test.serial('status, scan and logs show the deployment, its orders and its log lines', async (t) => {
+test.serial('status, scan and logs show the deployment, its orders and its log lines; a wrong prefix is named', async (t) => {
   const { stack } = t.context
   const s = JSON.parse(await runCommand(status, [...aws(stack), '--json'])) as { stack: { status: string }, queues: { queue: string, waiting: number }[], orders: Record<string, number>, metrics: { metric: string, 'last hour': number }[] }
   t.regex(s.stack.status, /COMPLETE/)
@@ -105,6 +105,10 @@ test.serial('status, scan and logs show the deployment, its orders and its log l
   t.true(s.metrics.find((m) => m.metric === 'OrdersProcessed')!['last hour'] >= 3)
   const text = await runCommand(status, aws(stack))
   t.regex(text, /main DLQ\s+1\s+0\s+\d+s/, 'the parked reject and its age')
+
+  const nope = ['--endpoint', stack.moto.endpoint, '--prefix', 'nope']
+  await t.throwsAsync(runCommand(status, nope), { message: /^stack nope-order-pipeline not found/ })
+  await t.throwsAsync(runCommand(redrive, nope), { message: /^queue nope-orders-main-dlq not found/ })
 
   const rows = JSON.parse(await runCommand(scan, [...aws(stack), '--status', 'PROCESSED', '--json'])) as { order_id: string, status: string }[]
   t.deepEqual(rows.map((r) => r.order_id).sort(), ['ORD-R1', 'ORD-R2', 'ORD-R3'])
