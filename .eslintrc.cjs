@@ -11,10 +11,11 @@ module.exports = {
     'ava/no-only-test': 'error',
     'ava/no-todo-test': 'error',
     '@typescript-eslint/no-floating-promises': 'error',
-    '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
-    'no-console': ['error', { allow: ['error'] }]
+    '@typescript-eslint/no-unused-vars': [
+      'error',
+      { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+    ],
+    'no-console': ['error', { allow: ['error'] }],
   },
-  overrides: [
-    { files: ['scripts/**', 'test/**'], rules: { 'no-console': 'off' } }
-  ]
+  overrides: [{ files: ['scripts/**', 'test/**'], rules: { 'no-console': 'off' } }],
 }

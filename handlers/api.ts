@@ -29,12 +29,18 @@ import { orderEventValidator } from '../lib/validate.ts'
 import { httpErrors } from '../middlewares/http-errors.ts'
 import { flushMetrics, type MetricsContext } from '../middlewares/metrics.ts'
 
-export type ApiConfig = Pick<Config, 'ordersTable' | 'mainQueueUrl' | 'metricsNamespace' | 'stage' | 'defaultCurrency' | 'maxOrderAmount'> & {
+export type ApiConfig = Pick<
+  Config,
+  'ordersTable' | 'mainQueueUrl' | 'metricsNamespace' | 'stage' | 'defaultCurrency' | 'maxOrderAmount'
+> & {
   /** CORS_ORIGINS: origins of the order form (comma-separated; default none). */
   corsOrigins: string[]
 }
 
-type HttpEvent = (APIGatewayProxyEvent | APIGatewayProxyEventV2) & { body: unknown, headers: Record<string, string | undefined> }
+type HttpEvent = (APIGatewayProxyEvent | APIGatewayProxyEventV2) & {
+  body: unknown
+  headers: Record<string, string | undefined>
+}
 type ApiContext = MetricsContext
 
 export interface ApiDeps {
@@ -58,9 +64,9 @@ const requestIdOf = (event: HttpEvent, context: Context): string =>
 /** 413 before anything parses a body past the bound (base64 bodies are measured decoded). */
 const limitBodySize = (maxBytes: number): middy.MiddlewareObj<HttpEvent> => ({
   before: (request) => {
-    const { body, isBase64Encoded } = request.event as { body?: unknown, isBase64Encoded?: boolean }
+    const { body, isBase64Encoded } = request.event as { body?: unknown; isBase64Encoded?: boolean }
     if (typeof body !== 'string') return
-    const bytes = isBase64Encoded ? Math.floor(body.length * 3 / 4) : Buffer.byteLength(body)
+    const bytes = isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body)
     if (bytes > maxBytes) throw createError(413, `The order is ${bytes} bytes; at most ${maxBytes} are accepted`)
   },
 })
@@ -76,23 +82,40 @@ export interface AcceptDeps {
  * Queues a valid, normalised order, unless its id is already known: then 409 with DUPLICATE (same content) or
  * CONFLICT. Two quick POSTs of one order may both get 202; the worker settles it.
  */
-export const acceptOrder = async (order: Order, deps: AcceptDeps): Promise<{ statusCode: 202 | 409, body: Record<string, unknown> }> => {
+export const acceptOrder = async (
+  order: Order,
+  deps: AcceptDeps,
+): Promise<{ statusCode: 202 | 409; body: Record<string, unknown> }> => {
   const hash = orderHash(order, deps.config.defaultCurrency)
-  const { Item } = await deps.dynamo.send(new GetCommand({
-    TableName: deps.config.ordersTable, Key: orderKey(order.order_id), ProjectionExpression: '#hash', ExpressionAttributeNames: { '#hash': 'hash' },
-  }))
+  const { Item } = await deps.dynamo.send(
+    new GetCommand({
+      TableName: deps.config.ordersTable,
+      Key: orderKey(order.order_id),
+      ProjectionExpression: '#hash',
+      ExpressionAttributeNames: { '#hash': 'hash' },
+    }),
+  )
   if (Item) {
     const status = Item.hash === hash ? 'DUPLICATE' : 'CONFLICT'
     return {
       statusCode: 409,
-      body: { message: status === 'DUPLICATE' ? `Order ${order.order_id} was already received` : `Order ${order.order_id} already exists with different content`, status, orderId: order.order_id },
+      body: {
+        message:
+          status === 'DUPLICATE'
+            ? `Order ${order.order_id} was already received`
+            : `Order ${order.order_id} already exists with different content`,
+        status,
+        orderId: order.order_id,
+      },
     }
   }
-  const failed = await sendMessages(deps.sqs, deps.config.mainQueueUrl, [{
-    id: 'order',
-    body: JSON.stringify(order),
-    attributes: { [ATTRIBUTE.CORRELATION_ID]: deps.correlationId, [ATTRIBUTE.SOURCE]: 'api' },
-  }])
+  const failed = await sendMessages(deps.sqs, deps.config.mainQueueUrl, [
+    {
+      id: 'order',
+      body: JSON.stringify(order),
+      attributes: { [ATTRIBUTE.CORRELATION_ID]: deps.correlationId, [ATTRIBUTE.SOURCE]: 'api' },
+    },
+  ])
   if (failed.length > 0) throw new TransientError(`The order could not be queued: ${failed[0]?.code}`)
   return { statusCode: 202, body: { message: 'Order accepted for processing', orderId: order.order_id } }
 }
@@ -113,7 +136,9 @@ export const buildApi = (deps: ApiDeps) => {
       const correlationId = event.headers['x-correlation-id'] ?? requestIdOf(event, context)
       const key = event.headers['idempotency-key']
       if (key !== undefined && (key.length === 0 || key.length > 255)) {
-        throw new ValidationError([{ path: 'header:Idempotency-Key', rule: 'maxLength', message: 'Idempotency-Key must be 1 to 255 characters' }])
+        throw new ValidationError([
+          { path: 'header:Idempotency-Key', rule: 'maxLength', message: 'Idempotency-Key must be 1 to 255 characters' },
+        ])
       }
       const order = normalise(event.body, detectDialect(event.body), {
         defaultCurrency: config.defaultCurrency,
@@ -121,31 +146,51 @@ export const buildApi = (deps: ApiDeps) => {
         assignOrderId: () => (key ? orderIdFromIdempotencyKey(key) : newOrderId()),
       })
       const { statusCode, body } = await acceptOrder(order, { config, dynamo, sqs, correlationId })
-      context.metrics.count(statusCode === 202 ? METRIC.ACCEPTED : body.status === 'DUPLICATE' ? METRIC.DUPLICATE : METRIC.REJECTED)
-      log.info({ requestId: requestIdOf(event, context), correlationId, orderId: order.order_id, statusCode, status: body.status }, 'order received')
+      context.metrics.count(
+        statusCode === 202 ? METRIC.ACCEPTED : body.status === 'DUPLICATE' ? METRIC.DUPLICATE : METRIC.REJECTED,
+      )
+      log.info(
+        {
+          requestId: requestIdOf(event, context),
+          correlationId,
+          orderId: order.order_id,
+          statusCode,
+          status: body.status,
+        },
+        'order received',
+      )
       return json(statusCode, body)
     })
 
-  const getOrder = middy<HttpEvent, APIGatewayProxyResult, Error, ApiContext>()
-    .handler(async (event) => {
-      const id = (event.pathParameters as Record<string, string | undefined> | undefined)?.id ?? ''
-      if (!/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/.test(id)) throw createError(400, `Not an order id: ${id.slice(0, 80)}`)
-      const status = await getOrderStatus(dynamo, config.ordersTable, id)
-      if (!status) throw createError(404, `Order ${id} not found`)
-      return json(200, status)
-    })
+  const getOrder = middy<HttpEvent, APIGatewayProxyResult, Error, ApiContext>().handler(async (event) => {
+    const id = (event.pathParameters as Record<string, string | undefined> | undefined)?.id ?? ''
+    if (!/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/.test(id)) throw createError(400, `Not an order id: ${id.slice(0, 80)}`)
+    const status = await getOrderStatus(dynamo, config.ordersTable, id)
+    if (!status) throw createError(404, `Order ${id} not found`)
+    return json(200, status)
+  })
 
   return middy<HttpEvent, APIGatewayProxyResult, Error, ApiContext>()
     .use(httpHeaderNormalizer())
-    .use(httpCors({ origins: config.corsOrigins, headers: 'Content-Type,Idempotency-Key,X-Correlation-Id,X-Api-Key,Authorization', methods: 'GET,POST,OPTIONS' }))
-    .use(flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }))
+    .use(
+      httpCors({
+        origins: config.corsOrigins,
+        headers: 'Content-Type,Idempotency-Key,X-Correlation-Id,X-Api-Key,Authorization',
+        methods: 'GET,POST,OPTIONS',
+      }),
+    )
+    .use(
+      flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }),
+    )
     .use(errorLogger({ logger: (request: { error: unknown }) => log.debug({ err: request.error }, 'request failed') }))
     .use(httpErrorHandler({ logger: false }))
     .use(httpErrors({ logger: log, onRejected: (context) => (context as ApiContext).metrics?.count(METRIC.REJECTED) }))
-    .handler(httpRouterHandler([
-      { method: 'POST', path: '/orders', handler: postOrder },
-      { method: 'GET', path: '/orders/{id}', handler: getOrder },
-    ]) as never)
+    .handler(
+      httpRouterHandler([
+        { method: 'POST', path: '/orders', handler: postOrder },
+        { method: 'GET', path: '/orders/{id}', handler: getOrder },
+      ]) as never,
+    )
 }
 
 let api: ReturnType<typeof buildApi> | undefined
@@ -154,7 +199,10 @@ export const handler = (event: APIGatewayProxyEvent | APIGatewayProxyEventV2, co
   api ??= buildApi({
     config: {
       ...loadConfig(['ordersTable', 'mainQueueUrl']),
-      corsOrigins: (process.env.CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+      corsOrigins: (process.env.CORS_ORIGINS ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
     },
     cloudWatch: cloudWatchClient(),
   })

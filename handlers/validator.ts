@@ -26,9 +26,25 @@ import { recordRejection } from '../lib/store.ts'
 import { parseOrder } from '../lib/validate.ts'
 import { classifyErrors, parkMessages } from '../middlewares/classify-errors.ts'
 import { flushMetrics, type MetricsBuffer, type MetricsContext } from '../middlewares/metrics.ts'
-import { s3JsonParser, type OrderLine, type S3JsonParserContext, type S3ObjectRef } from '../middlewares/s3-json-parser.ts'
+import {
+  s3JsonParser,
+  type OrderLine,
+  type S3JsonParserContext,
+  type S3ObjectRef,
+} from '../middlewares/s3-json-parser.ts'
 
-export type ValidatorConfig = Pick<Config, 'ordersTable' | 'mainQueueUrl' | 'mainDlqUrl' | 'ingestDlqUrl' | 'alertTopicArn' | 'metricsNamespace' | 'stage' | 'defaultCurrency' | 'maxOrderAmount'>
+export type ValidatorConfig = Pick<
+  Config,
+  | 'ordersTable'
+  | 'mainQueueUrl'
+  | 'mainDlqUrl'
+  | 'ingestDlqUrl'
+  | 'alertTopicArn'
+  | 'metricsNamespace'
+  | 'stage'
+  | 'defaultCurrency'
+  | 'maxOrderAmount'
+>
 
 export interface FileDeps {
   config: ValidatorConfig
@@ -40,13 +56,20 @@ export interface FileDeps {
   now: () => Date
 }
 
-export interface FileSummary { accepted: number, rejected: number }
+export interface FileSummary {
+  accepted: number
+  rejected: number
+}
 
 /** `s3://bucket/key?versionId=v#line`: where an order came from, on its messages and rejection records. */
 export const lineSource = (ref: S3ObjectRef, line: number): string =>
   `s3://${ref.bucket}/${ref.key}${ref.versionId ? `?versionId=${encodeURIComponent(ref.versionId)}` : ''}#${line}`
 
-interface Reject { line: OrderLine, error: Error, orderId?: string }
+interface Reject {
+  line: OrderLine
+  error: Error
+  orderId?: string
+}
 
 /**
  * Validates every order of one file, sending valid ones to the main queue and parking rejects in the main DLQ,
@@ -54,33 +77,78 @@ interface Reject { line: OrderLine, error: Error, orderId?: string }
  * @throws TransientError when the queue keeps refusing entries (the file is then retried: orders already sent
  * come back as DUPLICATE in the worker; rejects may repeat in the DLQ, each with its source line)
  */
-export const validateFile = async (ref: S3ObjectRef, lines: AsyncIterable<OrderLine>, deps: FileDeps): Promise<FileSummary> => {
+export const validateFile = async (
+  ref: S3ObjectRef,
+  lines: AsyncIterable<OrderLine>,
+  deps: FileDeps,
+): Promise<FileSummary> => {
   const { config, log, metrics } = deps
   const correlationId = randomUUID()
   const summary: FileSummary = { accepted: 0, rejected: 0 }
-  let valid: { line: OrderLine, order: Order }[] = []
+  let valid: { line: OrderLine; order: Order }[] = []
   let rejects: Reject[] = []
 
   const park = async (batch: Reject[]): Promise<void> => {
     const now = deps.now()
-    const unparked = await parkMessages(deps.sqs, config.mainDlqUrl, batch.map((r, i) => ({
-      id: String(i),
-      body: r.line.value === undefined ? `line ${r.line.line} of ${lineSource(ref, r.line.line)}` : JSON.stringify(r.line.value),
-      reason: r.error,
-      attributes: { [ATTRIBUTE.CORRELATION_ID]: correlationId, [ATTRIBUTE.SOURCE]: lineSource(ref, r.line.line) },
-    })), now)
+    const unparked = await parkMessages(
+      deps.sqs,
+      config.mainDlqUrl,
+      batch.map((r, i) => ({
+        id: String(i),
+        body:
+          r.line.value === undefined
+            ? `line ${r.line.line} of ${lineSource(ref, r.line.line)}`
+            : JSON.stringify(r.line.value),
+        reason: r.error,
+        attributes: { [ATTRIBUTE.CORRELATION_ID]: correlationId, [ATTRIBUTE.SOURCE]: lineSource(ref, r.line.line) },
+      })),
+      now,
+    )
     if (unparked.size > 0) throw new TransientError(`${unparked.size} rejected orders could not be parked in the DLQ`)
-    await Promise.all(batch.filter((r) => r.orderId).map((r) => recordRejection(deps.dynamo, config.ordersTable, {
-      orderId: r.orderId!, errorClass: errorClass(r.error), message: errorMessage(r.error),
-      reasons: r.error instanceof ValidationError ? r.error.fields : [], source: lineSource(ref, r.line.line), correlationId, now: now.toISOString(),
-    })))
+    await Promise.all(
+      batch
+        .filter((r) => r.orderId)
+        .map((r) =>
+          recordRejection(deps.dynamo, config.ordersTable, {
+            orderId: r.orderId!,
+            errorClass: errorClass(r.error),
+            message: errorMessage(r.error),
+            reasons: r.error instanceof ValidationError ? r.error.fields : [],
+            source: lineSource(ref, r.line.line),
+            correlationId,
+            now: now.toISOString(),
+          }),
+        ),
+    )
     metrics.count(METRIC.REJECTED, batch.length)
     summary.rejected += batch.length
-    for (const r of batch) log.warn({ correlationId, orderId: r.orderId, source: lineSource(ref, r.line.line), errorClass: errorClass(r.error), error: r.error.message }, 'order rejected')
-    await publishAlerts(deps.sns, config.alertTopicArn, batch.map((r): Alert => ({
-      type: 'REJECTED', order_id: r.orderId, subject: `Order rejected from ${ref.key}`,
-      detail: { source: lineSource(ref, r.line.line), error_class: errorClass(r.error), message: r.error.message, stage: config.stage },
-    })), log)
+    for (const r of batch)
+      log.warn(
+        {
+          correlationId,
+          orderId: r.orderId,
+          source: lineSource(ref, r.line.line),
+          errorClass: errorClass(r.error),
+          error: r.error.message,
+        },
+        'order rejected',
+      )
+    await publishAlerts(
+      deps.sns,
+      config.alertTopicArn,
+      batch.map((r): Alert => ({
+        type: 'REJECTED',
+        order_id: r.orderId,
+        subject: `Order rejected from ${ref.key}`,
+        detail: {
+          source: lineSource(ref, r.line.line),
+          error_class: errorClass(r.error),
+          message: r.error.message,
+          stage: config.stage,
+        },
+      })),
+      log,
+    )
   }
 
   const flush = async (): Promise<void> => {
@@ -88,16 +156,27 @@ export const validateFile = async (ref: S3ObjectRef, lines: AsyncIterable<OrderL
     valid = []
     rejects = []
     if (sending.length > 0) {
-      const failed = await sendMessages(deps.sqs, config.mainQueueUrl, sending.map(({ line, order }, i): OutgoingMessage => ({
-        id: String(i),
-        body: JSON.stringify(order),
-        attributes: { [ATTRIBUTE.CORRELATION_ID]: correlationId, [ATTRIBUTE.SOURCE]: lineSource(ref, line.line) },
-      })))
+      const failed = await sendMessages(
+        deps.sqs,
+        config.mainQueueUrl,
+        sending.map(({ line, order }, i): OutgoingMessage => ({
+          id: String(i),
+          body: JSON.stringify(order),
+          attributes: { [ATTRIBUTE.CORRELATION_ID]: correlationId, [ATTRIBUTE.SOURCE]: lineSource(ref, line.line) },
+        })),
+      )
       const transient = failed.filter((f) => !f.senderFault)
-      if (transient.length > 0) throw new TransientError(`${transient.length} orders could not be queued (${transient[0]?.code})`)
+      if (transient.length > 0)
+        throw new TransientError(`${transient.length} orders could not be queued (${transient[0]?.code})`)
       for (const f of failed) {
         const { line, order } = sending[Number(f.id)]!
-        parking.push({ line, orderId: order.order_id, error: new ValidationError([{ path: '', rule: 'queue', message: `the main queue refused the order: ${f.code} ${f.message}` }]) })
+        parking.push({
+          line,
+          orderId: order.order_id,
+          error: new ValidationError([
+            { path: '', rule: 'queue', message: `the main queue refused the order: ${f.code} ${f.message}` },
+          ]),
+        })
       }
       const queued = sending.length - failed.length
       metrics.count(METRIC.ACCEPTED, queued)
@@ -160,7 +239,12 @@ export const buildValidator = (deps: ValidatorDeps) => {
   const sqs = deps.sqs ?? sqsClient()
   // Built once; only the metrics buffer is the invocation's own.
   const shared: Omit<FileDeps, 'metrics'> = {
-    config, sqs, log, dynamo: deps.dynamo ?? dynamoClient(), sns: deps.sns ?? snsClient(), now: deps.now ?? (() => new Date()),
+    config,
+    sqs,
+    log,
+    dynamo: deps.dynamo ?? dynamoClient(),
+    sns: deps.sns ?? snsClient(),
+    now: deps.now ?? (() => new Date()),
   }
 
   /** Every file of one event record, one after the other. */
@@ -168,32 +252,68 @@ export const buildValidator = (deps: ValidatorDeps) => {
     const source = context.orderFiles.sources[index]!
     if (source.error) throw source.error
     const summaries: FileSummary[] = []
-    for (const ref of source.objects ?? []) summaries.push(await validateFile(ref, context.orderFiles.read(ref), { ...shared, metrics: context.metrics }))
+    for (const ref of source.objects ?? [])
+      summaries.push(await validateFile(ref, context.orderFiles.read(ref), { ...shared, metrics: context.metrics }))
     return summaries
   }
 
-  const base = () => middy<SQSEvent | S3Event, SQSBatchResponse | FileSummary[][], Error, ValidatorContext>({ timeoutEarlyInMillis: deps.timeoutEarlyMs ?? 1000 })
-    .use(flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }))
-    .use(errorLogger({ logger: (request: { error: unknown }) => log.error({ err: request.error }, 'validator invocation failed') }))
+  const base = () =>
+    middy<SQSEvent | S3Event, SQSBatchResponse | FileSummary[][], Error, ValidatorContext>({
+      timeoutEarlyInMillis: deps.timeoutEarlyMs ?? 1000,
+    })
+      .use(
+        flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }),
+      )
+      .use(
+        errorLogger({
+          logger: (request: { error: unknown }) => log.error({ err: request.error }, 'validator invocation failed'),
+        }),
+      )
 
   const fromQueue = base()
-    .use(sqsPartialBatchFailure({ logger: (reason: unknown, record: SQSRecord) => log.warn({ messageId: record.messageId, errorClass: errorClass(reason), error: errorMessage(reason) }, 'ingest message will be retried') }))
+    .use(
+      sqsPartialBatchFailure({
+        logger: (reason: unknown, record: SQSRecord) =>
+          log.warn(
+            { messageId: record.messageId, errorClass: errorClass(reason), error: errorMessage(reason) },
+            'ingest message will be retried',
+          ),
+      }),
+    )
     .use(classifyErrors({ dlqUrl: config.ingestDlqUrl, client: sqs, logger: log }))
     .use(s3JsonParser({ client: deps.s3 }))
-    .handler(async (event, context) =>
-      Promise.allSettled(event.Records.map(async (_, index) => handleSource(index, context))) as unknown as SQSBatchResponse)
+    .handler(
+      async (event, context) =>
+        Promise.allSettled(
+          event.Records.map(async (_, index) => handleSource(index, context)),
+        ) as unknown as SQSBatchResponse,
+    )
 
   const fromS3 = base()
     .use(s3JsonParser({ client: deps.s3 }))
     .handler(async (event, context) => {
       const results = await Promise.allSettled(event.Records.map(async (_, index) => handleSource(index, context)))
-      const failures = results.flatMap((r, index) => (r.status === 'rejected' ? [{ index, reason: r.reason as unknown }] : []))
+      const failures = results.flatMap((r, index) =>
+        r.status === 'rejected' ? [{ index, reason: r.reason as unknown }] : [],
+      )
       // The same classification as the SQS chain's: permanent failures parked, the rest retried by Lambda.
-      const unparked = await parkMessages(sqs, config.ingestDlqUrl, failures.filter((f) => isPermanent(f.reason)).map(({ index, reason }) => ({
-        id: String(index), body: JSON.stringify({ Records: [event.Records[index]] }), reason,
-      })))
+      const unparked = await parkMessages(
+        sqs,
+        config.ingestDlqUrl,
+        failures
+          .filter((f) => isPermanent(f.reason))
+          .map(({ index, reason }) => ({
+            id: String(index),
+            body: JSON.stringify({ Records: [event.Records[index]] }),
+            reason,
+          })),
+      )
       const retry = failures.filter((f) => !isPermanent(f.reason) || unparked.has(String(f.index)))
-      if (retry.length > 0) throw new AggregateError(retry.map((f) => f.reason), `${retry.length} of ${event.Records.length} files failed and will be retried`)
+      if (retry.length > 0)
+        throw new AggregateError(
+          retry.map((f) => f.reason),
+          `${retry.length} of ${event.Records.length} files failed and will be retried`,
+        )
       return results.map((r) => (r.status === 'fulfilled' ? r.value : []))
     })
 

@@ -22,10 +22,26 @@ import { orderHash, orderIdOf, type Order } from '../lib/order.ts'
 import { orderRecord, recordRejection, reservations, reserveStockAction } from '../lib/store.ts'
 import { checkCanonical } from '../lib/validate.ts'
 import { classifyErrors } from '../middlewares/classify-errors.ts'
-import { ConditionsFailedError, detectDuplicates, type DuplicateDetector, type DuplicatesContext } from '../middlewares/duplicates.ts'
+import {
+  ConditionsFailedError,
+  detectDuplicates,
+  type DuplicateDetector,
+  type DuplicatesContext,
+} from '../middlewares/duplicates.ts'
 import { flushMetrics, type MetricsContext } from '../middlewares/metrics.ts'
 
-export type WorkerConfig = Pick<Config, 'ordersTable' | 'mainDlqUrl' | 'alertTopicArn' | 'metricsNamespace' | 'stage' | 'stockTracking' | 'defaultCurrency' | 'maxOrderAmount'> & Partial<Pick<Config, 'workerConcurrency'>>
+export type WorkerConfig = Pick<
+  Config,
+  | 'ordersTable'
+  | 'mainDlqUrl'
+  | 'alertTopicArn'
+  | 'metricsNamespace'
+  | 'stage'
+  | 'stockTracking'
+  | 'defaultCurrency'
+  | 'maxOrderAmount'
+> &
+  Partial<Pick<Config, 'workerConcurrency'>>
 
 export interface ProcessResult {
   outcome: 'PROCESSED' | 'DUPLICATE'
@@ -39,11 +55,12 @@ export interface ProcessResult {
  */
 export const processOrder = async (
   order: Order,
-  deps: { duplicates: DuplicateDetector, config: WorkerConfig, now: string, correlationId?: string },
+  deps: { duplicates: DuplicateDetector; config: WorkerConfig; now: string; correlationId?: string },
 ): Promise<ProcessResult> => {
   const { config, now } = deps
   const hash = orderHash(order, config.defaultCurrency)
-  const record = (pending: Set<string>) => orderRecord(order, hash, { tracked: config.stockTracking, pending, correlationId: deps.correlationId, now })
+  const record = (pending: Set<string>) =>
+    orderRecord(order, hash, { tracked: config.stockTracking, pending, correlationId: deps.correlationId, now })
   if (!config.stockTracking) {
     return { outcome: await deps.duplicates.writeOnce({ item: record(new Set()) }), pending: [] }
   }
@@ -55,7 +72,10 @@ export const processOrder = async (
       const outcome = await deps.duplicates.writeOnce({
         item: record(pending),
         with: reserve.map(([sku, qty]) => reserveStockAction(config.ordersTable, sku, qty, now)),
-        token: createHash('sha256').update(`${order.order_id}\n${hash}\n${[...pending].sort().join(',')}`).digest('hex').slice(0, 36),
+        token: createHash('sha256')
+          .update(`${order.order_id}\n${hash}\n${[...pending].sort().join(',')}`)
+          .digest('hex')
+          .slice(0, 36),
       })
       return { outcome, pending: outcome === 'PROCESSED' ? [...pending] : [] }
     } catch (err) {
@@ -87,14 +107,36 @@ export const buildWorker = (deps: WorkerDeps) => {
   const log = deps.logger ?? baseLogger
   const now = deps.now ?? (() => new Date())
 
-  const reject = async (record: SQSRecord, err: unknown, orderId: string | undefined, context: WorkerContext, correlationId: string, hash?: string): Promise<never> => {
+  const reject = async (
+    record: SQSRecord,
+    err: unknown,
+    orderId: string | undefined,
+    context: WorkerContext,
+    correlationId: string,
+    hash?: string,
+  ): Promise<never> => {
     context.metrics.count(METRIC.REJECTED)
     if (err instanceof ConflictError) context.metrics.count(METRIC.CONFLICT)
-    log.warn({ requestId: context.awsRequestId, orderId, correlationId, errorClass: errorClass(err), error: errorMessage(err) }, 'order rejected')
+    log.warn(
+      {
+        requestId: context.awsRequestId,
+        orderId,
+        correlationId,
+        errorClass: errorClass(err),
+        error: errorMessage(err),
+      },
+      'order rejected',
+    )
     if (orderId) {
       await recordRejection(dynamo, config.ordersTable, {
-        orderId, errorClass: errorClass(err), message: errorMessage(err), reasons: err instanceof ValidationError ? err.fields : [],
-        source: record.eventSourceARN, hash, correlationId, now: now().toISOString(),
+        orderId,
+        errorClass: errorClass(err),
+        message: errorMessage(err),
+        reasons: err instanceof ValidationError ? err.fields : [],
+        source: record.eventSourceARN,
+        hash,
+        correlationId,
+        now: now().toISOString(),
       })
     }
     throw err
@@ -106,7 +148,13 @@ export const buildWorker = (deps: WorkerDeps) => {
     try {
       body = JSON.parse(record.body)
     } catch (err) {
-      return reject(record, new MalformedOrderError(`Message body is not valid JSON: ${errorMessage(err)}`), undefined, context, correlationId)
+      return reject(
+        record,
+        new MalformedOrderError(`Message body is not valid JSON: ${errorMessage(err)}`),
+        undefined,
+        context,
+        correlationId,
+      )
     }
     let order: Order
     try {
@@ -117,7 +165,12 @@ export const buildWorker = (deps: WorkerDeps) => {
     return context.duplicates.exclusive(order.order_id, async () => {
       let result: ProcessResult
       try {
-        result = await processOrder(order, { duplicates: context.duplicates, config, now: now().toISOString(), correlationId })
+        result = await processOrder(order, {
+          duplicates: context.duplicates,
+          config,
+          now: now().toISOString(),
+          correlationId,
+        })
       } catch (err) {
         if (err instanceof ConflictError) return reject(record, err, order.order_id, context, correlationId, err.hash)
         throw err
@@ -125,24 +178,54 @@ export const buildWorker = (deps: WorkerDeps) => {
       context.metrics.count(result.outcome === 'PROCESSED' ? METRIC.PROCESSED : METRIC.DUPLICATE)
       if (result.pending.length > 0) {
         context.metrics.count(METRIC.PENDING_STOCK)
-        alerts.push({ type: 'PENDING_STOCK', order_id: order.order_id, subject: `Order ${order.order_id} waits for stock`, detail: { skus: result.pending, stage: config.stage } })
+        alerts.push({
+          type: 'PENDING_STOCK',
+          order_id: order.order_id,
+          subject: `Order ${order.order_id} waits for stock`,
+          detail: { skus: result.pending, stage: config.stage },
+        })
       }
-      log.info({ requestId: context.awsRequestId, orderId: order.order_id, correlationId, outcome: result.outcome, pending: result.pending }, 'order settled')
+      log.info(
+        {
+          requestId: context.awsRequestId,
+          orderId: order.order_id,
+          correlationId,
+          outcome: result.outcome,
+          pending: result.pending,
+        },
+        'order settled',
+      )
       return result
     })
   }
 
   return middy<SQSEvent, SQSBatchResponse, Error, WorkerContext>({ timeoutEarlyInMillis: deps.timeoutEarlyMs ?? 1000 })
-    .use(flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }))
-    .use(errorLogger({ logger: (request: { error: unknown }) => log.error({ err: request.error }, 'worker invocation failed') }))
-    .use(sqsPartialBatchFailure({ logger: (reason: unknown, record: SQSRecord) => log.warn({ messageId: record.messageId, errorClass: errorClass(reason), error: errorMessage(reason) }, 'message will be retried') }))
+    .use(
+      flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }),
+    )
+    .use(
+      errorLogger({
+        logger: (request: { error: unknown }) => log.error({ err: request.error }, 'worker invocation failed'),
+      }),
+    )
+    .use(
+      sqsPartialBatchFailure({
+        logger: (reason: unknown, record: SQSRecord) =>
+          log.warn(
+            { messageId: record.messageId, errorClass: errorClass(reason), error: errorMessage(reason) },
+            'message will be retried',
+          ),
+      }),
+    )
     .use(classifyErrors({ dlqUrl: config.mainDlqUrl, client: deps.sqs, logger: log }))
     .use(detectDuplicates({ tableName: config.ordersTable, client: dynamo }))
     .handler(async (event, context) => {
       const alerts: Alert[] = []
       // In record order (a FIFO limit), so that records with the same order id settle one after the other.
       const limit = pLimit(config.workerConcurrency ?? 10)
-      const results = await Promise.allSettled(event.Records.map((record) => limit(() => handleRecord(record, context, alerts))))
+      const results = await Promise.allSettled(
+        event.Records.map((record) => limit(() => handleRecord(record, context, alerts))),
+      )
       await publishAlerts(sns, config.alertTopicArn, alerts, log)
       return results as unknown as SQSBatchResponse
     })

@@ -13,21 +13,29 @@ export interface Alert {
   detail: Record<string, unknown>
 }
 
-export const publishAlerts = async (client: SNSClient, topicArn: string | undefined, alerts: Alert[], logger: Logger): Promise<void> => {
+export const publishAlerts = async (
+  client: SNSClient,
+  topicArn: string | undefined,
+  alerts: Alert[],
+  logger: Logger,
+): Promise<void> => {
   if (!topicArn || alerts.length === 0) return
   for (let i = 0; i < alerts.length; i += LIMITS.SQS_BATCH) {
     const batch = alerts.slice(i, i + LIMITS.SQS_BATCH)
     try {
-      const result = await client.send(new PublishBatchCommand({
-        TopicArn: topicArn,
-        PublishBatchRequestEntries: batch.map((alert, j) => ({
-          Id: String(j),
-          Subject: alert.subject.slice(0, 100),
-          Message: JSON.stringify({ type: alert.type, order_id: alert.order_id, ...alert.detail }),
-          MessageAttributes: { type: { DataType: 'String', StringValue: alert.type } },
-        })),
-      }))
-      for (const f of result.Failed ?? []) logger.warn({ alert: batch[Number(f.Id)]?.type, code: f.Code }, 'alert not published')
+      const result = await client.send(
+        new PublishBatchCommand({
+          TopicArn: topicArn,
+          PublishBatchRequestEntries: batch.map((alert, j) => ({
+            Id: String(j),
+            Subject: alert.subject.slice(0, 100),
+            Message: JSON.stringify({ type: alert.type, order_id: alert.order_id, ...alert.detail }),
+            MessageAttributes: { type: { DataType: 'String', StringValue: alert.type } },
+          })),
+        }),
+      )
+      for (const f of result.Failed ?? [])
+        logger.warn({ alert: batch[Number(f.Id)]?.type, code: f.Code }, 'alert not published')
     } catch (err) {
       logger.warn({ err, alerts: batch.length }, 'alerts not published')
     }

@@ -14,11 +14,17 @@ const once = <T>(make: () => T): (() => T) => {
   return () => (value ??= make())
 }
 
-export const dynamoClient = /* @__PURE__ */ once(() => DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-}))
+export const dynamoClient = /* @__PURE__ */ once(() =>
+  DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  }),
+)
 // With a local endpoint, queue URLs keep their AWS form (as CloudFormation resolves them): send to the endpoint.
-export const sqsClient = /* @__PURE__ */ once(() => new SQSClient({ useQueueUrlAsEndpoint: !process.env.AWS_ENDPOINT_URL }))
-export const s3Client = /* @__PURE__ */ once(() => new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }))
+export const sqsClient = /* @__PURE__ */ once(
+  () => new SQSClient({ useQueueUrlAsEndpoint: !process.env.AWS_ENDPOINT_URL }),
+)
+export const s3Client = /* @__PURE__ */ once(
+  () => new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
+)
 export const cloudWatchClient = /* @__PURE__ */ once(() => new CloudWatchClient({}))
 export const snsClient = /* @__PURE__ */ once(() => new SNSClient({}))

@@ -30,7 +30,7 @@ export interface Config {
 export type ConfigKey = keyof Config
 
 export class ConfigError extends Error {
-  constructor (message: string) {
+  constructor(message: string) {
     super(message)
     this.name = 'ConfigError'
   }
@@ -59,17 +59,22 @@ const flag = (name: string, value: string | undefined, fallback: boolean): boole
  */
 export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = process.env): Config => {
   const missing = required.map((key) => REQUIRED_ENV[key]).filter((name) => !env[name])
-  if (missing.length > 0) throw new ConfigError(`Missing environment variable${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`)
+  if (missing.length > 0)
+    throw new ConfigError(`Missing environment variable${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`)
 
   const maxOrderAmount = Number(env.MAX_ORDER_AMOUNT ?? 10000)
   if (!Number.isFinite(maxOrderAmount) || maxOrderAmount <= 0 || maxOrderAmount > 10_000_000) {
-    throw new ConfigError(`MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas' bound on money), got "${env.MAX_ORDER_AMOUNT}"`)
+    throw new ConfigError(
+      `MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas' bound on money), got "${env.MAX_ORDER_AMOUNT}"`,
+    )
   }
   const defaultCurrency = env.DEFAULT_CURRENCY ?? 'EUR'
-  if (!Intl.supportedValuesOf('currency').includes(defaultCurrency)) throw new ConfigError(`DEFAULT_CURRENCY must be an ISO 4217 code, got "${defaultCurrency}"`)
+  if (!Intl.supportedValuesOf('currency').includes(defaultCurrency))
+    throw new ConfigError(`DEFAULT_CURRENCY must be an ISO 4217 code, got "${defaultCurrency}"`)
 
   const workerConcurrency = Number(env.WORKER_CONCURRENCY || 10)
-  if (!Number.isInteger(workerConcurrency) || workerConcurrency < 1) throw new ConfigError(`WORKER_CONCURRENCY must be a positive integer, got "${env.WORKER_CONCURRENCY}"`)
+  if (!Number.isInteger(workerConcurrency) || workerConcurrency < 1)
+    throw new ConfigError(`WORKER_CONCURRENCY must be a positive integer, got "${env.WORKER_CONCURRENCY}"`)
 
   return {
     ordersTable: env.ORDERS_TABLE ?? '',

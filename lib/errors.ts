@@ -22,7 +22,7 @@ export class ValidationError extends OrderError {
   override readonly name = 'ValidationError'
   readonly permanent = true
   readonly fields: FieldError[]
-  constructor (fields: FieldError[], message = summarise(fields)) {
+  constructor(fields: FieldError[], message = summarise(fields)) {
     super(message)
     this.fields = fields
   }
@@ -41,7 +41,7 @@ export class ConflictError extends OrderError {
   readonly orderId: string
   readonly storedHash: string
   readonly hash: string
-  constructor (orderId: string, storedHash: string, hash: string) {
+  constructor(orderId: string, storedHash: string, hash: string) {
     super(`Order ${orderId} already exists with different content`)
     this.orderId = orderId
     this.storedHash = storedHash
@@ -66,9 +66,10 @@ export const summarise = (fields: FieldError[]): string => {
   if (fields.length === 0) return 'Order failed validation'
   const missing = fields.filter((f) => f.rule === 'required' && f.path.lastIndexOf('/') === 0)
   const rest = fields.filter((f) => !missing.includes(f))
-  const parts = missing.length > 1
-    ? [`Missing required fields: ${missing.map((f) => f.path.slice(1)).join(', ')}`]
-    : missing.map((f) => f.message)
+  const parts =
+    missing.length > 1
+      ? [`Missing required fields: ${missing.map((f) => f.path.slice(1)).join(', ')}`]
+      : missing.map((f) => f.message)
   return [...parts, ...rest.map((f) => f.message)].join('; ')
 }
 

@@ -9,10 +9,21 @@ export const DIALECTS = ['canonical', 'rich', 'api'] as const
 export type Dialect = (typeof DIALECTS)[number]
 
 export interface Address {
-  street?: string, number?: string, complement?: string, neighborhood?: string
-  city?: string, state?: string, zip_code?: string, country?: string
+  street?: string
+  number?: string
+  complement?: string
+  neighborhood?: string
+  city?: string
+  state?: string
+  zip_code?: string
+  country?: string
 }
-export interface OrderItem { sku: string, qty: number, unit_price: number, description?: string }
+export interface OrderItem {
+  sku: string
+  qty: number
+  unit_price: number
+  description?: string
+}
 export interface Intake {
   received_at: string
   dialect: Dialect
@@ -26,10 +37,18 @@ export interface Order {
   currency: string
   amount: number
   items: OrderItem[]
-  customer?: { name?: string, first_name?: string, last_name?: string, email?: string, cpf?: string, phone?: string, address?: Address }
-  company?: { name?: string, cnpj?: string, vat_id?: string }
-  payment?: { method?: string, transaction_id?: string }
-  shipping?: { method?: string, cost?: number, address?: Address, expected_delivery_date?: string }
+  customer?: {
+    name?: string
+    first_name?: string
+    last_name?: string
+    email?: string
+    cpf?: string
+    phone?: string
+    address?: Address
+  }
+  company?: { name?: string; cnpj?: string; vat_id?: string }
+  payment?: { method?: string; transaction_id?: string }
+  shipping?: { method?: string; cost?: number; address?: Address; expected_delivery_date?: string }
   order_status?: string
   notes?: string
   intake?: Intake
@@ -46,10 +65,17 @@ const itemsOf = (v: Json): Json[] => (Array.isArray(v.items) ? v.items.filter(is
 export const detectDialect = (input: unknown): Dialect => {
   if (!isObject(input)) return 'canonical'
   const items = itemsOf(input)
-  if (['customerEmail', 'customerName', 'paymentMethod', 'shippingAddress'].some((k) => k in input) ||
-    items.some((i) => 'productId' in i)) return 'api'
-  if ('order_date' in input || items.some((i) => 'product_id' in i) ||
-    (!('amount' in input) && isObject(input.payment) && 'amount' in input.payment)) return 'rich'
+  if (
+    ['customerEmail', 'customerName', 'paymentMethod', 'shippingAddress'].some((k) => k in input) ||
+    items.some((i) => 'productId' in i)
+  )
+    return 'api'
+  if (
+    'order_date' in input ||
+    items.some((i) => 'product_id' in i) ||
+    (!('amount' in input) && isObject(input.payment) && 'amount' in input.payment)
+  )
+    return 'rich'
   return 'canonical'
 }
 
@@ -83,20 +109,27 @@ export interface NormaliseContext {
 
 const definedOnly = <T extends Json>(value: T): T | undefined => {
   const entries = Object.entries(value).filter(([, v]) => v !== undefined)
-  return entries.length > 0 ? Object.fromEntries(entries) as T : undefined
+  return entries.length > 0 ? (Object.fromEntries(entries) as T) : undefined
 }
 
 const fromCanonical = (input: Json, ctx: NormaliseContext): Order => {
   const { intake: _ignored, ...order } = input as unknown as Order
   const assigned: Intake['assigned'] = order.currency === undefined ? ['currency'] : []
-  return { ...order, currency: order.currency ?? ctx.defaultCurrency, intake: { received_at: ctx.receivedAt, dialect: 'canonical', assigned } }
+  return {
+    ...order,
+    currency: order.currency ?? ctx.defaultCurrency,
+    intake: { received_at: ctx.receivedAt, dialect: 'canonical', assigned },
+  }
 }
 
 const fromRich = (input: Json, ctx: NormaliseContext): Order => {
   const { order_id, customer_id, order_date, currency, items, payment, ...blocks } = input as {
-    order_id: string, customer_id?: string, order_date: string, currency?: string
-    items: { product_id: string, quantity: number, unit_price: number, description?: string }[]
-    payment: { amount: number, method?: string, transaction_id?: string }
+    order_id: string
+    customer_id?: string
+    order_date: string
+    currency?: string
+    items: { product_id: string; quantity: number; unit_price: number; description?: string }[]
+    payment: { amount: number; method?: string; transaction_id?: string }
   } & Pick<Order, 'customer' | 'company' | 'shipping' | 'order_status' | 'notes'>
   const { amount, ...paymentRest } = payment
   const assigned: Intake['assigned'] = []
@@ -108,7 +141,15 @@ const fromRich = (input: Json, ctx: NormaliseContext): Order => {
     created_at: order_date,
     currency: currency ?? ctx.defaultCurrency,
     amount,
-    items: items.map((i) => definedOnly({ sku: i.product_id, qty: i.quantity, unit_price: i.unit_price, description: i.description }) as OrderItem),
+    items: items.map(
+      (i) =>
+        definedOnly({
+          sku: i.product_id,
+          qty: i.quantity,
+          unit_price: i.unit_price,
+          description: i.description,
+        }) as OrderItem,
+    ),
     ...blocks,
     payment: definedOnly(paymentRest),
     intake: { received_at: ctx.receivedAt, dialect: 'rich' as const, assigned },
@@ -117,15 +158,27 @@ const fromRich = (input: Json, ctx: NormaliseContext): Order => {
 
 const fromApi = (input: Json, ctx: NormaliseContext): Order => {
   const body = input as {
-    customerName: string, customerEmail: string, currency?: string, paymentMethod?: string, notes?: string
-    items: { productId: string, productName?: string, quantity: number, price: number }[]
-    shippingAddress?: { street?: string, city?: string, state?: string, postalCode?: string, country?: string }
+    customerName: string
+    customerEmail: string
+    currency?: string
+    paymentMethod?: string
+    notes?: string
+    items: { productId: string; productName?: string; quantity: number; price: number }[]
+    shippingAddress?: { street?: string; city?: string; state?: string; postalCode?: string; country?: string }
   }
-  const items = body.items.map((i) => definedOnly({ sku: i.productId, qty: i.quantity, unit_price: i.price, description: i.productName }) as OrderItem)
-  const address = body.shippingAddress && definedOnly({
-    street: body.shippingAddress.street, city: body.shippingAddress.city, state: body.shippingAddress.state,
-    zip_code: body.shippingAddress.postalCode, country: body.shippingAddress.country,
-  })
+  const items = body.items.map(
+    (i) =>
+      definedOnly({ sku: i.productId, qty: i.quantity, unit_price: i.price, description: i.productName }) as OrderItem,
+  )
+  const address =
+    body.shippingAddress &&
+    definedOnly({
+      street: body.shippingAddress.street,
+      city: body.shippingAddress.city,
+      state: body.shippingAddress.state,
+      zip_code: body.shippingAddress.postalCode,
+      country: body.shippingAddress.country,
+    })
   const assigned: Intake['assigned'] = ['order_id', 'customer_id', 'created_at']
   if (body.currency === undefined) assigned.push('currency')
   return definedOnly({
@@ -152,7 +205,7 @@ export const normalise = (input: unknown, dialect: Dialect, ctx: NormaliseContex
 }
 
 /** Σ qty × unit price in integer cents, or undefined when a line is not well-formed. */
-export const sumCents = (items: { qty: unknown, unit_price: unknown }[]): number | undefined => {
+export const sumCents = (items: { qty: unknown; unit_price: unknown }[]): number | undefined => {
   let total = 0
   for (const { qty, unit_price } of items) {
     const cents = toCents(unit_price)

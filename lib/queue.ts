@@ -24,7 +24,9 @@ const chunk = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
 
 export const stringAttributes = (attributes: Record<string, string> = {}): Record<string, MessageAttributeValue> =>
-  Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]))
+  Object.fromEntries(
+    Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+  )
 
 const pause = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -32,29 +34,46 @@ const pause = async (ms: number): Promise<void> => new Promise((resolve) => setT
  * Sends messages with SendMessageBatch (ids must be unique among `messages` and match [A-Za-z0-9_-]{1,80}).
  * @returns the entries that could not be sent after LIMITS.BATCH_RETRY_ATTEMPTS attempts, or that SQS refused
  */
-export const sendMessages = async (client: SQSClient, queueUrl: string, messages: OutgoingMessage[]): Promise<FailedMessage[]> => {
+export const sendMessages = async (
+  client: SQSClient,
+  queueUrl: string,
+  messages: OutgoingMessage[],
+): Promise<FailedMessage[]> => {
   const failed: FailedMessage[] = []
-  await Promise.all(chunk(messages, LIMITS.SQS_BATCH).map(async (batch) => {
-    let pending = batch
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      const byId = new Map(pending.map((m) => [m.id, m]))
-      const response = await client.send(new SendMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: pending.map((m) => ({ Id: m.id, MessageBody: m.body, MessageAttributes: stringAttributes(m.attributes) })),
-      }))
-      const retry: OutgoingMessage[] = []
-      for (const f of response.Failed ?? []) {
-        const message = byId.get(f.Id ?? '')
-        if (!message) continue
-        if (f.SenderFault || attempt >= LIMITS.BATCH_RETRY_ATTEMPTS) {
-          failed.push({ id: message.id, code: f.Code ?? 'Unknown', message: f.Message ?? '', senderFault: Boolean(f.SenderFault) })
-        } else {
-          retry.push(message)
+  await Promise.all(
+    chunk(messages, LIMITS.SQS_BATCH).map(async (batch) => {
+      let pending = batch
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const byId = new Map(pending.map((m) => [m.id, m]))
+        const response = await client.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: pending.map((m) => ({
+              Id: m.id,
+              MessageBody: m.body,
+              MessageAttributes: stringAttributes(m.attributes),
+            })),
+          }),
+        )
+        const retry: OutgoingMessage[] = []
+        for (const f of response.Failed ?? []) {
+          const message = byId.get(f.Id ?? '')
+          if (!message) continue
+          if (f.SenderFault || attempt >= LIMITS.BATCH_RETRY_ATTEMPTS) {
+            failed.push({
+              id: message.id,
+              code: f.Code ?? 'Unknown',
+              message: f.Message ?? '',
+              senderFault: Boolean(f.SenderFault),
+            })
+          } else {
+            retry.push(message)
+          }
         }
+        pending = retry
+        if (pending.length > 0) await pause(50 * 2 ** attempt)
       }
-      pending = retry
-      if (pending.length > 0) await pause(50 * 2 ** attempt)
-    }
-  }))
+    }),
+  )
   return failed
 }

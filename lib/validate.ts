@@ -10,10 +10,14 @@ import { ValidationError, type FieldError } from './errors.ts'
 import { formatCents, toCents } from './money.ts'
 import { detectDialect, normalise, sumCents, type Dialect, type NormaliseContext, type Order } from './order.ts'
 
-const VALIDATORS: Record<Dialect, CompiledValidator> = { canonical: validateCanonical, rich: validateRich, api: validateApi }
+const VALIDATORS: Record<Dialect, CompiledValidator> = {
+  canonical: validateCanonical,
+  rich: validateRich,
+  api: validateApi,
+}
 
 /** Where each dialect keeps the money the business rules check. */
-const SHAPES: Record<Dialect, { amount: string[] | undefined, qty: string, price: string }> = {
+const SHAPES: Record<Dialect, { amount: string[] | undefined; qty: string; price: string }> = {
   canonical: { amount: ['amount'], qty: 'qty', price: 'unit_price' },
   rich: { amount: ['payment', 'amount'], qty: 'quantity', price: 'unit_price' },
   api: { amount: undefined, qty: 'quantity', price: 'price' },
@@ -26,23 +30,38 @@ export interface Rules {
 
 /** `/items/0/sku` → `items[0].sku`, the way a person names a field. */
 export const fieldName = (pointer: string): string =>
-  pointer === '' ? 'order' : pointer.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((name, part) => (/^\d+$/.test(part) ? `${name}[${part}]` : name ? `${name}.${part}` : part), '')
+  pointer === ''
+    ? 'order'
+    : pointer
+        .slice(1)
+        .split('/')
+        .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+        .reduce((name, part) => (/^\d+$/.test(part) ? `${name}[${part}]` : name ? `${name}.${part}` : part), '')
 
 const describe = (e: ErrorObject, path: string): string => {
   const field = fieldName(path)
   const p = e.params as Record<string, unknown>
   switch (e.keyword) {
-    case 'required': return `Missing required field: ${field}`
-    case 'additionalProperties': return `Unknown field: ${field}`
-    case 'type': return `${field} must be ${p.type === 'integer' || p.type === 'object' || p.type === 'array' ? 'an' : 'a'} ${p.type === 'object' ? 'JSON object' : String(p.type)}`
-    case 'exclusiveMinimum': return `${field} must be greater than ${String(p.limit)}`
-    case 'minimum': return `${field} must be at least ${String(p.limit)}`
-    case 'maximum': return `${field} must be at most ${String(p.limit)}`
-    case 'minItems': return `${field} must have at least ${String(p.limit)} item${p.limit === 1 ? '' : 's'}`
-    case 'maxItems': return `${field} must have at most ${String(p.limit)} items`
-    case 'minLength': return `${field} must not be empty`
-    case 'maxLength': return `${field} must be at most ${String(p.limit)} characters`
+    case 'required':
+      return `Missing required field: ${field}`
+    case 'additionalProperties':
+      return `Unknown field: ${field}`
+    case 'type':
+      return `${field} must be ${p.type === 'integer' || p.type === 'object' || p.type === 'array' ? 'an' : 'a'} ${p.type === 'object' ? 'JSON object' : String(p.type)}`
+    case 'exclusiveMinimum':
+      return `${field} must be greater than ${String(p.limit)}`
+    case 'minimum':
+      return `${field} must be at least ${String(p.limit)}`
+    case 'maximum':
+      return `${field} must be at most ${String(p.limit)}`
+    case 'minItems':
+      return `${field} must have at least ${String(p.limit)} item${p.limit === 1 ? '' : 's'}`
+    case 'maxItems':
+      return `${field} must have at most ${String(p.limit)} items`
+    case 'minLength':
+      return `${field} must not be empty`
+    case 'maxLength':
+      return `${field} must be at most ${String(p.limit)} characters`
     case 'pattern':
       if (isDateTimePattern(e)) return `${field} must be an ISO 8601 date-time, like 2026-01-07T10:00:00Z`
       return `${field} may hold only letters, digits and . _ : # / - and must start with a letter or digit`
@@ -54,12 +73,14 @@ const describe = (e: ErrorObject, path: string): string => {
     case 'enum':
       if (path.endsWith('/currency')) return `${field} must be an ISO 4217 currency code, like EUR`
       return `${field} must be one of ${(p.allowedValues as unknown[]).join(', ')}`
-    default: return `${field} ${e.message ?? 'is invalid'}`
+    default:
+      return `${field} ${e.message ?? 'is invalid'}`
   }
 }
 
 /** The date-time definition adds a pattern to ajv's RFC 3339 format: ISO 8601 wants the `T`. */
-const isDateTimePattern = (e: ErrorObject): boolean => String((e.params as { pattern?: unknown }).pattern).startsWith('^\\d{4}-')
+const isDateTimePattern = (e: ErrorObject): boolean =>
+  String((e.params as { pattern?: unknown }).pattern).startsWith('^\\d{4}-')
 
 /**
  * ajv's errors as field errors: the pointer names the offending field itself (a missing or unknown one too); a
@@ -69,7 +90,12 @@ export const toFieldErrors = (errors: ErrorObject[] | null | undefined): FieldEr
   const fields = new Map<string, FieldError>()
   for (const e of errors ?? []) {
     const p = e.params as Record<string, unknown>
-    const extra = e.keyword === 'required' ? p.missingProperty : e.keyword === 'additionalProperties' ? p.additionalProperty : undefined
+    const extra =
+      e.keyword === 'required'
+        ? p.missingProperty
+        : e.keyword === 'additionalProperties'
+          ? p.additionalProperty
+          : undefined
     const path = extra === undefined ? e.instancePath : `${e.instancePath}/${String(extra)}`
     const rule = e.keyword === 'pattern' && isDateTimePattern(e) ? 'format' : e.keyword
     if (!fields.has(`${path}|${rule}`)) fields.set(`${path}|${rule}`, { path, rule, message: describe(e, path) })
@@ -78,7 +104,10 @@ export const toFieldErrors = (errors: ErrorObject[] | null | undefined): FieldEr
 }
 
 const at = (value: unknown, keys: string[]): unknown =>
-  keys.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), value)
+  keys.reduce<unknown>(
+    (v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined),
+    value,
+  )
 
 /** The rules a schema cannot state, checked on whatever parts of the body are well-formed. */
 export const businessRules = (input: unknown, dialect: Dialect, rules: Rules): FieldError[] => {
@@ -99,12 +128,24 @@ export const businessRules = (input: unknown, dialect: Dialect, rules: Rules): F
   const maxCents = Math.round(rules.maxOrderAmount * 100)
   if (shape.amount === undefined) {
     if (sum !== undefined && sum >= maxCents) {
-      errors.push({ path: '/items', rule: 'maximum', message: `items total ${formatCents(sum)} (quantity × price) must be below ${rules.maxOrderAmount}` })
+      errors.push({
+        path: '/items',
+        rule: 'maximum',
+        message: `items total ${formatCents(sum)} (quantity × price) must be below ${rules.maxOrderAmount}`,
+      })
     }
     return errors
   }
-  if (dialect === 'rich' && at(input, ['customer_id']) === undefined && at(input, ['customer', 'email']) === undefined) {
-    errors.push({ path: '/customer/email', rule: 'required', message: 'Missing required field: customer.email (or customer_id)' })
+  if (
+    dialect === 'rich' &&
+    at(input, ['customer_id']) === undefined &&
+    at(input, ['customer', 'email']) === undefined
+  ) {
+    errors.push({
+      path: '/customer/email',
+      rule: 'required',
+      message: 'Missing required field: customer.email (or customer_id)',
+    })
   }
   const amount = at(input, shape.amount)
   if (typeof amount !== 'number') return errors
@@ -114,16 +155,28 @@ export const businessRules = (input: unknown, dialect: Dialect, rules: Rules): F
     errors.push({ path, rule: 'decimals', message: `${fieldName(path)} must have at most 2 decimals` })
     return errors
   }
-  if (cents >= maxCents) errors.push({ path, rule: 'maximum', message: `${fieldName(path)} must be below ${rules.maxOrderAmount}` })
+  if (cents >= maxCents)
+    errors.push({ path, rule: 'maximum', message: `${fieldName(path)} must be below ${rules.maxOrderAmount}` })
   if (sum !== undefined && sum !== cents) {
-    errors.push({ path, rule: 'sum', message: `${fieldName(path)} ${formatCents(cents)} must equal the sum of the items (quantity × unit price), ${formatCents(sum)}` })
+    errors.push({
+      path,
+      rule: 'sum',
+      message: `${fieldName(path)} ${formatCents(cents)} must equal the sum of the items (quantity × unit price), ${formatCents(sum)}`,
+    })
   }
   return errors
 }
 
-const sizeErrors = (bytes: number): FieldError[] => bytes > LIMITS.MAX_ORDER_BYTES
-  ? [{ path: '', rule: 'maxBytes', message: `the order is ${bytes} bytes; at most ${LIMITS.MAX_ORDER_BYTES} are accepted` }]
-  : []
+const sizeErrors = (bytes: number): FieldError[] =>
+  bytes > LIMITS.MAX_ORDER_BYTES
+    ? [
+        {
+          path: '',
+          rule: 'maxBytes',
+          message: `the order is ${bytes} bytes; at most ${LIMITS.MAX_ORDER_BYTES} are accepted`,
+        },
+      ]
+    : []
 
 /** All that is wrong with a body of the given dialect (empty when it is a valid order). */
 export const checkOrder = (input: unknown, dialect: Dialect, rules: Rules): FieldError[] =>
@@ -170,9 +223,10 @@ export const checkCanonical = (input: unknown, rules: Rules, bytes?: number): Or
 export const orderEventValidator = (rules: Rules) => {
   const validate = (event: { body?: unknown }): boolean => {
     const { body } = event
-    const errors = typeof body === 'object' && body !== null && !Array.isArray(body)
-      ? checkOrder(body, detectDialect(body), rules)
-      : [{ path: '', rule: 'type', message: 'The body must be a JSON object: one order' }]
+    const errors =
+      typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? checkOrder(body, detectDialect(body), rules)
+        : [{ path: '', rule: 'type', message: 'The body must be a JSON object: one order' }]
     validate.errors = errors.length > 0 ? errors : null
     return errors.length === 0
   }

@@ -39,11 +39,12 @@ export const parkedError = (err: unknown, record?: SQSRecord, now = new Date()):
 })
 
 /** Business attributes travel on (correlation id, source, replay count); our own error attribute is replaced. */
-export const keptAttributes = (record: SQSRecord): Record<string, string> => Object.fromEntries(
-  [ATTRIBUTE.CORRELATION_ID, ATTRIBUTE.SOURCE, ATTRIBUTE.REPLAY_COUNT]
-    .map((name) => [name, record.messageAttributes?.[name]?.stringValue])
-    .filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-)
+export const keptAttributes = (record: SQSRecord): Record<string, string> =>
+  Object.fromEntries(
+    [ATTRIBUTE.CORRELATION_ID, ATTRIBUTE.SOURCE, ATTRIBUTE.REPLAY_COUNT]
+      .map((name) => [name, record.messageAttributes?.[name]?.stringValue])
+      .filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  )
 
 /** A message to park: its body, the attributes it keeps, and why it is parked. */
 export interface Parking {
@@ -61,12 +62,21 @@ export interface Parking {
  * for files of a direct S3 event.
  * @returns the ids that could not be parked
  */
-export const parkMessages = async (client: SQSClient, dlqUrl: string, parkings: Parking[], now = new Date()): Promise<Set<string>> => {
-  const failed = await sendMessages(client, dlqUrl, parkings.map((p) => ({
-    id: p.id,
-    body: p.body,
-    attributes: { ...p.attributes, [ATTRIBUTE.ERROR]: JSON.stringify(parkedError(p.reason, p.record, now)) },
-  })))
+export const parkMessages = async (
+  client: SQSClient,
+  dlqUrl: string,
+  parkings: Parking[],
+  now = new Date(),
+): Promise<Set<string>> => {
+  const failed = await sendMessages(
+    client,
+    dlqUrl,
+    parkings.map((p) => ({
+      id: p.id,
+      body: p.body,
+      attributes: { ...p.attributes, [ATTRIBUTE.ERROR]: JSON.stringify(parkedError(p.reason, p.record, now)) },
+    })),
+  )
   return new Set(failed.map((f) => f.id))
 }
 
@@ -92,22 +102,39 @@ export const classifyErrors = (opts: Partial<typeof defaults> = {}): MiddlewareO
     }
     const permanent = records.flatMap((record, index) => {
       const result = results[index]
-      return result?.status === 'rejected' && isPermanent(result.reason) ? [{ record, index, reason: result.reason as unknown }] : []
+      return result?.status === 'rejected' && isPermanent(result.reason)
+        ? [{ record, index, reason: result.reason as unknown }]
+        : []
     })
     if (permanent.length === 0) return
     let unparked: Set<string>
     try {
-      unparked = await parkMessages(client, options.dlqUrl, permanent.map(({ record, index, reason }) => ({
-        id: String(index), body: record.body, reason, record, attributes: keptAttributes(record),
-      })))
-      for (const id of unparked) options.logger.error({ messageId: records[Number(id)]?.messageId }, 'could not park message in the DLQ: it will be retried')
+      unparked = await parkMessages(
+        client,
+        options.dlqUrl,
+        permanent.map(({ record, index, reason }) => ({
+          id: String(index),
+          body: record.body,
+          reason,
+          record,
+          attributes: keptAttributes(record),
+        })),
+      )
+      for (const id of unparked)
+        options.logger.error(
+          { messageId: records[Number(id)]?.messageId },
+          'could not park message in the DLQ: it will be retried',
+        )
     } catch (err) {
       options.logger.error({ err }, 'could not park messages in the DLQ: they will be retried')
       return
     }
     for (const { record, index, reason } of permanent) {
       if (unparked.has(String(index))) continue
-      options.logger.warn({ messageId: record.messageId, errorClass: errorClass(reason), error: errorMessage(reason) }, 'message parked in the DLQ')
+      options.logger.warn(
+        { messageId: record.messageId, errorClass: errorClass(reason), error: errorMessage(reason) },
+        'message parked in the DLQ',
+      )
       results[index] = { status: 'fulfilled', value: 'PARKED' }
     }
   }

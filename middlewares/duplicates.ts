@@ -7,7 +7,12 @@
  */
 import type { MiddlewareObj, Request } from '@middy/core'
 import type { Context } from 'aws-lambda'
-import { PutCommand, TransactWriteCommand, type DynamoDBDocumentClient, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb'
+import {
+  PutCommand,
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import { dynamoClient } from '../lib/aws.ts'
 import { ConflictError, OrderError, TransientError } from '../lib/errors.ts'
@@ -16,7 +21,7 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 
 export interface WriteOnceRequest {
   /** The record to create: carries pk, sk, order_id and hash. */
-  item: { pk: string, sk: string, order_id: string, hash: string } & Record<string, unknown>
+  item: { pk: string; sk: string; order_id: string; hash: string } & Record<string, unknown>
   /** Actions that must succeed in the same transaction (stock reservations). */
   with?: TransactItem[]
   /** Makes a retried transaction idempotent for 10 minutes (TransactWriteItems ClientRequestToken). */
@@ -28,7 +33,7 @@ export class ConditionsFailedError extends OrderError {
   override readonly name = 'ConditionsFailedError'
   readonly permanent = false
   readonly indexes: number[]
-  constructor (indexes: number[], options?: ErrorOptions) {
+  constructor(indexes: number[], options?: ErrorOptions) {
     super(`Conditions failed on actions ${indexes.join(', ')}`, options)
     this.indexes = indexes
   }
@@ -48,18 +53,28 @@ const defaults = {
   client: undefined as DynamoDBDocumentClient | undefined,
 }
 
-const TRANSIENT_REASONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded', 'InternalServerError'])
+const TRANSIENT_REASONS = new Set([
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+  'InternalServerError',
+])
 
 type RawItem = Record<string, unknown>
 /** The DocumentClient does not unmarshall the item returned with a failed condition: do it here (both shapes accepted). */
 const storedItem = (raw: RawItem | undefined): RawItem | undefined => {
   if (!raw) return undefined
   const hash = raw.hash as unknown
-  return typeof hash === 'object' && hash !== null && 'S' in hash ? unmarshall(raw as Parameters<typeof unmarshall>[0]) : raw
+  return typeof hash === 'object' && hash !== null && 'S' in hash
+    ? unmarshall(raw as Parameters<typeof unmarshall>[0])
+    : raw
 }
 
 /** @example .use(detectDuplicates({ tableName: config.ordersTable })) then `context.duplicates.writeOnce(...)` */
-export const detectDuplicates = (opts: Partial<typeof defaults> = {}): MiddlewareObj<unknown, unknown, Error, DuplicatesContext> => {
+export const detectDuplicates = (
+  opts: Partial<typeof defaults> = {},
+): MiddlewareObj<unknown, unknown, Error, DuplicatesContext> => {
   const options = { ...defaults, ...opts }
   if (!options.tableName) throw new TypeError('detectDuplicates: tableName is required')
   const client = options.client ?? dynamoClient()
@@ -72,7 +87,8 @@ export const detectDuplicates = (opts: Partial<typeof defaults> = {}): Middlewar
 
   const compare = (item: WriteOnceRequest['item'], raw: RawItem | undefined, cause: unknown): 'DUPLICATE' => {
     const stored = storedItem(raw)
-    if (typeof stored?.hash !== 'string') throw new TransientError(`Order ${item.order_id} exists but its record was not returned`, { cause })
+    if (typeof stored?.hash !== 'string')
+      throw new TransientError(`Order ${item.order_id} exists but its record was not returned`, { cause })
     if (stored.hash === item.hash) return 'DUPLICATE'
     throw new ConflictError(item.order_id, stored.hash, item.hash)
   }
@@ -89,18 +105,24 @@ export const detectDuplicates = (opts: Partial<typeof defaults> = {}): Middlewar
       }
     }
     try {
-      await client.send(new TransactWriteCommand({
-        TransactItems: [{ Put: put(item) }, ...request.with],
-        ClientRequestToken: request.token,
-      }))
+      await client.send(
+        new TransactWriteCommand({
+          TransactItems: [{ Put: put(item) }, ...request.with],
+          ClientRequestToken: request.token,
+        }),
+      )
       return 'PROCESSED'
     } catch (err) {
       if ((err as Error).name !== 'TransactionCanceledException') throw err
-      const reasons = (err as { CancellationReasons?: { Code?: string, Item?: RawItem }[] }).CancellationReasons ?? []
+      const reasons = (err as { CancellationReasons?: { Code?: string; Item?: RawItem }[] }).CancellationReasons ?? []
       if (reasons[0]?.Code === 'ConditionalCheckFailed') return compare(item, reasons[0].Item, err)
       const failed = reasons.flatMap((r, i) => (i > 0 && r.Code === 'ConditionalCheckFailed' ? [i - 1] : []))
       if (failed.length > 0) throw new ConditionsFailedError(failed, { cause: err })
-      if (reasons.some((r) => TRANSIENT_REASONS.has(r.Code ?? ''))) throw new TransientError(`Transaction for order ${item.order_id} cancelled: ${reasons.map((r) => r.Code).join(', ')}`, { cause: err })
+      if (reasons.some((r) => TRANSIENT_REASONS.has(r.Code ?? '')))
+        throw new TransientError(
+          `Transaction for order ${item.order_id} cancelled: ${reasons.map((r) => r.Code).join(', ')}`,
+          { cause: err },
+        )
       throw err
     }
   }
@@ -110,7 +132,10 @@ export const detectDuplicates = (opts: Partial<typeof defaults> = {}): Middlewar
     const exclusive = async <T>(key: string, task: () => Promise<T>): Promise<T> => {
       const previous = running.get(key) ?? Promise.resolve()
       const next = previous.then(task, task)
-      running.set(key, next.catch(() => undefined))
+      running.set(
+        key,
+        next.catch(() => undefined),
+      )
       return next
     }
     request.context.duplicates = { writeOnce, exclusive }

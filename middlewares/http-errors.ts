@@ -9,15 +9,23 @@ import { createError } from '@middy/util'
 import { MalformedOrderError, summarise, ValidationError, type FieldError } from '../lib/errors.ts'
 import { logger as baseLogger, type Logger } from '../lib/logger.ts'
 
-export interface ErrorBody { message: string, errors?: FieldError[] }
+export interface ErrorBody {
+  message: string
+  errors?: FieldError[]
+}
 
-interface HttpLikeError { statusCode?: number, message?: string, expose?: boolean, cause?: { package?: string, data?: unknown, message?: string } }
+interface HttpLikeError {
+  statusCode?: number
+  message?: string
+  expose?: boolean
+  cause?: { package?: string; data?: unknown; message?: string }
+}
 
 const httpError = (statusCode: number, body: ErrorBody) =>
   createError(statusCode, JSON.stringify(body), { expose: true })
 
 /** The status and body for an error thrown in the API chain. */
-export const errorAnswer = (err: unknown): { statusCode: number, body: ErrorBody } => {
+export const errorAnswer = (err: unknown): { statusCode: number; body: ErrorBody } => {
   if (err instanceof ValidationError) return { statusCode: 400, body: { message: err.message, errors: err.fields } }
   if (err instanceof MalformedOrderError) return { statusCode: 400, body: { message: err.message } }
   const e = (err ?? {}) as HttpLikeError
@@ -30,7 +38,8 @@ export const errorAnswer = (err: unknown): { statusCode: number, body: ErrorBody
       ? { statusCode: 415, body: { message: 'Content-Type must be application/json' } }
       : { statusCode: 400, body: { message: `Body is not valid JSON${e.cause.message ? `: ${e.cause.message}` : ''}` } }
   }
-  if (typeof e.statusCode === 'number' && e.statusCode < 500) return { statusCode: e.statusCode, body: { message: e.message ?? 'Request failed' } }
+  if (typeof e.statusCode === 'number' && e.statusCode < 500)
+    return { statusCode: e.statusCode, body: { message: e.message ?? 'Request failed' } }
   return { statusCode: 500, body: { message: 'Internal error: the order was not accepted, retry later' } }
 }
 

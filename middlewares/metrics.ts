@@ -12,19 +12,19 @@ import { logger as baseLogger, type Logger } from '../lib/logger.ts'
 
 export class MetricsBuffer {
   readonly #counts = new Map<MetricName, number>()
-  count (name: MetricName, value = 1): void {
+  count(name: MetricName, value = 1): void {
     this.#counts.set(name, (this.#counts.get(name) ?? 0) + value)
   }
 
-  get (name: MetricName): number {
+  get(name: MetricName): number {
     return this.#counts.get(name) ?? 0
   }
 
-  get empty (): boolean {
+  get empty(): boolean {
     return this.#counts.size === 0
   }
 
-  entries (): [MetricName, number][] {
+  entries(): [MetricName, number][] {
     return [...this.#counts]
   }
 }
@@ -44,7 +44,9 @@ const defaults = {
 const FLUSH = 'orders.flushMetrics'
 
 /** @example .use(flushMetrics({ namespace: config.metricsNamespace, stage: config.stage })) */
-export const flushMetrics = (opts: Partial<typeof defaults> = {}): MiddlewareObj<unknown, unknown, Error, MetricsContext> => {
+export const flushMetrics = (
+  opts: Partial<typeof defaults> = {},
+): MiddlewareObj<unknown, unknown, Error, MetricsContext> => {
   const options = { ...defaults, ...opts }
   if (!options.namespace) throw new TypeError('flushMetrics: namespace is required')
   const client = options.client ?? cloudWatchClient()
@@ -61,7 +63,12 @@ export const flushMetrics = (opts: Partial<typeof defaults> = {}): MiddlewareObj
       Dimensions: [{ Name: 'Stage', Value: options.stage }],
     }))
     try {
-      await client.send(new PutMetricDataCommand({ Namespace: options.namespace, MetricData: data.slice(0, LIMITS.CLOUDWATCH_METRICS_PER_CALL) }))
+      await client.send(
+        new PutMetricDataCommand({
+          Namespace: options.namespace,
+          MetricData: data.slice(0, LIMITS.CLOUDWATCH_METRICS_PER_CALL),
+        }),
+      )
     } catch (err) {
       options.logger.warn({ err, metrics: Object.fromEntries(buffer.entries()) }, 'metrics not published')
     }

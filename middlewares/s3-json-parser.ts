@@ -132,9 +132,9 @@ export const objectsOfNotification = (body: unknown): S3ObjectRef[] => {
   if (!isObject(notification) || !Array.isArray(notification.Records) || notification.Records.length === 0) {
     throw new FileError('Not an S3 notification: no Records')
   }
-  return notification.Records
-    .map((record, index) => refOfRecord(record, `Records[${index}]`))
-    .filter((ref): ref is S3ObjectRef => ref !== undefined)
+  return notification.Records.map((record, index) => refOfRecord(record, `Records[${index}]`)).filter(
+    (ref): ref is S3ObjectRef => ref !== undefined,
+  )
 }
 
 const sourceOf = (record: unknown, index: number): OrderSource => {
@@ -154,10 +154,17 @@ const sourceOf = (record: unknown, index: number): OrderSource => {
     const bucket = isObject(s3.bucket) ? text(s3.bucket.name) : ''
     const key = isObject(s3.object) ? text(s3.object.key) : ''
     let id = `s3://${bucket}/${key}`
-    try { id = `s3://${bucket}/${decodeS3Key(key)}` } catch { /* keep the raw key in the id; the error comes below */ }
+    try {
+      id = `s3://${bucket}/${decodeS3Key(key)}`
+    } catch {
+      /* keep the raw key in the id; the error comes below */
+    }
     return attempt(id, () => objectsOfNotification({ Records: [record] }))
   }
-  return { id: `Records[${index}]`, error: new FileError(`Records[${index}] is neither an SQS message nor an S3 event record`) }
+  return {
+    id: `Records[${index}]`,
+    error: new FileError(`Records[${index}] is neither an SQS message nor an S3 event record`),
+  }
 }
 
 const checkLimits = (limits: ReadLimits, where: string): void => {
@@ -170,10 +177,13 @@ const checkLimits = (limits: ReadLimits, where: string): void => {
 }
 
 const isNotReadable = (err: unknown): boolean => {
-  const { name, $metadata } = (err ?? {}) as { name?: unknown, $metadata?: { httpStatusCode?: unknown } }
+  const { name, $metadata } = (err ?? {}) as { name?: unknown; $metadata?: { httpStatusCode?: unknown } }
   const status = $metadata?.httpStatusCode
-  return ['NoSuchKey', 'NotFound', 'NoSuchBucket', 'NoSuchVersion', 'AccessDenied', 'Forbidden'].includes(String(name)) ||
-    status === 403 || status === 404
+  return (
+    ['NoSuchKey', 'NotFound', 'NoSuchBucket', 'NoSuchVersion', 'AccessDenied', 'Forbidden'].includes(String(name)) ||
+    status === 403 ||
+    status === 404
+  )
 }
 
 const getObject = async (client: S3Client, ref: S3ObjectRef): Promise<GetObjectCommandOutput> => {
@@ -182,16 +192,21 @@ const getObject = async (client: S3Client, ref: S3ObjectRef): Promise<GetObjectC
   } catch (err) {
     if (!isNotReadable(err)) throw err
     const { name } = err as { name?: unknown }
-    throw new FileError(`${s3Url(ref)} cannot be read (${String(name)}: ${messageOf(err)}); ` +
-      'a missing key answers 403 when the role may not s3:ListBucket', { cause: err })
+    throw new FileError(
+      `${s3Url(ref)} cannot be read (${String(name)}: ${messageOf(err)}); ` +
+        'a missing key answers 403 when the role may not s3:ListBucket',
+      { cause: err },
+    )
   }
 }
 
 /** The Body of GetObject as Buffers: a Node Readable (Lambda), a web ReadableStream or a Blob. */
-async function * bytesOf (body: NonNullable<GetObjectCommandOutput['Body']>): AsyncGenerator<Buffer> {
+async function* bytesOf(body: NonNullable<GetObjectCommandOutput['Body']>): AsyncGenerator<Buffer> {
   const source = (Symbol.asyncIterator in body ? body : (body as Blob).stream()) as AsyncIterable<Uint8Array | string>
   for await (const chunk of source) {
-    yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    yield typeof chunk === 'string'
+      ? Buffer.from(chunk, 'utf8')
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
   }
 }
 
@@ -212,20 +227,35 @@ const orderLineOf = (ref: S3ObjectRef, line: number, bytes: Buffer): OrderLine |
   try {
     return { ref, line, value: JSON.parse(text), bytes: size }
   } catch (err) {
-    return { ref, line, error: new MalformedOrderError(`line ${line} is not valid JSON: ${messageOf(err)}`), bytes: size }
+    return {
+      ref,
+      line,
+      error: new MalformedOrderError(`line ${line} is not valid JSON: ${messageOf(err)}`),
+      bytes: size,
+    }
   }
 }
 
-async function * jsonlLines (ref: S3ObjectRef, chunks: AsyncIterable<Buffer>, maxLineBytes: number): AsyncGenerator<OrderLine> {
+async function* jsonlLines(
+  ref: S3ObjectRef,
+  chunks: AsyncIterable<Buffer>,
+  maxLineBytes: number,
+): AsyncGenerator<OrderLine> {
   let parts: Buffer[] = [] // the current line so far, while it is within maxLineBytes
   let length = 0 // bytes of the current line so far, kept or not
   let line = 0
   const endOfLine = (last: Buffer): OrderLine | undefined => {
     line += 1
     const total = length + last.length
-    const result = total > maxLineBytes
-      ? { ref, line, error: new MalformedOrderError(`line ${line} is larger than ${maxLineBytes} bytes`), bytes: total }
-      : orderLineOf(ref, line, parts.length === 0 ? last : Buffer.concat([...parts, last]))
+    const result =
+      total > maxLineBytes
+        ? {
+            ref,
+            line,
+            error: new MalformedOrderError(`line ${line} is larger than ${maxLineBytes} bytes`),
+            bytes: total,
+          }
+        : orderLineOf(ref, line, parts.length === 0 ? last : Buffer.concat([...parts, last]))
     parts = []
     length = 0
     return result
@@ -239,7 +269,8 @@ async function * jsonlLines (ref: S3ObjectRef, chunks: AsyncIterable<Buffer>, ma
     }
     const rest = chunk.subarray(start)
     length += rest.length
-    if (length > maxLineBytes) parts = [] // too long: count the bytes, keep none
+    if (length > maxLineBytes)
+      parts = [] // too long: count the bytes, keep none
     else if (rest.length > 0) parts.push(rest)
   }
   if (length > 0) {
@@ -249,10 +280,16 @@ async function * jsonlLines (ref: S3ObjectRef, chunks: AsyncIterable<Buffer>, ma
 }
 
 const tooLarge = (ref: S3ObjectRef, maxJsonBytes: number): FileError =>
-  new FileError(`${s3Url(ref)} is larger than ${maxJsonBytes} bytes: a .json file is read whole; ` +
-    'upload large files as .jsonl (one order a line), which is streamed')
+  new FileError(
+    `${s3Url(ref)} is larger than ${maxJsonBytes} bytes: a .json file is read whole; ` +
+      'upload large files as .jsonl (one order a line), which is streamed',
+  )
 
-async function * jsonLines (ref: S3ObjectRef, chunks: AsyncIterable<Buffer>, maxJsonBytes: number): AsyncGenerator<OrderLine> {
+async function* jsonLines(
+  ref: S3ObjectRef,
+  chunks: AsyncIterable<Buffer>,
+  maxJsonBytes: number,
+): AsyncGenerator<OrderLine> {
   const parts: Buffer[] = []
   let length = 0
   for await (const chunk of chunks) {
@@ -289,7 +326,7 @@ async function * jsonLines (ref: S3ObjectRef, chunks: AsyncIterable<Buffer>, max
  * are rethrown as they are: retrying can help.
  * @example for await (const { line, value, error } of readOrderLines(client, ref)) { ... }
  */
-export async function * readOrderLines (
+export async function* readOrderLines(
   client: S3Client,
   ref: S3ObjectRef,
   options: Partial<ReadLimits> = {},
@@ -305,10 +342,13 @@ export async function * readOrderLines (
   const { Body, ContentLength } = await getObject(client, ref)
   if (Body === undefined) throw new TransientError(`GetObject ${s3Url(ref)} returned no body`)
   if (extension === 'json' && (ContentLength ?? 0) > maxJsonBytes) {
-    (Body as { destroy?: () => void }).destroy?.()
+    const stream = Body as { destroy?: () => void }
+    stream.destroy?.()
     throw tooLarge(ref, maxJsonBytes)
   }
-  yield * (extension === 'jsonl' ? jsonlLines(ref, bytesOf(Body), maxLineBytes) : jsonLines(ref, bytesOf(Body), maxJsonBytes))
+  yield* extension === 'jsonl'
+    ? jsonlLines(ref, bytesOf(Body), maxLineBytes)
+    : jsonLines(ref, bytesOf(Body), maxJsonBytes)
 }
 
 /**
@@ -335,7 +375,9 @@ export const s3JsonParser = (
     return readOrderLines(client, ref, limits)
   }
 
-  const s3JsonParserMiddlewareBefore = (request: Request<SQSEvent | S3Event, unknown, Error, S3JsonParserContext>): void => {
+  const s3JsonParserMiddlewareBefore = (
+    request: Request<SQSEvent | S3Event, unknown, Error, S3JsonParserContext>,
+  ): void => {
     const records: unknown = (request.event as { Records?: unknown } | null | undefined)?.Records
     const sources = Array.isArray(records) ? records.map(sourceOf) : []
     request.context.orderFiles = { sources, read }

@@ -10,20 +10,28 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
-export const FUNCTIONS = { api: 'handlers/api.ts', validator: 'handlers/validator.ts', worker: 'handlers/worker.ts' } as const
+export const FUNCTIONS = {
+  api: 'handlers/api.ts',
+  validator: 'handlers/validator.ts',
+  worker: 'handlers/worker.ts',
+} as const
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const { values } = parseArgs({ options: { help: { type: 'boolean' }, outdir: { type: 'string', default: 'dist' } } })
 if (values.help) {
-  console.log('usage: npm run build [-- --outdir DIR]\n  Bundles handlers/{api,validator,worker}.ts into DIR/<function>/index.mjs (default dist).')
+  console.log(
+    'usage: npm run build [-- --outdir DIR]\n  Bundles handlers/{api,validator,worker}.ts into DIR/<function>/index.mjs (default dist).',
+  )
   process.exit(0)
 }
 
 /** Lambda gives credentials in the environment: see lib/lambda-credentials.ts. */
 const lambdaCredentials: Plugin = {
   name: 'lambda-credentials',
-  setup (b) {
-    b.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({ path: join(root, 'lib/lambda-credentials.ts') }))
+  setup(b) {
+    b.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({
+      path: join(root, 'lib/lambda-credentials.ts'),
+    }))
   },
 }
 
@@ -41,9 +49,13 @@ for (const [name, entry] of Object.entries(FUNCTIONS)) {
     sourcemap: true,
     legalComments: 'none',
     // Some CommonJS dependencies call require(): give the ESM bundle one.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
     plugins: [lambdaCredentials],
     logLevel: 'warning',
   })
-  console.log(`${name.padEnd(10)} ${relative(process.cwd(), outfile)}  ${(statSync(outfile).size / 1024).toFixed(0)} KB`)
+  console.log(
+    `${name.padEnd(10)} ${relative(process.cwd(), outfile)}  ${(statSync(outfile).size / 1024).toFixed(0)} KB`,
+  )
 }

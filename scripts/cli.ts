@@ -5,15 +5,30 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { S3Client } from '@aws-sdk/client-s3'
 import { SQSClient } from '@aws-sdk/client-sqs'
 
-export interface AwsOptions { region: string, endpoint?: string, prefix: string, table?: string, json?: boolean }
+export interface AwsOptions {
+  region: string
+  endpoint?: string
+  prefix: string
+  table?: string
+  json?: boolean
+}
 
 /** --region, --endpoint, --prefix, --table and --json, with their environment defaults. */
-export const withAwsOptions = (command: Command): Command => command
-  .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
-  .addOption(new Option('--endpoint <url>', 'AWS endpoint, e.g. the local moto server http://localhost:5000').env('AWS_ENDPOINT_URL'))
-  .addOption(new Option('--prefix <prefix>', 'name prefix of the deployment (resources are <prefix>-orders, ...)').env('NAME_PREFIX').default('tp'))
-  .addOption(new Option('--table <name>', 'orders table (default <prefix>-orders)').env('ORDERS_TABLE'))
-  .option('--json', 'print JSON instead of a table')
+export const withAwsOptions = (command: Command): Command =>
+  command
+    .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
+    .addOption(
+      new Option('--endpoint <url>', 'AWS endpoint, e.g. the local moto server http://localhost:5000').env(
+        'AWS_ENDPOINT_URL',
+      ),
+    )
+    .addOption(
+      new Option('--prefix <prefix>', 'name prefix of the deployment (resources are <prefix>-orders, ...)')
+        .env('NAME_PREFIX')
+        .default('tp'),
+    )
+    .addOption(new Option('--table <name>', 'orders table (default <prefix>-orders)').env('ORDERS_TABLE'))
+    .option('--json', 'print JSON instead of a table')
 
 export const tableName = (options: AwsOptions): string => options.table ?? `${options.prefix}-orders`
 
@@ -24,7 +39,9 @@ export const clientConfig = (options: Pick<AwsOptions, 'region' | 'endpoint'>) =
     region: options.region,
     endpoint: options.endpoint,
     // A local emulator takes any credentials.
-    ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    ...(local && !process.env.AWS_ACCESS_KEY_ID
+      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
   }
 }
 
@@ -59,7 +76,14 @@ export const formatAge = (ms: number): string => {
 export const formatTable = (rows: Record<string, unknown>[], columns: string[]): string => {
   const cells = [columns, ...rows.map((row) => columns.map((c) => String(row[c] ?? '')))]
   const widths = columns.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)))
-  return cells.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
+  return cells
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
 /**
@@ -68,8 +92,13 @@ export const formatTable = (rows: Record<string, unknown>[], columns: string[]):
  */
 export const notFound = (err: unknown, fallback: string): Error => {
   const name = (err as { name?: string }).name ?? ''
-  const missing = ['ValidationError', 'ResourceNotFoundException', 'AWS.SimpleQueueService.NonExistentQueue', 'QueueDoesNotExist'].includes(name)
-  return missing ? new Error(fallback, { cause: err }) : err as Error
+  const missing = [
+    'ValidationError',
+    'ResourceNotFoundException',
+    'AWS.SimpleQueueService.NonExistentQueue',
+    'QueueDoesNotExist',
+  ].includes(name)
+  return missing ? new Error(fallback, { cause: err }) : (err as Error)
 }
 
 /** Runs a command, turning errors into one clear line and exit code 1. */
@@ -79,10 +108,14 @@ export const run = async (program: Command, argv = process.argv): Promise<void> 
   } catch (err) {
     const e = err as Error & { name?: string }
     const unreachable = /ECONNREFUSED|ENOTFOUND/.test(`${e.message} ${(e as { code?: string }).code ?? ''}`)
-    const hint = e.name === 'ResourceNotFoundException' ? ' (is the stack deployed, and are --prefix/--table and --endpoint right?)'
-      : e.name === 'CredentialsProviderError' ? ' (no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID, or use --endpoint for the local stack)'
-        : unreachable ? ' (nothing answers at that address: for the local stack, is npm start running, and is --endpoint right?)'
-          : ''
+    const hint =
+      e.name === 'ResourceNotFoundException'
+        ? ' (is the stack deployed, and are --prefix/--table and --endpoint right?)'
+        : e.name === 'CredentialsProviderError'
+          ? ' (no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID, or use --endpoint for the local stack)'
+          : unreachable
+            ? ' (nothing answers at that address: for the local stack, is npm start running, and is --endpoint right?)'
+            : ''
     console.error(`${program.name()}: ${e.message}${hint}`)
     process.exitCode = 1
   }

@@ -9,7 +9,12 @@ import { Command, Option } from 'commander'
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { clientConfig, parseDuration, run, type AwsOptions } from './cli.ts'
 
-interface LogsOptions extends Pick<AwsOptions, 'region' | 'endpoint' | 'prefix' | 'json'> { filter?: string, since: string, follow?: boolean, logDir: string }
+interface LogsOptions extends Pick<AwsOptions, 'region' | 'endpoint' | 'prefix' | 'json'> {
+  filter?: string
+  since: string
+  follow?: boolean
+  logDir: string
+}
 
 /** `worker` → `tp-order-worker`; a full name stays as it is. */
 export const functionName = (fn: string, prefix: string): string =>
@@ -32,10 +37,27 @@ export const readable = (line: string): string => {
   }
   const { time, level, msg, name: _name, ...rest } = entry
   const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-  return [String(time ?? '').replace('T', ' ').replace('Z', ''), String(level ?? '').toUpperCase().padEnd(5), msg, ...fields].filter((x) => x !== undefined && x !== '').join(' ')
+  return [
+    String(time ?? '')
+      .replace('T', ' ')
+      .replace('Z', ''),
+    String(level ?? '')
+      .toUpperCase()
+      .padEnd(5),
+    msg,
+    ...fields,
+  ]
+    .filter((x) => x !== undefined && x !== '')
+    .join(' ')
 }
 
-const readLocal = async (file: string, from: number, since: number, print: (line: string) => void, filter?: string): Promise<number> => {
+const readLocal = async (
+  file: string,
+  from: number,
+  since: number,
+  print: (line: string) => void,
+  filter?: string,
+): Promise<number> => {
   const size = statSync(file).size
   if (size <= from) return size
   for await (const line of createInterface({ input: createReadStream(file, { start: from, end: size - 1 }) })) {
@@ -50,10 +72,13 @@ const program = new Command('logs')
   .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
   .addOption(new Option('--endpoint <url>', 'the local stack (reads .build/local/logs)').env('AWS_ENDPOINT_URL'))
   .addOption(new Option('--prefix <prefix>', 'name prefix of the deployment').env('NAME_PREFIX').default('tp'))
-  .option('--filter <text>', 'only lines containing this text (on AWS: a CloudWatch Logs filter pattern, e.g. "order rejected")')
+  .option(
+    '--filter <text>',
+    'only lines containing this text (on AWS: a CloudWatch Logs filter pattern, e.g. "order rejected")',
+  )
   .option('--since <duration>', 'how far back (e.g. 10m, 1h, 1d)', '1h')
   .option('--follow', 'keep printing new lines until Ctrl-C')
-  .option('--log-dir <dir>', 'the local runner\'s log folder', join('.build', 'local', 'logs'))
+  .option('--log-dir <dir>', "the local runner's log folder", join('.build', 'local', 'logs'))
   .option('--json', 'print the JSON lines as the function wrote them')
   .action(async (fn: string, options: LogsOptions) => {
     const name = functionName(fn, options.prefix)
@@ -61,7 +86,8 @@ const program = new Command('logs')
     const print = (line: string) => console.log(options.json ? line : readable(line))
     if (options.endpoint) {
       const file = join(options.logDir, `${name}.log`)
-      if (!existsSync(file)) throw new Error(`no local log for ${name} at ${file} (is npm start running, with --prefix ${options.prefix}?)`)
+      if (!existsSync(file))
+        throw new Error(`no local log for ${name} at ${file} (is npm start running, with --prefix ${options.prefix}?)`)
       let offset = await readLocal(file, 0, since, print, options.filter)
       while (options.follow) {
         await new Promise((resolve) => setTimeout(resolve, 1000))
@@ -74,7 +100,14 @@ const program = new Command('logs')
     do {
       let nextToken: string | undefined
       do {
-        const page = await logs.send(new FilterLogEventsCommand({ logGroupName: `/aws/lambda/${name}`, startTime, filterPattern: options.filter, nextToken }))
+        const page = await logs.send(
+          new FilterLogEventsCommand({
+            logGroupName: `/aws/lambda/${name}`,
+            startTime,
+            filterPattern: options.filter,
+            nextToken,
+          }),
+        )
         for (const e of page.events ?? []) {
           print(e.message?.trimEnd() ?? '')
           startTime = Math.max(startTime, (e.timestamp ?? 0) + 1)

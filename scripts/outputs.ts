@@ -8,28 +8,53 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
 import { describeDeployment, listResources } from './local/stack.ts'
 import { clientConfig, formatTable, run } from './cli.ts'
 
-interface Options { prefix: string, stackName?: string, region: string, endpoint?: string, json?: boolean }
+interface Options {
+  prefix: string
+  stackName?: string
+  region: string
+  endpoint?: string
+  json?: boolean
+}
 
 const program = new Command('outputs')
   .description('Print the names and URLs of a deployed order pipeline.')
   .addOption(new Option('--prefix <prefix>', 'name prefix of the deployment').env('NAME_PREFIX').default('tp'))
   .option('--stack-name <name>', 'stack name (default <prefix>-order-pipeline)')
   .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
-  .addOption(new Option('--endpoint <url>', 'AWS endpoint, e.g. the local stack http://localhost:5000').env('AWS_ENDPOINT_URL'))
+  .addOption(
+    new Option('--endpoint <url>', 'AWS endpoint, e.g. the local stack http://localhost:5000').env('AWS_ENDPOINT_URL'),
+  )
   .option('--json', 'print JSON')
   .action(async (options: Options) => {
     const local = options.endpoint !== undefined
     const cfn = new CloudFormationClient(clientConfig(options))
     const stackName = options.stackName ?? `${options.prefix}-order-pipeline`
     const d = describeDeployment(await listResources(cfn, stackName), options.prefix, options.region)
-    const apiUrl = d.restApiId && (local ? 'served by npm start (default http://localhost:3000)' : `https://${d.restApiId}.execute-api.${options.region}.amazonaws.com/<stage>`)
+    const apiUrl =
+      d.restApiId &&
+      (local
+        ? 'served by npm start (default http://localhost:3000)'
+        : `https://${d.restApiId}.execute-api.${options.region}.amazonaws.com/<stage>`)
     const rows = {
-      stack: stackName, table: d.table, bucket: d.bucket, 'main queue': d.mainQueueUrl, 'main DLQ': d.mainDlqUrl,
-      'ingest queue': d.ingestQueueUrl, 'ingest DLQ': d.ingestDlqUrl, 'alert topic': d.alertTopicArn ?? '', api: apiUrl ?? '',
+      stack: stackName,
+      table: d.table,
+      bucket: d.bucket,
+      'main queue': d.mainQueueUrl,
+      'main DLQ': d.mainDlqUrl,
+      'ingest queue': d.ingestQueueUrl,
+      'ingest DLQ': d.ingestDlqUrl,
+      'alert topic': d.alertTopicArn ?? '',
+      api: apiUrl ?? '',
       functions: Object.values(d.functions).join(', '),
     }
     if (options.json) console.log(JSON.stringify({ ...d, stackName, apiUrl }, null, 2))
-    else console.log(formatTable(Object.entries(rows).map(([name, value]) => ({ name, value })), ['name', 'value']))
+    else
+      console.log(
+        formatTable(
+          Object.entries(rows).map(([name, value]) => ({ name, value })),
+          ['name', 'value'],
+        ),
+      )
   })
 
 if (import.meta.url === `file://${process.argv[1]}`) await run(program)

@@ -5,8 +5,27 @@
 import { Command, Option } from 'commander'
 import { SingleBar } from 'cli-progress'
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs'
-import { describeMessage, receiveAll, release, replay, skipReason, sourceQueueOf, type DlqMessage, type Filters, type ReplayReport } from './ops/dlq.ts'
-import { formatAge, formatTable, notFound, parseDuration, run, sqsClient, withAwsOptions, type AwsOptions } from './cli.ts'
+import {
+  describeMessage,
+  receiveAll,
+  release,
+  replay,
+  skipReason,
+  sourceQueueOf,
+  type DlqMessage,
+  type Filters,
+  type ReplayReport,
+} from './ops/dlq.ts'
+import {
+  formatAge,
+  formatTable,
+  notFound,
+  parseDuration,
+  run,
+  sqsClient,
+  withAwsOptions,
+  type AwsOptions,
+} from './cli.ts'
 
 interface RedriveOptions extends AwsOptions {
   queue: 'main' | 'ingest'
@@ -26,17 +45,19 @@ interface RedriveOptions extends AwsOptions {
 export const summarise = (messages: DlqMessage[], now = Date.now()) => {
   const groups = new Map<string, DlqMessage[]>()
   for (const m of messages) groups.set(m.errorClass, [...(groups.get(m.errorClass) ?? []), m])
-  return [...groups].map(([errorClass, list]) => {
-    const ages = list.map((m) => now - m.parkedAt.getTime())
-    return {
-      class: errorClass,
-      count: list.length,
-      oldest: formatAge(Math.max(...ages)),
-      newest: formatAge(Math.min(...ages)),
-      example: (list[0]?.reason ?? '').slice(0, 90),
-      orders: [...new Set(list.map((m) => m.orderId).filter(Boolean))].slice(0, 3).join(', '),
-    }
-  }).sort((a, b) => b.count - a.count)
+  return [...groups]
+    .map(([errorClass, list]) => {
+      const ages = list.map((m) => now - m.parkedAt.getTime())
+      return {
+        class: errorClass,
+        count: list.length,
+        oldest: formatAge(Math.max(...ages)),
+        newest: formatAge(Math.min(...ages)),
+        example: (list[0]?.reason ?? '').slice(0, 90),
+        orders: [...new Set(list.map((m) => m.orderId).filter(Boolean))].slice(0, 3).join(', '),
+      }
+    })
+    .sort((a, b) => b.count - a.count)
 }
 
 const program = withAwsOptions(new Command('redrive'))
@@ -50,9 +71,13 @@ const program = withAwsOptions(new Command('redrive'))
   .option('--newer-than <duration>', 'only messages parked at most this long ago')
   .addOption(new Option('--max <n>', 'consider at most n messages').argParser(Number))
   .option('--include-permanent', 'replay permanent rejects too (validation, conflict, malformed, file errors)')
-  .addOption(new Option('--max-replays <n>', 'skip messages replayed this many times already').default(3).argParser(Number))
+  .addOption(
+    new Option('--max-replays <n>', 'skip messages replayed this many times already').default(3).argParser(Number),
+  )
   .addOption(new Option('--rate <n>', 'messages per second').default(10).argParser(Number))
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Permanent rejects are not replayed unless --include-permanent: replaying them only parks them again, unless the
 code or the data they depend on changed. A message leaves the DLQ only after its copy was sent to the source queue.
 Ctrl-C stops between two messages; the rest stay in the DLQ.
@@ -61,57 +86,101 @@ Examples:
   npm run redrive                                       # what is in the main DLQ, by error class
   npm run redrive -- --replay --dry-run                 # what a replay would do
   npm run redrive -- --replay --error-class Retried --older-than 10m --rate 5
-  npm run redrive -- --queue ingest --endpoint http://localhost:5000`)
+  npm run redrive -- --queue ingest --endpoint http://localhost:5000`,
+  )
   .action(async (options: RedriveOptions) => {
     const sqs = sqsClient(options)
     const name = `${options.prefix}-orders-${options.queue}-dlq`
     const { QueueUrl: dlqUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name })).catch((err: unknown) => {
-      throw notFound(err, `queue ${name} not found (is the stack deployed, and are --prefix, --region and --endpoint right?)`)
+      throw notFound(
+        err,
+        `queue ${name} not found (is the stack deployed, and are --prefix, --region and --endpoint right?)`,
+      )
     })
     const filters: Filters = {
-      errorClasses: options.errorClass, orderIds: options.orderId, includePermanent: options.includePermanent, maxReplays: options.maxReplays,
+      errorClasses: options.errorClass,
+      orderIds: options.orderId,
+      includePermanent: options.includePermanent,
+      maxReplays: options.maxReplays,
       olderThanMs: options.olderThan ? parseDuration(options.olderThan) : undefined,
       newerThanMs: options.newerThan ? parseDuration(options.newerThan) : undefined,
     }
     if (!(options.rate > 0)) throw new Error('--rate must be a positive number')
     // Hidden while we work on them (replaying 10 a second, 15 minutes covers 9,000), released when done.
-    const messages = (await receiveAll(sqs, dlqUrl!, options.replay && !options.dryRun ? 900 : 30, options.max)).map(describeMessage)
+    const messages = (await receiveAll(sqs, dlqUrl!, options.replay && !options.dryRun ? 900 : 30, options.max)).map(
+      describeMessage,
+    )
 
     if (!options.replay) {
-      await release(sqs, dlqUrl!, messages.map((m) => m.message))
+      await release(
+        sqs,
+        dlqUrl!,
+        messages.map((m) => m.message),
+      )
       const groups = summarise(messages)
       if (options.json) console.log(JSON.stringify({ queue: name, messages: messages.length, groups }, null, 2))
-      else console.log(messages.length === 0 ? `${name} is empty` : `${name}: ${messages.length} messages\n${formatTable(groups, ['class', 'count', 'oldest', 'newest', 'example', 'orders'])}`)
+      else
+        console.log(
+          messages.length === 0
+            ? `${name} is empty`
+            : `${name}: ${messages.length} messages\n${formatTable(groups, ['class', 'count', 'oldest', 'newest', 'example', 'orders'])}`,
+        )
       return
     }
 
-    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+    )
     const fallbackSourceUrl = await sourceQueueOf(sqs, Attributes.QueueArn!)
     const abort = new AbortController()
     const onSignal = () => abort.abort()
     process.once('SIGINT', onSignal)
-    const bar = new SingleBar({ format: 'replaying [{bar}] {value}/{total} {outcome}', stream: process.stderr, noTTYOutput: false })
+    const bar = new SingleBar({
+      format: 'replaying [{bar}] {value}/{total} {outcome}',
+      stream: process.stderr,
+      noTTYOutput: false,
+    })
     if (!options.json) bar.start(messages.length, 0, { outcome: '' })
-    const planned: { messageId: string, class: string, order: string, action: string }[] = []
+    const planned: { messageId: string; class: string; order: string; action: string }[] = []
     let report: ReplayReport
     try {
       report = await replay({
-        sqs, dlqUrl: dlqUrl!, fallbackSourceUrl, messages, filters, dryRun: Boolean(options.dryRun), rate: options.rate, signal: abort.signal,
+        sqs,
+        dlqUrl: dlqUrl!,
+        fallbackSourceUrl,
+        messages,
+        filters,
+        dryRun: Boolean(options.dryRun),
+        rate: options.rate,
+        signal: abort.signal,
         onProgress: (done, m, outcome) => {
           bar.update(done, { outcome })
-          planned.push({ messageId: m.message.MessageId!, class: m.errorClass, order: m.orderId ?? '', action: outcome === 'skipped' ? `skip: ${skipReason(m, filters) ?? 'no source queue'}` : outcome })
+          planned.push({
+            messageId: m.message.MessageId!,
+            class: m.errorClass,
+            order: m.orderId ?? '',
+            action: outcome === 'skipped' ? `skip: ${skipReason(m, filters) ?? 'no source queue'}` : outcome,
+          })
         },
       })
     } finally {
       bar.stop()
       process.removeListener('SIGINT', onSignal)
     }
-    const summary = { queue: name, source: fallbackSourceUrl, dryRun: Boolean(options.dryRun), ...report, considered: messages.length }
+    const summary = {
+      queue: name,
+      source: fallbackSourceUrl,
+      dryRun: Boolean(options.dryRun),
+      ...report,
+      considered: messages.length,
+    }
     if (options.json) {
       console.log(JSON.stringify({ ...summary, messages: planned }, null, 2))
     } else {
       if (planned.length > 0) console.log(formatTable(planned, ['messageId', 'class', 'order', 'action']))
-      console.log(`${options.dryRun ? 'dry run: nothing changed. ' : ''}replayed ${report.replayed}, skipped ${report.skipped}, failed ${report.failed}${report.interrupted ? ' (interrupted: the rest stay in the DLQ)' : ''}`)
+      console.log(
+        `${options.dryRun ? 'dry run: nothing changed. ' : ''}replayed ${report.replayed}, skipped ${report.skipped}, failed ${report.failed}${report.interrupted ? ' (interrupted: the rest stay in the DLQ)' : ''}`,
+      )
       for (const f of report.failures) console.log(`failed ${f.messageId}: ${f.error}`)
     }
     if (report.failed > 0 || report.interrupted) process.exitCode = report.interrupted ? 130 : 1

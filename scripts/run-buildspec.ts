@@ -8,7 +8,16 @@
  * command's own line). The first failing command stops the run, after its phase's `finally` commands.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -16,7 +25,7 @@ import { Command } from 'commander'
 import { parse } from 'yaml'
 
 export const PHASES = ['install', 'pre_build', 'build', 'post_build'] as const
-export type Phase = typeof PHASES[number]
+export type Phase = (typeof PHASES)[number]
 
 export interface PhaseSpec {
   'run-as'?: string
@@ -25,10 +34,22 @@ export interface PhaseSpec {
   commands?: string[]
   finally?: string[]
 }
-export interface FileGroup { files: string[], 'base-directory'?: string, 'discard-paths'?: unknown, name?: string, 'file-format'?: string }
+export interface FileGroup {
+  files: string[]
+  'base-directory'?: string
+  'discard-paths'?: unknown
+  name?: string
+  'file-format'?: string
+}
 export interface Buildspec {
   version: unknown
-  env?: { shell?: string, variables?: Record<string, unknown>, 'parameter-store'?: unknown, 'secrets-manager'?: unknown, 'exported-variables'?: unknown }
+  env?: {
+    shell?: string
+    variables?: Record<string, unknown>
+    'parameter-store'?: unknown
+    'secrets-manager'?: unknown
+    'exported-variables'?: unknown
+  }
   phases: Partial<Record<Phase, PhaseSpec>>
   artifacts?: FileGroup & { 'secondary-artifacts'?: unknown }
   reports?: Record<string, FileGroup>
@@ -36,12 +57,40 @@ export interface Buildspec {
 }
 
 const TOP_LEVEL = ['version', 'run-as', 'env', 'proxy', 'batch', 'phases', 'artifacts', 'reports', 'cache']
-const ENV_KEYS = ['shell', 'variables', 'parameter-store', 'secrets-manager', 'exported-variables', 'git-credential-helper']
+const ENV_KEYS = [
+  'shell',
+  'variables',
+  'parameter-store',
+  'secrets-manager',
+  'exported-variables',
+  'git-credential-helper',
+]
 const PHASE_KEYS = ['run-as', 'on-failure', 'runtime-versions', 'commands', 'finally']
-const ARTIFACT_KEYS = ['files', 'name', 'discard-paths', 'base-directory', 'exclude-paths', 'enable-symlinks', 's3-prefix', 'secondary-artifacts']
-const REPORT_FORMATS = ['JUNITXML', 'CUCUMBERJSON', 'TESTNGXML', 'VISUALSTUDIOTRX', 'NUNITXML', 'NUNIT3XML', 'CLOVERXML', 'COBERTURAXML', 'JACOCOXML', 'SIMPLECOV']
+const ARTIFACT_KEYS = [
+  'files',
+  'name',
+  'discard-paths',
+  'base-directory',
+  'exclude-paths',
+  'enable-symlinks',
+  's3-prefix',
+  'secondary-artifacts',
+]
+const REPORT_FORMATS = [
+  'JUNITXML',
+  'CUCUMBERJSON',
+  'TESTNGXML',
+  'VISUALSTUDIOTRX',
+  'NUNITXML',
+  'NUNIT3XML',
+  'CLOVERXML',
+  'COBERTURAXML',
+  'JACOCOXML',
+  'SIMPLECOV',
+]
 
-const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+const isMap = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
 const isScalar = (value: unknown): boolean => ['string', 'number', 'boolean'].includes(typeof value)
 
 /** A list of non-empty strings, or what is wrong with it. */
@@ -55,14 +104,17 @@ const stringListProblem = (value: unknown, where: string, allowEmpty = false): s
 const relativeDirProblem = (value: unknown, where: string): string | undefined => {
   if (value === undefined) return undefined
   if (typeof value !== 'string' || value.trim() === '') return `${where}: a directory name`
-  if (isAbsolute(value) || value.split('/').includes('..')) return `${where}: must stay inside the source directory (${value})`
+  if (isAbsolute(value) || value.split('/').includes('..'))
+    return `${where}: must stay inside the source directory (${value})`
   return undefined
 }
 
 const fileGroupProblems = (group: unknown, where: string, keys: string[]): string[] => {
   if (!isMap(group)) return [`${where}: a mapping with files`]
   return [
-    ...Object.keys(group).filter((k) => !keys.includes(k)).map((k) => `${where}.${k}: unknown key`),
+    ...Object.keys(group)
+      .filter((k) => !keys.includes(k))
+      .map((k) => `${where}.${k}: unknown key`),
     stringListProblem(group.files, `${where}.files`),
     relativeDirProblem(group['base-directory'], `${where}.base-directory`),
   ].filter((p): p is string => p !== undefined)
@@ -93,12 +145,19 @@ export const checkBuildspec = (spec: unknown): string[] => {
   } else {
     for (const [name, phase] of Object.entries(spec.phases)) {
       const where = `phases.${name}`
-      if (!(PHASES as readonly string[]).includes(name)) { problems.push(`${where}: unknown phase (phases are ${PHASES.join(', ')})`); continue }
-      if (!isMap(phase)) { problems.push(`${where}: a mapping with commands`); continue }
+      if (!(PHASES as readonly string[]).includes(name)) {
+        problems.push(`${where}: unknown phase (phases are ${PHASES.join(', ')})`)
+        continue
+      }
+      if (!isMap(phase)) {
+        problems.push(`${where}: a mapping with commands`)
+        continue
+      }
       for (const key of Object.keys(phase)) if (!PHASE_KEYS.includes(key)) problems.push(`${where}.${key}: unknown key`)
       // An install phase may only select runtimes; every other phase is there to run commands.
       const runtimesOnly = name === 'install' && phase.commands === undefined && isMap(phase['runtime-versions'])
-      if ((phase.commands === undefined || phase.commands === null) && !runtimesOnly) problems.push(`${where}: has no commands`)
+      if ((phase.commands === undefined || phase.commands === null) && !runtimesOnly)
+        problems.push(`${where}: has no commands`)
       if (phase.commands !== undefined && phase.commands !== null) {
         const problem = stringListProblem(phase.commands, `${where}.commands`)
         if (problem) problems.push(problem.endsWith('an empty list') ? `${where}: has no commands` : problem)
@@ -108,8 +167,12 @@ export const checkBuildspec = (spec: unknown): string[] => {
         if (problem) problems.push(problem)
       }
       const runtimes = phase['runtime-versions']
-      if (runtimes !== undefined && (name !== 'install' || !isMap(runtimes))) problems.push(`${where}.runtime-versions: a mapping, in the install phase only`)
-      if (phase['on-failure'] !== undefined && !['ABORT', 'CONTINUE', 'RETRY'].includes(String(phase['on-failure']).split('-')[0]!)) {
+      if (runtimes !== undefined && (name !== 'install' || !isMap(runtimes)))
+        problems.push(`${where}.runtime-versions: a mapping, in the install phase only`)
+      if (
+        phase['on-failure'] !== undefined &&
+        !['ABORT', 'CONTINUE', 'RETRY'].includes(String(phase['on-failure']).split('-')[0]!)
+      ) {
         problems.push(`${where}.on-failure: ABORT, CONTINUE or RETRY`)
       }
     }
@@ -119,21 +182,26 @@ export const checkBuildspec = (spec: unknown): string[] => {
     if (!isMap(spec.reports)) problems.push('reports: a mapping of report groups')
     else {
       for (const [group, report] of Object.entries(spec.reports)) {
-        problems.push(...fileGroupProblems(report, `reports.${group}`, ['files', 'base-directory', 'discard-paths', 'file-format']))
+        problems.push(
+          ...fileGroupProblems(report, `reports.${group}`, ['files', 'base-directory', 'discard-paths', 'file-format']),
+        )
         const format = isMap(report) ? report['file-format'] : undefined
-        if (format !== undefined && !REPORT_FORMATS.includes(String(format))) problems.push(`reports.${group}.file-format: one of ${REPORT_FORMATS.join(', ')}`)
+        if (format !== undefined && !REPORT_FORMATS.includes(String(format)))
+          problems.push(`reports.${group}.file-format: one of ${REPORT_FORMATS.join(', ')}`)
       }
     }
   }
   if (spec.cache !== undefined) {
-    const problem = isMap(spec.cache) ? stringListProblem(spec.cache.paths, 'cache.paths') : 'cache: a mapping with paths'
+    const problem = isMap(spec.cache)
+      ? stringListProblem(spec.cache.paths, 'cache.paths')
+      : 'cache: a mapping with paths'
     if (problem) problems.push(problem)
   }
   return problems
 }
 
 /** Reads and checks a buildspec file. */
-export const loadBuildspec = (file: string): { spec: Buildspec, problems: string[] } => {
+export const loadBuildspec = (file: string): { spec: Buildspec; problems: string[] } => {
   let spec: unknown
   try {
     spec = parse(readFileSync(file, 'utf8'))
@@ -149,7 +217,13 @@ export const globToRegExp = (pattern: string): RegExp => {
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!
     if (c === '*' && pattern[i + 1] === '*') {
-      if (pattern[i + 2] === '/') { out += '(?:.*/)?'; i += 2 } else { out += '.*'; i += 1 }
+      if (pattern[i + 2] === '/') {
+        out += '(?:.*/)?'
+        i += 2
+      } else {
+        out += '.*'
+        i += 1
+      }
     } else if (c === '*') out += '[^/]*'
     else if (c === '?') out += '[^/]'
     else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&')
@@ -164,7 +238,9 @@ export const findFiles = (dir: string, pattern: string): string[] => {
   const walk = (at: string): void => {
     for (const entry of readdirSync(at, { withFileTypes: true })) {
       const path = join(at, entry.name)
-      if (entry.isDirectory()) { if (entry.name !== '.git') walk(path) } else if (regexp.test(relative(dir, path))) found.push(path)
+      if (entry.isDirectory()) {
+        if (entry.name !== '.git') walk(path)
+      } else if (regexp.test(relative(dir, path))) found.push(path)
     }
   }
   if (existsSync(dir) && statSync(dir).isDirectory()) walk(dir)
@@ -172,14 +248,21 @@ export const findFiles = (dir: string, pattern: string): string[] => {
 }
 
 /** Artifact and report patterns that match no file, as "where: base/pattern". */
-export const missingOutputs = (spec: Buildspec, sourceDir: string, which: { artifacts: boolean, reports: boolean }): string[] => {
+export const missingOutputs = (
+  spec: Buildspec,
+  sourceDir: string,
+  which: { artifacts: boolean; reports: boolean },
+): string[] => {
   const groups: [string, FileGroup][] = [
     ...(which.artifacts && spec.artifacts ? [['artifacts', spec.artifacts] as [string, FileGroup]] : []),
-    ...(which.reports ? Object.entries(spec.reports ?? {}).map(([name, group]): [string, FileGroup] => [`reports.${name}`, group]) : []),
+    ...(which.reports
+      ? Object.entries(spec.reports ?? {}).map(([name, group]): [string, FileGroup] => [`reports.${name}`, group])
+      : []),
   ]
   return groups.flatMap(([where, group]) => {
     const base = join(sourceDir, group['base-directory'] ?? '.')
-    return group.files.filter((pattern) => findFiles(base, pattern).length === 0)
+    return group.files
+      .filter((pattern) => findFiles(base, pattern).length === 0)
       .map((pattern) => `${where}: ${relative(sourceDir, join(base, pattern)) || pattern}`)
   })
 }
@@ -188,18 +271,29 @@ export const missingOutputs = (spec: Buildspec, sourceDir: string, which: { arti
 export const selectPhases = (spec: Buildspec, wanted?: string): Phase[] => {
   const present = PHASES.filter((p) => spec.phases[p] !== undefined)
   if (wanted === undefined) return present
-  const names = wanted.split(',').map((s) => s.trim()).filter(Boolean)
+  const names = wanted
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   const unknown = names.filter((n) => !(present as string[]).includes(n))
-  if (unknown.length > 0 || names.length === 0) throw new UsageError(`--phases: ${unknown.join(', ') || 'none given'} (this buildspec has ${present.join(', ')})`)
+  if (unknown.length > 0 || names.length === 0)
+    throw new UsageError(`--phases: ${unknown.join(', ') || 'none given'} (this buildspec has ${present.join(', ')})`)
   return present.filter((p) => names.includes(p))
 }
 
 export class UsageError extends Error {}
 
 /** The environment of the first command: the buildspec's variables, overridden by the caller's environment (as the CodeBuild project's variables override them). */
-export const initialEnvironment = (spec: Buildspec, sourceDir: string, base: NodeJS.ProcessEnv = process.env): Record<string, string> => {
+export const initialEnvironment = (
+  spec: Buildspec,
+  sourceDir: string,
+  base: NodeJS.ProcessEnv = process.env,
+): Record<string, string> => {
   const fromSpec = Object.fromEntries(Object.entries(spec.env?.variables ?? {}).map(([k, v]) => [k, String(v)]))
-  const env = { ...fromSpec, ...Object.fromEntries(Object.entries(base).filter((e): e is [string, string] => e[1] !== undefined)) }
+  const env = {
+    ...fromSpec,
+    ...Object.fromEntries(Object.entries(base).filter((e): e is [string, string] => e[1] !== undefined)),
+  }
   return { ...env, CODEBUILD_SRC_DIR: sourceDir, CODEBUILD_BUILD_SUCCEEDING: '1' }
 }
 
@@ -207,14 +301,17 @@ export const initialEnvironment = (spec: Buildspec, sourceDir: string, base: Nod
 const localDifferences = (spec: Buildspec, phases: Phase[]): string[] => {
   const notes: string[] = []
   for (const key of ['parameter-store', 'secrets-manager', 'exported-variables'] as const) {
-    if (spec.env?.[key] !== undefined) notes.push(`env.${key} is not resolved locally: set those variables in the environment`)
+    if (spec.env?.[key] !== undefined)
+      notes.push(`env.${key} is not resolved locally: set those variables in the environment`)
   }
-  if (spec.env?.shell !== undefined && spec.env.shell !== 'bash') notes.push(`env.shell is ${spec.env.shell}: commands run with bash here`)
-  const runtimes = phases.includes('install') ? spec.phases.install?.['runtime-versions'] ?? {} : {}
+  if (spec.env?.shell !== undefined && spec.env.shell !== 'bash')
+    notes.push(`env.shell is ${spec.env.shell}: commands run with bash here`)
+  const runtimes = phases.includes('install') ? (spec.phases.install?.['runtime-versions'] ?? {}) : {}
   for (const [runtime, version] of Object.entries(runtimes)) {
     if (runtime === 'nodejs') {
       const major = process.versions.node.split('.')[0]
-      if (String(version).split('.')[0] !== major) notes.push(`runtime-versions asks for nodejs ${String(version)}; running on Node.js ${process.versions.node}`)
+      if (String(version).split('.')[0] !== major)
+        notes.push(`runtime-versions asks for nodejs ${String(version)}; running on Node.js ${process.versions.node}`)
     } else notes.push(`runtime-versions ${runtime} ${String(version)} is not checked locally`)
   }
   return notes
@@ -227,29 +324,54 @@ eval "$2"
 `
 const SHELL_OWN = new Set(['_', 'SHLVL', 'PWD', 'OLDPWD'])
 
-interface Session { env: Record<string, string>, cwd: string, stateDir: string }
+interface Session {
+  env: Record<string, string>
+  cwd: string
+  stateDir: string
+}
 
 /** Runs one command in the session's environment and directory; returns its exit status and updates the session. */
-const runCommand = (session: Session, command: string): Promise<number> => new Promise((done) => {
-  const state = join(session.stateDir, 'state')
-  rmSync(`${state}.env`, { force: true })
-  rmSync(`${state}.pwd`, { force: true })
-  const child = spawn('bash', [join(session.stateDir, 'wrapper.sh'), state, command], { cwd: session.cwd, env: session.env, stdio: ['ignore', 'inherit', 'inherit'] })
-  child.on('error', (err) => { console.error(`run-buildspec: cannot start bash: ${err.message}`); done(127) })
-  child.on('close', (code, signal) => {
-    if (existsSync(`${state}.env`)) {
-      session.env = Object.fromEntries(readFileSync(`${state}.env`, 'utf8').split('\0').filter(Boolean)
-        .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)] as [string, string])
-        .filter(([name]) => name !== '' && !SHELL_OWN.has(name)))
-    }
-    if (existsSync(`${state}.pwd`)) session.cwd = readFileSync(`${state}.pwd`, 'utf8').trim()
-    done(code ?? (signal ? 128 : 1))
+const runCommand = (session: Session, command: string): Promise<number> =>
+  new Promise((done) => {
+    const state = join(session.stateDir, 'state')
+    rmSync(`${state}.env`, { force: true })
+    rmSync(`${state}.pwd`, { force: true })
+    const child = spawn('bash', [join(session.stateDir, 'wrapper.sh'), state, command], {
+      cwd: session.cwd,
+      env: session.env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
+    child.on('error', (err) => {
+      console.error(`run-buildspec: cannot start bash: ${err.message}`)
+      done(127)
+    })
+    child.on('close', (code, signal) => {
+      if (existsSync(`${state}.env`)) {
+        session.env = Object.fromEntries(
+          readFileSync(`${state}.env`, 'utf8')
+            .split('\0')
+            .filter(Boolean)
+            .map(
+              (entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)] as [string, string],
+            )
+            .filter(([name]) => name !== '' && !SHELL_OWN.has(name)),
+        )
+      }
+      if (existsSync(`${state}.pwd`)) session.cwd = readFileSync(`${state}.pwd`, 'utf8').trim()
+      done(code ?? (signal ? 128 : 1))
+    })
   })
-})
 
-export interface RunOptions { file: string, phases?: string, dryRun?: boolean, env?: NodeJS.ProcessEnv }
+export interface RunOptions {
+  file: string
+  phases?: string
+  dryRun?: boolean
+  env?: NodeJS.ProcessEnv
+}
 
-const say = (line: string): void => { console.log(`[buildspec] ${line}`) }
+const say = (line: string): void => {
+  console.log(`[buildspec] ${line}`)
+}
 const shown = (command: string): string => command.trim().split('\n').join('\n    ')
 
 /** Runs (or, dry, prints) a buildspec; resolves to the exit status: 0 done, 1 a command failed or outputs are missing, 2 an unusable buildspec or option. */
@@ -259,7 +381,9 @@ export const runBuildspec = async (options: RunOptions): Promise<number> => {
   const sourceDir = dirname(file)
   const { spec, problems } = loadBuildspec(file)
   if (problems.length > 0) {
-    console.error(`run-buildspec: ${relative(process.cwd(), file) || file} is not a valid buildspec:\n  ${problems.join('\n  ')}`)
+    console.error(
+      `run-buildspec: ${relative(process.cwd(), file) || file} is not a valid buildspec:\n  ${problems.join('\n  ')}`,
+    )
     return 2
   }
   const phases = selectPhases(spec, options.phases)
@@ -269,7 +393,10 @@ export const runBuildspec = async (options: RunOptions): Promise<number> => {
   const env = initialEnvironment(spec, sourceDir, base)
   say(`${relative(process.cwd(), file) || file}: phases ${phases.join(', ')}, in ${sourceDir}`)
   const variables = Object.keys(spec.env?.variables ?? {})
-  if (variables.length > 0) say(`env: ${variables.map((v) => `${v}=${env[v]}${base[v] !== undefined ? ' (from the environment)' : ''}`).join(' ')}`)
+  if (variables.length > 0)
+    say(
+      `env: ${variables.map((v) => `${v}=${env[v]}${base[v] !== undefined ? ' (from the environment)' : ''}`).join(' ')}`,
+    )
   for (const note of localDifferences(spec, phases)) say(`note: ${note}`)
 
   if (options.dryRun) {
@@ -279,8 +406,12 @@ export const runBuildspec = async (options: RunOptions): Promise<number> => {
       for (const command of spec.phases[phase]?.finally ?? []) console.log(`  finally $ ${shown(command)}`)
     }
     const outputs = [
-      ...(checks.artifacts ? (spec.artifacts?.files ?? []).map((f) => join(spec.artifacts?.['base-directory'] ?? '.', f)) : []),
-      ...(checks.reports ? Object.values(spec.reports ?? {}).flatMap((r) => r.files.map((f) => join(r['base-directory'] ?? '.', f))) : []),
+      ...(checks.artifacts
+        ? (spec.artifacts?.files ?? []).map((f) => join(spec.artifacts?.['base-directory'] ?? '.', f))
+        : []),
+      ...(checks.reports
+        ? Object.values(spec.reports ?? {}).flatMap((r) => r.files.map((f) => join(r['base-directory'] ?? '.', f)))
+        : []),
     ]
     if (outputs.length > 0) say(`then checks: ${outputs.join(', ')}`)
     say('dry run: nothing was run')
@@ -295,11 +426,14 @@ export const runBuildspec = async (options: RunOptions): Promise<number> => {
       const started = Date.now()
       const { commands = [], finally: finallyCommands = [] } = spec.phases[phase] ?? {}
       say(`phase ${phase}: ${commands.length} command${commands.length === 1 ? '' : 's'}`)
-      let failure: { index: number, command: string, status: number } | undefined
+      let failure: { index: number; command: string; status: number } | undefined
       for (const [index, command] of commands.entries()) {
         say(`${phase} $ ${shown(command)}`)
         const status = await runCommand(session, command)
-        if (status !== 0) { failure = { index, command, status }; break }
+        if (status !== 0) {
+          failure = { index, command, status }
+          break
+        }
       }
       for (const command of finallyCommands) {
         say(`${phase} finally $ ${shown(command)}`)
@@ -308,7 +442,9 @@ export const runBuildspec = async (options: RunOptions): Promise<number> => {
       }
       if (failure) {
         const which = failure.index >= 0 ? `command ${failure.index + 1} of ${commands.length}` : 'a finally command'
-        console.error(`run-buildspec: FAILED in phase ${phase}, ${which} (exit ${failure.status}): ${failure.command.trim()}`)
+        console.error(
+          `run-buildspec: FAILED in phase ${phase}, ${which} (exit ${failure.status}): ${failure.command.trim()}`,
+        )
         return 1
       }
       say(`phase ${phase}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
@@ -321,17 +457,22 @@ export const runBuildspec = async (options: RunOptions): Promise<number> => {
     console.error(`run-buildspec: FAILED: no file matches\n  ${missing.join('\n  ')}`)
     return 1
   }
-  if (checks.artifacts || checks.reports) say(`outputs present (${[checks.artifacts && 'artifacts', checks.reports && 'reports'].filter(Boolean).join(' and ')})`)
+  if (checks.artifacts || checks.reports)
+    say(
+      `outputs present (${[checks.artifacts && 'artifacts', checks.reports && 'reports'].filter(Boolean).join(' and ')})`,
+    )
   say('done')
   return 0
 }
 
 const program = new Command('run-buildspec')
-  .description('Run a CodeBuild buildspec\'s phases here, in order, stopping at the first failing command.')
+  .description("Run a CodeBuild buildspec's phases here, in order, stopping at the first failing command.")
   .option('--file <path>', 'the buildspec; commands run in its directory', 'buildspec.yml')
   .option('--phases <list>', 'comma-separated phases to run (default all), e.g. install,pre_build')
   .option('--dry-run', 'print the phases and commands, run nothing')
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 How it runs: each command in a bash process of its own, in the buildspec's directory, with the environment and
 directory the previous command left (exported variables and cd carry over, within and across phases; shell
 options and unexported variables do not). env.variables are defaults: the same names in your environment win,
@@ -347,8 +488,9 @@ Examples:
   npm run buildspec -- --dry-run
   npm run buildspec -- --phases install,pre_build
   ARTIFACTS_BUCKET=tp-delivery-123456789012-eu-west-3 STAGE=dev npm run buildspec
-  AWS_ENDPOINT_URL=http://localhost:5000 ARTIFACTS_BUCKET=local-artifacts npm run buildspec -- --phases build`)
-  .action(async (options: { file: string, phases?: string, dryRun?: boolean }) => {
+  AWS_ENDPOINT_URL=http://localhost:5000 ARTIFACTS_BUCKET=local-artifacts npm run buildspec -- --phases build`,
+  )
+  .action(async (options: { file: string; phases?: string; dryRun?: boolean }) => {
     process.exitCode = await runBuildspec(options)
   })
 

@@ -37,7 +37,7 @@ const answers = async (endpoint: string): Promise<boolean> => {
 }
 
 /** A moto server on localhost:port: the one that answers, else a new one (stopped with us). */
-const ensureMoto = async (port: number, logFile: string): Promise<{ endpoint: string, child?: ChildProcess }> => {
+const ensureMoto = async (port: number, logFile: string): Promise<{ endpoint: string; child?: ChildProcess }> => {
   const endpoint = `http://localhost:${port}`
   if (await answers(endpoint)) return { endpoint }
   if (spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).error) {
@@ -72,34 +72,66 @@ const program = new Command('start')
 
     step(`moto on localhost:${options.port}`)
     const moto = await ensureMoto(options.port, join(workDir, 'moto.log'))
-    console.log(moto.child ? `started moto_server (log: .build/local/moto.log)` : `using the moto server already running at ${moto.endpoint}`)
+    console.log(
+      moto.child
+        ? `started moto_server (log: .build/local/moto.log)`
+        : `using the moto server already running at ${moto.endpoint}`,
+    )
     if (options.reset) await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' })
 
     step(`deploying ${stackName} with scripts/deploy.sh`)
     const started = Date.now()
-    const deploy = spawnSync(join(root, 'scripts/deploy.sh'), ['--endpoint', moto.endpoint, '--prefix', options.prefix, '--stage', options.stage, '--region', options.region, '--stack-name', stackName, ...(options.build ? [] : ['--skip-build'])], { stdio: 'inherit', cwd: root })
+    const deploy = spawnSync(
+      join(root, 'scripts/deploy.sh'),
+      [
+        '--endpoint',
+        moto.endpoint,
+        '--prefix',
+        options.prefix,
+        '--stage',
+        options.stage,
+        '--region',
+        options.region,
+        '--stack-name',
+        stackName,
+        ...(options.build ? [] : ['--skip-build']),
+      ],
+      { stdio: 'inherit', cwd: root },
+    )
     if (deploy.status !== 0) throw new Error(`the deploy failed (exit ${deploy.status})`)
     console.log(`deployed in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 
     step('starting the local runner')
     const outcomes = new OutcomeLog()
     const runner = await startRunner({
-      endpoint: moto.endpoint, region: options.region, stackName, prefix: options.prefix, stage: options.stage, apiPort: options.apiPort, workDir,
+      endpoint: moto.endpoint,
+      region: options.region,
+      stackName,
+      prefix: options.prefix,
+      stage: options.stage,
+      apiPort: options.apiPort,
+      workDir,
       onLog: (fn, line) => {
         outcomes.record(fn, line)
         if (options.verbose) console.log(`[${fn}] ${line}`)
       },
     })
     const d = runner.deployment
-    for (const m of runner.mappings) console.log(`polling ${m.queueUrl.split('/').pop()} → ${m.functionName} (batch size ${m.batchSize})`)
+    for (const m of runner.mappings)
+      console.log(`polling ${m.queueUrl.split('/').pop()} → ${m.functionName} (batch size ${m.batchSize})`)
     console.log(`API: ${runner.routes.map((r) => `${r.method} ${runner.apiUrl}${r.resource}`).join(', ')}`)
 
     let ok = true
     if (options.demo) {
       step('demo')
       ok = await runDemo({
-        deployment: d, apiUrl: runner.apiUrl, endpoint: moto.endpoint, region: options.region, stage: options.stage,
-        metricsNamespace: process.env.METRICS_NAMESPACE ?? 'OrderPipeline', log: outcomes,
+        deployment: d,
+        apiUrl: runner.apiUrl,
+        endpoint: moto.endpoint,
+        region: options.region,
+        stage: options.stage,
+        metricsNamespace: process.env.METRICS_NAMESPACE ?? 'OrderPipeline',
+        log: outcomes,
       })
     }
 

@@ -9,9 +9,16 @@ import { paginateScan } from '@aws-sdk/lib-dynamodb'
 import { describeDeployment, listResources } from './local/stack.ts'
 import { outcomeMetrics, queueStatus } from './ops/observe.ts'
 import { toRow } from './scan.ts'
-import { clientConfig, documentClient, formatTable, notFound, run, sqsClient, withAwsOptions, type AwsOptions } from './cli.ts'
-
-
+import {
+  clientConfig,
+  documentClient,
+  formatTable,
+  notFound,
+  run,
+  sqsClient,
+  withAwsOptions,
+  type AwsOptions,
+} from './cli.ts'
 
 const program = withAwsOptions(new Command('status'))
   .description('Show the stack, its queues and DLQs, orders by outcome and the last hour of metrics.')
@@ -22,20 +29,35 @@ const program = withAwsOptions(new Command('status'))
     const cw = new CloudWatchClient(config)
     const sqs = sqsClient(options)
     const stackName = options.stackName ?? `${options.prefix}-order-pipeline`
-    const { Stacks = [] } = await cfn.send(new DescribeStacksCommand({ StackName: stackName })).catch((err: unknown) => {
-      throw notFound(err, `stack ${stackName} not found (is it deployed, and are --prefix, --region and --endpoint right?)`)
-    })
+    const { Stacks = [] } = await cfn
+      .send(new DescribeStacksCommand({ StackName: stackName }))
+      .catch((err: unknown) => {
+        throw notFound(
+          err,
+          `stack ${stackName} not found (is it deployed, and are --prefix, --region and --endpoint right?)`,
+        )
+      })
     const stack = Stacks[0]!
-    const parameter = (key: string, fallback: string) => stack.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue ?? fallback
+    const parameter = (key: string, fallback: string) =>
+      stack.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue ?? fallback
     const d = describeDeployment(await listResources(cfn, stackName), options.prefix, options.region)
     const [namespace, stage] = [parameter('MetricsNamespace', 'OrderPipeline'), parameter('Stage', 'dev')]
 
     const queues = await Promise.all([
-      queueStatus(sqs, cw, 'ingest', d.ingestQueueUrl, false), queueStatus(sqs, cw, 'ingest DLQ', d.ingestDlqUrl, true),
-      queueStatus(sqs, cw, 'main', d.mainQueueUrl, false), queueStatus(sqs, cw, 'main DLQ', d.mainDlqUrl, true),
+      queueStatus(sqs, cw, 'ingest', d.ingestQueueUrl, false),
+      queueStatus(sqs, cw, 'ingest DLQ', d.ingestDlqUrl, true),
+      queueStatus(sqs, cw, 'main', d.mainQueueUrl, false),
+      queueStatus(sqs, cw, 'main DLQ', d.mainDlqUrl, true),
     ])
     const outcomes: Record<string, number> = { PROCESSED: 0, PENDING_STOCK: 0, REJECTED: 0, CONFLICT: 0 }
-    for await (const page of paginateScan({ client: documentClient(options) }, { TableName: d.table, ProjectionExpression: 'pk, sk, order_id, #s, stock_status', ExpressionAttributeNames: { '#s': 'status' } })) {
+    for await (const page of paginateScan(
+      { client: documentClient(options) },
+      {
+        TableName: d.table,
+        ProjectionExpression: 'pk, sk, order_id, #s, stock_status',
+        ExpressionAttributeNames: { '#s': 'status' },
+      },
+    )) {
       for (const item of page.Items ?? []) {
         const row = toRow(item)
         if (!row) continue
@@ -45,8 +67,17 @@ const program = withAwsOptions(new Command('status'))
     }
     const metrics = await outcomeMetrics(cw, namespace, stage)
     const result = {
-      stack: { name: stackName, status: stack.StackStatus, updated: (stack.LastUpdatedTime ?? stack.CreationTime)?.toISOString(), stage, outputs: Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue])) },
-      deployment: d, queues, orders: outcomes, metrics,
+      stack: {
+        name: stackName,
+        status: stack.StackStatus,
+        updated: (stack.LastUpdatedTime ?? stack.CreationTime)?.toISOString(),
+        stage,
+        outputs: Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue])),
+      },
+      deployment: d,
+      queues,
+      orders: outcomes,
+      metrics,
     }
     if (options.json) {
       console.log(JSON.stringify(result, null, 2))
@@ -54,10 +85,21 @@ const program = withAwsOptions(new Command('status'))
     }
     console.log(`stack ${stackName}: ${stack.StackStatus} (updated ${result.stack.updated}, stage ${stage})`)
     const outputs = Object.entries(result.stack.outputs)
-    if (outputs.length > 0) console.log(formatTable(outputs.map(([output, value]) => ({ output, value })), ['output', 'value']))
+    if (outputs.length > 0)
+      console.log(
+        formatTable(
+          outputs.map(([output, value]) => ({ output, value })),
+          ['output', 'value'],
+        ),
+      )
     else console.log(`table ${d.table}, bucket ${d.bucket} (no stack Outputs here: npm run outputs lists every name)`)
     console.log(`\n${formatTable(queues, ['queue', 'waiting', 'in flight', 'oldest message'])}`)
-    console.log(`\norders in ${d.table} (a PENDING_STOCK order is also PROCESSED)\n${formatTable(Object.entries(outcomes).map(([status, count]) => ({ status, count })), ['status', 'count'])}`)
+    console.log(
+      `\norders in ${d.table} (a PENDING_STOCK order is also PROCESSED)\n${formatTable(
+        Object.entries(outcomes).map(([status, count]) => ({ status, count })),
+        ['status', 'count'],
+      )}`,
+    )
     console.log(`\nmetrics (${namespace}, Stage ${stage})\n${formatTable(metrics, ['metric', 'last hour'])}`)
   })
 

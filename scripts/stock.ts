@@ -16,7 +16,10 @@ export const parseLevel = (arg: string): [string, number] => {
 const print = (levels: StockLevel[], options: AwsOptions): void => {
   if (options.json) console.log(JSON.stringify(levels, null, 2))
   else if (levels.length === 0) console.log('no stock records')
-  else console.log(formatTable(levels as unknown as Record<string, unknown>[], ['sku', 'available', 'reserved', 'updated_at']))
+  else
+    console.log(
+      formatTable(levels as unknown as Record<string, unknown>[], ['sku', 'available', 'reserved', 'updated_at']),
+    )
 }
 
 const program = new Command('stock')
@@ -28,9 +31,12 @@ withAwsOptions(program.command('show'))
   .argument('[sku...]', 'SKUs to show')
   .action(async (skus: string[], options: AwsOptions) => {
     const client = documentClient(options)
-    const levels = skus.length > 0
-      ? (await Promise.all(skus.map(async (sku) => getStock(client, tableName(options), sku)))).map((l, i) => l ?? { sku: skus[i]!, available: 0, reserved: 0, updated_at: '(no record: no stock)' })
-      : await listStock(client, tableName(options))
+    const levels =
+      skus.length > 0
+        ? (await Promise.all(skus.map(async (sku) => getStock(client, tableName(options), sku)))).map(
+            (l, i) => l ?? { sku: skus[i]!, available: 0, reserved: 0, updated_at: '(no record: no stock)' },
+          )
+        : await listStock(client, tableName(options))
     print(levels, options)
   })
 

@@ -11,10 +11,18 @@ import { pathToFileURL } from 'node:url'
 import type { APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import { awsEvent, fakeContext, seed, sqsEvent, sqsRecord } from './helpers/fixtures.ts'
-import { clientsFor, createResources, drain, startMoto, type Clients, type Moto, type Resources } from './helpers/moto.ts'
+import {
+  clientsFor,
+  createResources,
+  drain,
+  startMoto,
+  type Clients,
+  type Moto,
+  type Resources,
+} from './helpers/moto.ts'
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>
-const test = anyTest as TestFn<{ moto: Moto, clients: Clients, r: Resources, dir: string }>
+const test = anyTest as TestFn<{ moto: Moto; clients: Clients; r: Resources; dir: string }>
 
 test.before(async (t) => {
   t.context.dir = mkdtempSync(join(tmpdir(), 'bundles-'))
@@ -24,8 +32,13 @@ test.before(async (t) => {
   t.context.r = await createResources(t.context.clients, 'bundle')
   const { r } = t.context
   Object.assign(process.env, {
-    ORDERS_TABLE: r.ordersTable, MAIN_QUEUE_URL: r.mainQueueUrl, MAIN_DLQ_URL: r.mainDlqUrl, INGEST_DLQ_URL: r.ingestDlqUrl,
-    METRICS_NAMESPACE: r.metricsNamespace, STAGE: r.stage, STOCK_TRACKING: 'off',
+    ORDERS_TABLE: r.ordersTable,
+    MAIN_QUEUE_URL: r.mainQueueUrl,
+    MAIN_DLQ_URL: r.mainDlqUrl,
+    INGEST_DLQ_URL: r.ingestDlqUrl,
+    METRICS_NAMESPACE: r.metricsNamespace,
+    STAGE: r.stage,
+    STOCK_TRACKING: 'off',
   })
 })
 test.after.always((t) => {
@@ -34,7 +47,7 @@ test.after.always((t) => {
 })
 
 const load = async <E, R>(dir: string, fn: string): Promise<Handler<E, R>> =>
-  (await import(pathToFileURL(join(dir, fn, 'index.mjs')).href) as { handler: Handler<E, R> }).handler
+  ((await import(pathToFileURL(join(dir, fn, 'index.mjs')).href)) as { handler: Handler<E, R> }).handler
 
 test.serial('each bundle is one minified ES module with a source map', (t) => {
   for (const fn of ['api', 'validator', 'worker']) {
@@ -43,17 +56,22 @@ test.serial('each bundle is one minified ES module with a source map', (t) => {
   }
 })
 
-test.serial('the API and worker bundles take an order from POST to PROCESSED with environment credentials', async (t) => {
-  const { dir, clients, r } = t.context
-  const api = await load<unknown, APIGatewayProxyResult>(dir, 'api')
-  const worker = await load<SQSEvent, SQSBatchResponse>(dir, 'worker')
-  // Act
-  const accepted = await api(awsEvent('apigw-rest-post-orders-base64.json'), fakeContext())
-  const queued = await drain(clients.sqs, r.mainQueueUrl)
-  const settled = await worker(sqsEvent(...queued.map((m) => sqsRecord(m.Body!))), fakeContext())
-  // Assess
-  t.is(accepted.statusCode, 202)
-  t.deepEqual(settled, { batchItemFailures: [] })
-  const { Item } = await clients.dynamo.send(new GetCommand({ TableName: r.ordersTable, Key: { pk: 'ORDER#ORD-2026-001', sk: 'ORDER' } }))
-  t.like(Item, { status: 'PROCESSED', stock_status: 'UNTRACKED', order: seed('tp-valid.json') as object })
-})
+test.serial(
+  'the API and worker bundles take an order from POST to PROCESSED with environment credentials',
+  async (t) => {
+    const { dir, clients, r } = t.context
+    const api = await load<unknown, APIGatewayProxyResult>(dir, 'api')
+    const worker = await load<SQSEvent, SQSBatchResponse>(dir, 'worker')
+    // Act
+    const accepted = await api(awsEvent('apigw-rest-post-orders-base64.json'), fakeContext())
+    const queued = await drain(clients.sqs, r.mainQueueUrl)
+    const settled = await worker(sqsEvent(...queued.map((m) => sqsRecord(m.Body!))), fakeContext())
+    // Assess
+    t.is(accepted.statusCode, 202)
+    t.deepEqual(settled, { batchItemFailures: [] })
+    const { Item } = await clients.dynamo.send(
+      new GetCommand({ TableName: r.ordersTable, Key: { pk: 'ORDER#ORD-2026-001', sk: 'ORDER' } }),
+    )
+    t.like(Item, { status: 'PROCESSED', stock_status: 'UNTRACKED', order: seed('tp-valid.json') as object })
+  },
+)

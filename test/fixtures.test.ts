@@ -17,7 +17,11 @@ test('the fixtures copy holds every seed order and AWS event, and equals the sha
     if (!existsSync(shared)) continue
     t.deepEqual(copy, readdirSync(new URL(`${folder}/`, shared)).sort(), `${folder}: the same files`)
     for (const file of copy) {
-      t.is(readFileSync(new URL(`${folder}/${file}`, FIXTURES), 'utf8'), readFileSync(new URL(`${folder}/${file}`, shared), 'utf8'), `${folder}/${file} differs from ../shared/fixtures: copy it again`)
+      t.is(
+        readFileSync(new URL(`${folder}/${file}`, FIXTURES), 'utf8'),
+        readFileSync(new URL(`${folder}/${file}`, shared), 'utf8'),
+        `${folder}/${file} differs from ../shared/fixtures: copy it again`,
+      )
     }
   }
 })

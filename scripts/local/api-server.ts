@@ -6,7 +6,10 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda'
 
-export interface Route { method: string, resource: string }
+export interface Route {
+  method: string
+  resource: string
+}
 
 /** `/orders/{id}` matched against `/orders/ORD-1` → `{ id: 'ORD-1' }`; undefined when it does not match. */
 export const matchResource = (resource: string, path: string): Record<string, string> | undefined => {
@@ -28,9 +31,17 @@ const readBody = async (req: IncomingMessage): Promise<string> => {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-export const toProxyEvent = (req: IncomingMessage, body: string, route: Route, stage: string, params: Record<string, string>): APIGatewayProxyEvent => {
+export const toProxyEvent = (
+  req: IncomingMessage,
+  body: string,
+  route: Route,
+  stage: string,
+  params: Record<string, string>,
+): APIGatewayProxyEvent => {
   const url = new URL(req.url ?? '/', 'http://localhost')
-  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v ?? '']))
+  const headers = Object.fromEntries(
+    Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
+  )
   const query = Object.fromEntries(url.searchParams)
   const requestId = randomUUID()
   return {
@@ -44,10 +55,21 @@ export const toProxyEvent = (req: IncomingMessage, body: string, route: Route, s
     pathParameters: Object.keys(params).length > 0 ? params : null,
     stageVariables: null,
     requestContext: {
-      accountId: '123456789012', apiId: 'local', resourceId: 'local', stage, requestId,
-      requestTimeEpoch: Date.now(), path: `/${stage}${url.pathname}`, resourcePath: route.resource, httpMethod: req.method ?? 'GET',
-      protocol: 'HTTP/1.1', authorizer: null,
-      identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? null } as APIGatewayProxyEvent['requestContext']['identity'],
+      accountId: '123456789012',
+      apiId: 'local',
+      resourceId: 'local',
+      stage,
+      requestId,
+      requestTimeEpoch: Date.now(),
+      path: `/${stage}${url.pathname}`,
+      resourcePath: route.resource,
+      httpMethod: req.method ?? 'GET',
+      protocol: 'HTTP/1.1',
+      authorizer: null,
+      identity: {
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? null,
+      } as APIGatewayProxyEvent['requestContext']['identity'],
     },
     body: body.length > 0 ? body : null,
     isBase64Encoded: false,
@@ -55,20 +77,31 @@ export const toProxyEvent = (req: IncomingMessage, body: string, route: Route, s
 }
 
 /** Serves `routes` (plus CORS preflight) by invoking the API function. */
-export const startApiServer = async (options: { port: number, routes: Route[], stage: string, invoke: (event: APIGatewayProxyEvent) => Promise<unknown> }): Promise<Server> => {
+export const startApiServer = async (options: {
+  port: number
+  routes: Route[]
+  stage: string
+  invoke: (event: APIGatewayProxyEvent) => Promise<unknown>
+}): Promise<Server> => {
   const server = createServer((req, res) => {
     void (async () => {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname
-      const matches = options.routes.map((route) => ({ route, params: matchResource(route.resource, path) })).filter((m) => m.params)
+      const matches = options.routes
+        .map((route) => ({ route, params: matchResource(route.resource, path) }))
+        .filter((m) => m.params)
       const match = matches.find((m) => m.route.method === req.method)
       if (!match) {
         res.writeHead(matches.length > 0 ? 405 : 404, { 'Content-Type': 'application/json' })
-        res.end(JSON.stringify({ message: matches.length > 0 ? `Method ${req.method} not allowed on ${path}` : `No route for ${path}` }))
+        res.end(
+          JSON.stringify({
+            message: matches.length > 0 ? `Method ${req.method} not allowed on ${path}` : `No route for ${path}`,
+          }),
+        )
         return
       }
       try {
         const event = toProxyEvent(req, await readBody(req), match.route, options.stage, match.params!)
-        const result = await options.invoke(event) as APIGatewayProxyResult
+        const result = (await options.invoke(event)) as APIGatewayProxyResult
         res.writeHead(result.statusCode, result.headers as Record<string, string> | undefined)
         res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body)
       } catch (err) {

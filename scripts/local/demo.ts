@@ -17,7 +17,14 @@ const seedText = (name: string): string => readFileSync(new URL(name, FIXTURES),
 const seed = (name: string): Record<string, unknown> => JSON.parse(seedText(name)) as Record<string, unknown>
 
 /** Stock for the demo SKUs; PRD-2002 is short (the rich order wants 2), so that order waits for stock. */
-export const DEMO_STOCK: Record<string, number> = { 'SKU-1': 100, 'SKU-2': 100, 'SKU-3': 100, 'PRD-1001': 10, 'PRD-2002': 1, p123: 50 }
+export const DEMO_STOCK: Record<string, number> = {
+  'SKU-1': 100,
+  'SKU-2': 100,
+  'SKU-3': 100,
+  'PRD-1001': 10,
+  'PRD-2002': 1,
+  p123: 50,
+}
 
 export type Outcome = 'PROCESSED' | 'PROCESSED (pending stock)' | 'REJECTED' | 'DUPLICATE'
 
@@ -37,15 +44,18 @@ export interface Expectation {
 /** What the functions logged about orders: outcomes by order id or source. */
 export class OutcomeLog {
   readonly #seen = new Map<string, Outcome[]>()
-  record (fn: string, line: string): void {
-    let entry: { msg?: string, orderId?: string, outcome?: string, source?: string, pending?: string[] }
+  record(fn: string, line: string): void {
+    let entry: { msg?: string; orderId?: string; outcome?: string; source?: string; pending?: string[] }
     try {
       entry = JSON.parse(line) as typeof entry
     } catch {
       return
     }
     if (entry.msg === 'order settled' && entry.orderId) {
-      this.#add(entry.orderId, entry.outcome === 'DUPLICATE' ? 'DUPLICATE' : entry.pending?.length ? 'PROCESSED (pending stock)' : 'PROCESSED')
+      this.#add(
+        entry.orderId,
+        entry.outcome === 'DUPLICATE' ? 'DUPLICATE' : entry.pending?.length ? 'PROCESSED (pending stock)' : 'PROCESSED',
+      )
     } else if (entry.msg === 'order rejected') {
       // Sources are s3://bucket/key?versionId=…#line: the demo names them without the version.
       const source = entry.source?.replace(/\?versionId=[^#]*/, '')
@@ -54,17 +64,17 @@ export class OutcomeLog {
     }
   }
 
-  #add (key: string, outcome: Outcome): void {
+  #add(key: string, outcome: Outcome): void {
     this.#seen.set(key, [...(this.#seen.get(key) ?? []), outcome])
   }
 
   /** The n-th outcome logged for a key (orders sent twice have two). */
-  take (key: string, n: number): Outcome | undefined {
+  take(key: string, n: number): Outcome | undefined {
     return this.#seen.get(key)?.[n]
   }
 
   /** Every outcome logged for a key, in order. */
-  all (key: string): Outcome[] {
+  all(key: string): Outcome[] {
     return [...(this.#seen.get(key) ?? [])]
   }
 }
@@ -82,8 +92,15 @@ export interface DemoOptions {
 }
 
 const post = async (apiUrl: string, body: string, headers: Record<string, string> = {}) => {
-  const response = await fetch(`${apiUrl}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
-  return { status: response.status, json: await response.json() as { message?: string, orderId?: string, status?: string } }
+  const response = await fetch(`${apiUrl}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  })
+  return {
+    status: response.status,
+    json: (await response.json()) as { message?: string; orderId?: string; status?: string },
+  }
 }
 
 /** Runs the demo; resolves to true when every order got the outcome it must get. */
@@ -97,11 +114,32 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   const expectations: Expectation[] = []
   let step = 0
   /** An order whose outcome the functions log (a queued one), or one answered at the door (`answered`). */
-  const expect = (door: string, input: string, key: string, expected: Outcome, answered?: { actual: Outcome | undefined, detail: string }) =>
-    expectations.push({ step: ++step, door, input, key, expected, fromLog: answered === undefined, actual: answered?.actual, detail: answered?.detail })
-  const upload = async (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: d.bucket, Key: key, Body: body }))
+  const expect = (
+    door: string,
+    input: string,
+    key: string,
+    expected: Outcome,
+    answered?: { actual: Outcome | undefined; detail: string },
+  ) =>
+    expectations.push({
+      step: ++step,
+      door,
+      input,
+      key,
+      expected,
+      fromLog: answered === undefined,
+      actual: answered?.actual,
+      detail: answered?.detail,
+    })
+  const upload = async (key: string, body: string) =>
+    s3.send(new PutObjectCommand({ Bucket: d.bucket, Key: key, Body: body }))
 
-  print('\nseeding stock: ' + Object.entries(DEMO_STOCK).map(([sku, n]) => `${sku}=${n}`).join(' '))
+  print(
+    '\nseeding stock: ' +
+      Object.entries(DEMO_STOCK)
+        .map(([sku, n]) => `${sku}=${n}`)
+        .join(' '),
+  )
   const now = new Date().toISOString()
   for (const [sku, n] of Object.entries(DEMO_STOCK)) await setStock(dynamo, d.table, sku, n, now)
 
@@ -111,7 +149,12 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   await upload('orders/demo/tp-invalid.json', seedText('tp-invalid.json'))
   expect('S3 orders/demo/tp-invalid.json', 'tp-invalid.json', 'ORD-2026-002', 'REJECTED')
   await upload('orders/demo/lab-orders.json', JSON.stringify([seed('lab-rich-order.json')]))
-  expect('S3 orders/demo/lab-orders.json (array)', 'lab-rich-order.json', 'ORD-20231001-0001', 'PROCESSED (pending stock)')
+  expect(
+    'S3 orders/demo/lab-orders.json (array)',
+    'lab-rich-order.json',
+    'ORD-20231001-0001',
+    'PROCESSED (pending stock)',
+  )
   /** Waits until the functions have logged an outcome for every order sent through a queue. */
   const settle = async (): Promise<void> => {
     const deadline = Date.now() + (options.timeoutSeconds ?? 60) * 1000
@@ -131,25 +174,54 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
 
   print('then a JSONL file and the HTTP door')
   const jsonl = 'orders/demo/lot de commandes été.jsonl'
-  const newOrder = { order_id: 'ORD-2026-003', customer_id: 'CUST-1003', created_at: '2026-01-07T11:00:00Z', currency: 'EUR', amount: 150, items: [{ sku: 'SKU-3', qty: 2, unit_price: 75 }] }
-  await upload(jsonl, [JSON.stringify(seed('tp-valid.json')), '{"order_id": "ORD-BROKEN", "items": [', JSON.stringify(newOrder)].join('\n'))
+  const newOrder = {
+    order_id: 'ORD-2026-003',
+    customer_id: 'CUST-1003',
+    created_at: '2026-01-07T11:00:00Z',
+    currency: 'EUR',
+    amount: 150,
+    items: [{ sku: 'SKU-3', qty: 2, unit_price: 75 }],
+  }
+  await upload(
+    jsonl,
+    [JSON.stringify(seed('tp-valid.json')), '{"order_id": "ORD-BROKEN", "items": [', JSON.stringify(newOrder)].join(
+      '\n',
+    ),
+  )
   expect(`S3 ${jsonl} line 1`, 'tp-valid.json again', 'ORD-2026-001', 'DUPLICATE')
   const bucketSource = `s3://${d.bucket}/${jsonl}`
   expect(`S3 ${jsonl} line 2`, 'a line that is not JSON', `${bucketSource}#2`, 'REJECTED')
   expect(`S3 ${jsonl} line 3`, 'a new canonical order', 'ORD-2026-003', 'PROCESSED')
 
   const api = await post(apiUrl, seedText('api-create-order.json'), { 'Idempotency-Key': 'demo-order-1' })
-  expect('POST /orders (Idempotency-Key demo-order-1)', 'api-create-order.json', api.json.orderId ?? `HTTP ${api.status}`, 'PROCESSED')
+  expect(
+    'POST /orders (Idempotency-Key demo-order-1)',
+    'api-create-order.json',
+    api.json.orderId ?? `HTTP ${api.status}`,
+    'PROCESSED',
+  )
   const missing = await post(apiUrl, seedText('api-missing-email.json'))
-  expect('POST /orders', 'api-missing-email.json', '-', 'REJECTED', { actual: missing.status === 400 ? 'REJECTED' : undefined, detail: `HTTP ${missing.status}: ${missing.json.message}` })
+  expect('POST /orders', 'api-missing-email.json', '-', 'REJECTED', {
+    actual: missing.status === 400 ? 'REJECTED' : undefined,
+    detail: `HTTP ${missing.status}: ${missing.json.message}`,
+  })
   const form = await post(apiUrl, seedText('form-order.json'))
-  expect('POST /orders', 'form-order.json', '-', 'REJECTED', { actual: form.status === 400 ? 'REJECTED' : undefined, detail: `HTTP ${form.status}: ${form.json.message}` })
+  expect('POST /orders', 'form-order.json', '-', 'REJECTED', {
+    actual: form.status === 400 ? 'REJECTED' : undefined,
+    detail: `HTTP ${form.status}: ${form.json.message}`,
+  })
   const again = await post(apiUrl, seedText('tp-valid.json'))
-  expect('POST /orders', 'tp-valid.json again', 'ORD-2026-001', 'DUPLICATE', { actual: again.status === 409 && again.json.status === 'DUPLICATE' ? 'DUPLICATE' : undefined, detail: `HTTP ${again.status} ${again.json.status ?? ''}` })
+  expect('POST /orders', 'tp-valid.json again', 'ORD-2026-001', 'DUPLICATE', {
+    actual: again.status === 409 && again.json.status === 'DUPLICATE' ? 'DUPLICATE' : undefined,
+    detail: `HTTP ${again.status} ${again.json.status ?? ''}`,
+  })
   await settle()
 
   const retry = await post(apiUrl, seedText('api-create-order.json'), { 'Idempotency-Key': 'demo-order-1' })
-  expect('POST /orders (same Idempotency-Key)', 'api-create-order.json again', api.json.orderId ?? '?', 'DUPLICATE', { actual: retry.status === 409 && retry.json.status === 'DUPLICATE' ? 'DUPLICATE' : undefined, detail: `HTTP ${retry.status} ${retry.json.status ?? ''}` })
+  expect('POST /orders (same Idempotency-Key)', 'api-create-order.json again', api.json.orderId ?? '?', 'DUPLICATE', {
+    actual: retry.status === 409 && retry.json.status === 'DUPLICATE' ? 'DUPLICATE' : undefined,
+    detail: `HTTP ${retry.status} ${retry.json.status ?? ''}`,
+  })
 
   // The rich order waits for stock: the table says so too.
   const rich = await getOrderStatus(dynamo, d.table, 'ORD-20231001-0001')
@@ -157,29 +229,60 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   richExpectation.detail = `stock_status ${rich?.stock_status ?? '?'}; ${rich?.items?.map((i) => `${i.sku} ${i.stock}`).join(', ') ?? ''}`
 
   print('\noutcomes')
-  print(formatTable(expectations.map((e) => ({
-    '#': e.step, door: e.door, input: e.input, order: e.key.length > 40 ? `…${e.key.slice(-38)}` : e.key,
-    expected: e.expected, actual: e.actual ?? '(none)', ok: e.actual === e.expected ? 'yes' : 'NO', detail: e.detail ?? '',
-  })), ['#', 'door', 'input', 'order', 'expected', 'actual', 'ok', 'detail']))
+  print(
+    formatTable(
+      expectations.map((e) => ({
+        '#': e.step,
+        door: e.door,
+        input: e.input,
+        order: e.key.length > 40 ? `…${e.key.slice(-38)}` : e.key,
+        expected: e.expected,
+        actual: e.actual ?? '(none)',
+        ok: e.actual === e.expected ? 'yes' : 'NO',
+        detail: e.detail ?? '',
+      })),
+      ['#', 'door', 'input', 'order', 'expected', 'actual', 'ok', 'detail'],
+    ),
+  )
 
   print('\nstock')
-  const levels = await Promise.all(Object.keys(DEMO_STOCK).map(async (sku) => ({ sku, ...(await getStock(dynamo, d.table, sku)) })))
+  const levels = await Promise.all(
+    Object.keys(DEMO_STOCK).map(async (sku) => ({ sku, ...(await getStock(dynamo, d.table, sku)) })),
+  )
   print(formatTable(levels as unknown as Record<string, unknown>[], ['sku', 'available', 'reserved']))
 
   print(`\nmetrics (namespace ${options.metricsNamespace}, Stage ${options.stage})`)
   print(formatTable(await outcomeMetrics(cloudWatch, options.metricsNamespace, options.stage), ['metric', 'last hour']))
 
   print('\nqueues')
-  print(formatTable(await Promise.all([
-    queueStatus(sqs, cloudWatch, 'main', d.mainQueueUrl, false), queueStatus(sqs, cloudWatch, 'main DLQ', d.mainDlqUrl, true),
-    queueStatus(sqs, cloudWatch, 'ingest', d.ingestQueueUrl, false), queueStatus(sqs, cloudWatch, 'ingest DLQ', d.ingestDlqUrl, true),
-  ]), ['queue', 'waiting', 'in flight', 'oldest message']))
+  print(
+    formatTable(
+      await Promise.all([
+        queueStatus(sqs, cloudWatch, 'main', d.mainQueueUrl, false),
+        queueStatus(sqs, cloudWatch, 'main DLQ', d.mainDlqUrl, true),
+        queueStatus(sqs, cloudWatch, 'ingest', d.ingestQueueUrl, false),
+        queueStatus(sqs, cloudWatch, 'ingest DLQ', d.ingestDlqUrl, true),
+      ]),
+      ['queue', 'waiting', 'in flight', 'oldest message'],
+    ),
+  )
 
   print('\nmain DLQ: why each message is there')
   const parked = (await receiveAll(sqs, d.mainDlqUrl, 0)).map(describeMessage)
-  print(formatTable(parked.map((m) => ({ class: m.errorClass, reason: m.reason, source: m.message.MessageAttributes?.source?.StringValue ?? '' })), ['class', 'reason', 'source']))
+  print(
+    formatTable(
+      parked.map((m) => ({
+        class: m.errorClass,
+        reason: m.reason,
+        source: m.message.MessageAttributes?.source?.StringValue ?? '',
+      })),
+      ['class', 'reason', 'source'],
+    ),
+  )
 
   const ok = expectations.every((e) => e.actual === e.expected)
-  print(`\n${ok ? 'every order got the outcome it must get' : `${expectations.filter((e) => e.actual !== e.expected).length} orders did NOT get the outcome they must get`}`)
+  print(
+    `\n${ok ? 'every order got the outcome it must get' : `${expectations.filter((e) => e.actual !== e.expected).length} orders did NOT get the outcome they must get`}`,
+  )
   return ok
 }

@@ -9,14 +9,16 @@ const dot = handler.lastIndexOf('.')
 const file = handler.slice(0, dot)
 const exportName = handler.slice(dot + 1)
 
-const serialiseError = (err) => err instanceof Error
-  ? { name: err.name, message: err.message, stack: err.stack }
-  : { name: typeof err, message: `Non-error value thrown: ${String(err)}` }
+const serialiseError = (err) =>
+  err instanceof Error
+    ? { name: err.name, message: err.message, stack: err.stack }
+    : { name: typeof err, message: `Non-error value thrown: ${String(err)}` }
 
 let mod
 try {
   mod = await import(pathToFileURL(join(dir, `${file}.mjs`)).href)
-  if (typeof mod[exportName] !== 'function') throw new Error(`${handler}: no exported function ${exportName} in ${file}.mjs`)
+  if (typeof mod[exportName] !== 'function')
+    throw new Error(`${handler}: no exported function ${exportName} in ${file}.mjs`)
   process.send({ type: 'ready' })
 } catch (err) {
   process.send({ type: 'init-error', error: serialiseError(err) })
@@ -29,7 +31,9 @@ process.on('message', async ({ id, event, context }) => {
     ...context,
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined, fail: () => undefined, succeed: () => undefined,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
   }
   try {
     const result = await mod[exportName](event, ctx)

@@ -23,14 +23,18 @@ export interface FunctionSpec {
 
 export class InvocationError extends Error {
   readonly errorType: string
-  constructor (errorType: string, message: string) {
+  constructor(errorType: string, message: string) {
     super(message)
     this.name = 'InvocationError'
     this.errorType = errorType
   }
 }
 
-interface Pending { resolve: (value: unknown) => void, reject: (err: Error) => void, timer: NodeJS.Timeout }
+interface Pending {
+  resolve: (value: unknown) => void
+  reject: (err: Error) => void
+  timer: NodeJS.Timeout
+}
 
 const CHILD = fileURLToPath(new URL('./lambda-child.mjs', import.meta.url))
 
@@ -42,15 +46,20 @@ export class LambdaHost extends EventEmitter {
   readonly #pending = new Map<string, Pending>()
   readonly #log: WriteStream | undefined
 
-  constructor (spec: FunctionSpec, logFile?: string) {
+  constructor(spec: FunctionSpec, logFile?: string) {
     super()
     this.spec = spec
     this.#log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined
   }
 
-  #start (): Promise<void> {
+  #start(): Promise<void> {
     const child = fork(CHILD, [this.spec.dir, this.spec.handler], {
-      env: { ...this.spec.env, AWS_LAMBDA_FUNCTION_NAME: this.spec.name, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.spec.memoryMb ?? 128), PATH: process.env.PATH ?? '' },
+      env: {
+        ...this.spec.env,
+        AWS_LAMBDA_FUNCTION_NAME: this.spec.name,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(this.spec.memoryMb ?? 128),
+        PATH: process.env.PATH ?? '',
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       execArgv: ['--enable-source-maps'],
     })
@@ -61,15 +70,18 @@ export class LambdaHost extends EventEmitter {
         this.emit('log', this.spec.name, line)
       })
     }
-    child.on('message', (message: { type: string, id?: string, result?: unknown, error?: { name: string, message: string } }) => {
-      if (message.type !== 'result' || !message.id) return
-      const pending = this.#pending.get(message.id)
-      if (!pending) return
-      this.#pending.delete(message.id)
-      clearTimeout(pending.timer)
-      if (message.error) pending.reject(new InvocationError(message.error.name, message.error.message))
-      else pending.resolve(message.result)
-    })
+    child.on(
+      'message',
+      (message: { type: string; id?: string; result?: unknown; error?: { name: string; message: string } }) => {
+        if (message.type !== 'result' || !message.id) return
+        const pending = this.#pending.get(message.id)
+        if (!pending) return
+        this.#pending.delete(message.id)
+        clearTimeout(pending.timer)
+        if (message.error) pending.reject(new InvocationError(message.error.name, message.error.message))
+        else pending.resolve(message.result)
+      },
+    )
     child.on('exit', (code) => {
       if (this.#child === child) this.#child = undefined
       for (const [id, pending] of this.#pending) {
@@ -79,14 +91,19 @@ export class LambdaHost extends EventEmitter {
       }
     })
     return new Promise((resolve, reject) => {
-      child.once('message', (message: { type: string, error?: { message: string } }) =>
-        message.type === 'ready' ? resolve() : reject(new InvocationError('Runtime.ImportModuleError', message.error?.message ?? 'init failed')))
-      child.once('exit', (code) => reject(new InvocationError('Runtime.ExitError', `${this.spec.name} exited during init with code ${code}`)))
+      child.once('message', (message: { type: string; error?: { message: string } }) =>
+        message.type === 'ready'
+          ? resolve()
+          : reject(new InvocationError('Runtime.ImportModuleError', message.error?.message ?? 'init failed')),
+      )
+      child.once('exit', (code) =>
+        reject(new InvocationError('Runtime.ExitError', `${this.spec.name} exited during init with code ${code}`)),
+      )
     })
   }
 
   /** Invokes the function with `event`; rejects with an InvocationError when it throws or times out. */
-  async invoke (event: unknown): Promise<unknown> {
+  async invoke(event: unknown): Promise<unknown> {
     if (!this.#child) this.#ready = this.#start()
     await this.#ready
     const id = randomUUID()
@@ -94,25 +111,31 @@ export class LambdaHost extends EventEmitter {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id)
-        reject(new InvocationError('Sandbox.Timedout', `${this.spec.name} timed out after ${this.spec.timeoutSeconds} s`))
+        reject(
+          new InvocationError('Sandbox.Timedout', `${this.spec.name} timed out after ${this.spec.timeoutSeconds} s`),
+        )
         this.#child?.kill()
         this.#child = undefined
       }, timeoutMs)
       this.#pending.set(id, { resolve, reject, timer })
-      this.#child!.send({ id, event, context: {
-        awsRequestId: id,
-        functionName: this.spec.name,
-        functionVersion: '$LATEST',
-        invokedFunctionArn: `arn:aws:lambda:${this.spec.env.AWS_REGION ?? 'eu-west-3'}:123456789012:function:${this.spec.name}`,
-        memoryLimitInMB: String(this.spec.memoryMb ?? 128),
-        logGroupName: `/aws/lambda/${this.spec.name}`,
-        logStreamName: 'local',
-        timeoutMs,
-      } })
+      this.#child!.send({
+        id,
+        event,
+        context: {
+          awsRequestId: id,
+          functionName: this.spec.name,
+          functionVersion: '$LATEST',
+          invokedFunctionArn: `arn:aws:lambda:${this.spec.env.AWS_REGION ?? 'eu-west-3'}:123456789012:function:${this.spec.name}`,
+          memoryLimitInMB: String(this.spec.memoryMb ?? 128),
+          logGroupName: `/aws/lambda/${this.spec.name}`,
+          logStreamName: 'local',
+          timeoutMs,
+        },
+      })
     })
   }
 
-  stop (): void {
+  stop(): void {
     this.#child?.kill()
     this.#child = undefined
     this.#log?.end()

@@ -16,7 +16,7 @@ export interface PollerOptions {
   batchSize: number
   invoke: (event: SQSEvent) => Promise<unknown>
   /** Called after each batch: how many were deleted and how many will come back. */
-  onBatch?: (report: { received: number, deleted: number, failed: number, error?: Error }) => void
+  onBatch?: (report: { received: number; deleted: number; failed: number; error?: Error }) => void
 }
 
 /** The record Lambda builds from a received message. */
@@ -30,13 +30,18 @@ export const toRecord = (message: Message, queueArn: string, region: string): SQ
     SenderId: message.Attributes?.SenderId ?? 'local',
     ApproximateFirstReceiveTimestamp: message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
   },
-  messageAttributes: Object.fromEntries(Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, {
-    stringValue: value.StringValue,
-    binaryValue: value.BinaryValue ? Buffer.from(value.BinaryValue).toString('base64') : undefined,
-    stringListValues: [],
-    binaryListValues: [],
-    dataType: value.DataType ?? 'String',
-  }])),
+  messageAttributes: Object.fromEntries(
+    Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+      name,
+      {
+        stringValue: value.StringValue,
+        binaryValue: value.BinaryValue ? Buffer.from(value.BinaryValue).toString('base64') : undefined,
+        stringListValues: [],
+        binaryListValues: [],
+        dataType: value.DataType ?? 'String',
+      },
+    ]),
+  ),
   md5OfBody: message.MD5OfBody ?? '',
   eventSource: 'aws:sqs',
   eventSourceARN: queueArn,
@@ -67,13 +72,16 @@ export const pollQueue = async (options: PollerOptions, signal: AbortSignal): Pr
   while (!signal.aborted) {
     let messages: Message[]
     try {
-      const received = await sqs.send(new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: Math.min(10, options.batchSize),
-        WaitTimeSeconds: 1,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }), { abortSignal: signal })
+      const received = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: Math.min(10, options.batchSize),
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: signal },
+      )
       messages = received.Messages ?? []
     } catch (err) {
       if (signal.aborted) return
@@ -93,7 +101,12 @@ export const pollQueue = async (options: PollerOptions, signal: AbortSignal): Pr
     }
     const done = failed === 'all' ? [] : records.filter((r) => !failed.has(r.messageId))
     if (done.length > 0) {
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })) }))
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+        }),
+      )
     }
     options.onBatch?.({ received: records.length, deleted: done.length, failed: records.length - done.length, error })
   }

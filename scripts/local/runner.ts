@@ -30,13 +30,13 @@ export interface RunnerOptions {
   /** Where code is unpacked and function logs are written (default .build/local). */
   workDir: string
   onLog?: (fn: string, line: string) => void
-  onBatch?: (fn: string, report: { received: number, deleted: number, failed: number, error?: Error }) => void
+  onBatch?: (fn: string, report: { received: number; deleted: number; failed: number; error?: Error }) => void
 }
 
 export interface Runner {
   deployment: Deployment
   apiUrl: string
-  mappings: { functionName: string, queueUrl: string, batchSize: number }[]
+  mappings: { functionName: string; queueUrl: string; batchSize: number }[]
   routes: Route[]
   logDir: string
   invoke: (functionName: string, event: unknown) => Promise<unknown>
@@ -76,7 +76,10 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
   const sqs = sqsClient(options)
   const apigateway = new APIGatewayClient(config)
   // The functions get credentials in their environment, as Lambda gives them: any will do for the emulator.
-  const credentials = { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local', AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' }
+  const credentials = {
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+  }
 
   const deployment = describeDeployment(await listResources(cfn, options.stackName), options.prefix, options.region)
   const logDir = join(options.workDir, 'logs')
@@ -127,24 +130,40 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
       const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))
       const batchSize = esm.BatchSize ?? 10
       mappings.push({ functionName: name, queueUrl: QueueUrl!, batchSize })
-      polling.push(pollQueue({
-        sqs, queueUrl: QueueUrl!, queueArn: esm.EventSourceArn, region: options.region, batchSize,
-        invoke: async (event: SQSEvent) => invoke(name, event),
-        onBatch: (report) => options.onBatch?.(name, report),
-      }, abort.signal))
+      polling.push(
+        pollQueue(
+          {
+            sqs,
+            queueUrl: QueueUrl!,
+            queueArn: esm.EventSourceArn,
+            region: options.region,
+            batchSize,
+            invoke: async (event: SQSEvent) => invoke(name, event),
+            onBatch: (report) => options.onBatch?.(name, report),
+          },
+          abort.signal,
+        ),
+      )
     }
   }
 
   let server: Server | undefined
   const routes: Route[] = []
   if (deployment.restApiId) {
-    const { items = [] } = await apigateway.send(new GetResourcesCommand({ restApiId: deployment.restApiId, embed: ['methods'], limit: 500 }))
+    const { items = [] } = await apigateway.send(
+      new GetResourcesCommand({ restApiId: deployment.restApiId, embed: ['methods'], limit: 500 }),
+    )
     for (const resource of items) {
       for (const method of Object.keys(resource.resourceMethods ?? {})) {
         if (method !== 'OPTIONS') routes.push({ method, resource: resource.path! })
       }
     }
-    server = await startApiServer({ port: options.apiPort, routes, stage: options.stage, invoke: async (event: APIGatewayProxyEvent) => invoke(deployment.functions.api, event) })
+    server = await startApiServer({
+      port: options.apiPort,
+      routes,
+      stage: options.stage,
+      invoke: async (event: APIGatewayProxyEvent) => invoke(deployment.functions.api, event),
+    })
   }
 
   return {

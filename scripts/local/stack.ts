@@ -5,16 +5,27 @@
  */
 import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation'
 
-export interface StackResource { logicalId: string, type: string, physicalId: string, stack: string }
+export interface StackResource {
+  logicalId: string
+  type: string
+  physicalId: string
+  stack: string
+}
 
 /** Every resource of a stack and of its nested stacks. */
 export const listResources = async (cfn: CloudFormationClient, stackName: string): Promise<StackResource[]> => {
   const all: StackResource[] = []
   for await (const page of paginateListStackResources({ client: cfn }, { StackName: stackName })) {
     for (const r of page.StackResourceSummaries ?? []) {
-      const resource = { logicalId: r.LogicalResourceId!, type: r.ResourceType!, physicalId: r.PhysicalResourceId ?? '', stack: stackName }
+      const resource = {
+        logicalId: r.LogicalResourceId!,
+        type: r.ResourceType!,
+        physicalId: r.PhysicalResourceId ?? '',
+        stack: stackName,
+      }
       all.push(resource)
-      if (resource.type === 'AWS::CloudFormation::Stack' && resource.physicalId) all.push(...await listResources(cfn, resource.physicalId))
+      if (resource.type === 'AWS::CloudFormation::Stack' && resource.physicalId)
+        all.push(...(await listResources(cfn, resource.physicalId)))
     }
   }
   return all
@@ -31,7 +42,7 @@ export interface Deployment {
   ingestQueueUrl: string
   ingestDlqUrl: string
   alertTopicArn: string | undefined
-  functions: { api: string, validator: string, worker: string }
+  functions: { api: string; validator: string; worker: string }
   restApiId: string | undefined
 }
 
@@ -39,12 +50,16 @@ export interface Deployment {
 export const describeDeployment = (resources: StackResource[], prefix: string, region: string): Deployment => {
   const byType = (type: string) => resources.filter((r) => r.type === type)
   const queue = (name: string): string => {
-    const url = byType('AWS::SQS::Queue').map((r) => r.physicalId).find((u) => u.endsWith(`/${name}`))
+    const url = byType('AWS::SQS::Queue')
+      .map((r) => r.physicalId)
+      .find((u) => u.endsWith(`/${name}`))
     if (!url) throw new Error(`queue ${name} not found in the stack`)
     return url
   }
   const need = (type: string, match: (id: string) => boolean, what: string): string => {
-    const id = byType(type).map((r) => r.physicalId).find(match)
+    const id = byType(type)
+      .map((r) => r.physicalId)
+      .find(match)
     if (!id) throw new Error(`${what} not found in the stack`)
     return id
   }
@@ -59,10 +74,16 @@ export const describeDeployment = (resources: StackResource[], prefix: string, r
     mainDlqUrl: queue(`${prefix}-orders-main-dlq`),
     ingestQueueUrl: queue(`${prefix}-orders-ingest`),
     ingestDlqUrl: queue(`${prefix}-orders-ingest-dlq`),
-    alertTopicArn: byType('AWS::SNS::Topic').map((r) => r.physicalId).find((arn) => arn.endsWith(`:${prefix}-order-alerts`)),
+    alertTopicArn: byType('AWS::SNS::Topic')
+      .map((r) => r.physicalId)
+      .find((arn) => arn.endsWith(`:${prefix}-order-alerts`)),
     functions: {
       api: need('AWS::Lambda::Function', (id) => id === `${prefix}-order-api`, `function ${prefix}-order-api`),
-      validator: need('AWS::Lambda::Function', (id) => id === `${prefix}-order-validator`, `function ${prefix}-order-validator`),
+      validator: need(
+        'AWS::Lambda::Function',
+        (id) => id === `${prefix}-order-validator`,
+        `function ${prefix}-order-validator`,
+      ),
       worker: need('AWS::Lambda::Function', (id) => id === `${prefix}-order-worker`, `function ${prefix}-order-worker`),
     },
     restApiId: byType('AWS::ApiGateway::RestApi')[0]?.physicalId,

@@ -5,8 +5,27 @@
 import { readFileSync } from 'node:fs'
 import { parse, type CollectionTag, type ScalarTag } from 'yaml'
 
-const INTRINSICS = ['Sub', 'Ref', 'GetAtt', 'If', 'Equals', 'Not', 'And', 'Or', 'Join', 'Select', 'Split', 'FindInMap',
-  'Condition', 'Base64', 'ImportValue', 'GetAZs', 'Cidr', 'Contains', 'Transform']
+const INTRINSICS = [
+  'Sub',
+  'Ref',
+  'GetAtt',
+  'If',
+  'Equals',
+  'Not',
+  'And',
+  'Or',
+  'Join',
+  'Select',
+  'Split',
+  'FindInMap',
+  'Condition',
+  'Base64',
+  'ImportValue',
+  'GetAZs',
+  'Cidr',
+  'Contains',
+  'Transform',
+]
 
 const longName = (name: string): string => (name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`)
 
@@ -18,32 +37,60 @@ const splitGetAtt = (value: string): string[] => {
 
 /** !Ref x → { Ref: x }, !GetAtt a.b → { 'Fn::GetAtt': ['a', 'b'] }, !Sub … → { 'Fn::Sub': … }, etc. */
 const customTags = INTRINSICS.flatMap((name): (ScalarTag | CollectionTag)[] => [
-  { tag: `!${name}`, resolve: (value: string) => ({ [longName(name)]: name === 'GetAtt' ? splitGetAtt(value) : value }) } as ScalarTag,
-  { tag: `!${name}`, collection: 'seq', resolve: (seq) => ({ [longName(name)]: seq.toJSON() as unknown }) } as CollectionTag,
-  { tag: `!${name}`, collection: 'map', resolve: (map) => ({ [longName(name)]: map.toJSON() as unknown }) } as CollectionTag,
+  {
+    tag: `!${name}`,
+    resolve: (value: string) => ({ [longName(name)]: name === 'GetAtt' ? splitGetAtt(value) : value }),
+  } as ScalarTag,
+  {
+    tag: `!${name}`,
+    collection: 'seq',
+    resolve: (seq) => ({ [longName(name)]: seq.toJSON() as unknown }),
+  } as CollectionTag,
+  {
+    tag: `!${name}`,
+    collection: 'map',
+    resolve: (map) => ({ [longName(name)]: map.toJSON() as unknown }),
+  } as CollectionTag,
 ])
 
 /** A template's text as data, intrinsics in their long form. */
 export const parseTemplate = <T = Template>(text: string): T => parse(text, { customTags }) as T
 
 export type Obj = Record<string, unknown>
-export interface Parameter { Type: string, Default?: unknown, AllowedValues?: unknown[], AllowedPattern?: string, MinValue?: number, MaxValue?: number }
-export interface Resource { Type: string, Properties?: Obj, DependsOn?: string | string[], Condition?: string, DeletionPolicy?: string, UpdateReplacePolicy?: string, Metadata?: Obj }
+export interface Parameter {
+  Type: string
+  Default?: unknown
+  AllowedValues?: unknown[]
+  AllowedPattern?: string
+  MinValue?: number
+  MaxValue?: number
+}
+export interface Resource {
+  Type: string
+  Properties?: Obj
+  DependsOn?: string | string[]
+  Condition?: string
+  DeletionPolicy?: string
+  UpdateReplacePolicy?: string
+  Metadata?: Obj
+}
 export interface Template {
   Description?: string
   Parameters?: Record<string, Parameter>
   Conditions?: Record<string, unknown>
-  Rules?: Record<string, { RuleCondition?: unknown, Assertions: { Assert: unknown, AssertDescription?: string }[] }>
+  Rules?: Record<string, { RuleCondition?: unknown; Assertions: { Assert: unknown; AssertDescription?: string }[] }>
   Resources: Record<string, Resource>
-  Outputs?: Record<string, { Value: unknown, Description?: string, Condition?: string }>
+  Outputs?: Record<string, { Value: unknown; Description?: string; Condition?: string }>
 }
 
 export const loadTemplate = (file: string): Template => parseTemplate(readFileSync(file, 'utf8'))
 
 /** A template value as an object ({} when it is not one). */
-export const obj = (value: unknown): Obj => (typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Obj : {})
+export const obj = (value: unknown): Obj =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Obj) : {}
 /** A template value as a list (CloudFormation accepts one item where it takes a list). */
-export const list = <T = unknown>(value: unknown): T[] => (Array.isArray(value) ? value as T[] : value === undefined ? [] : [value as T])
+export const list = <T = unknown>(value: unknown): T[] =>
+  Array.isArray(value) ? (value as T[]) : value === undefined ? [] : [value as T]
 
 /** What the intrinsics of a template resolve to. */
 export interface Scope {
@@ -79,11 +126,13 @@ export const evaluate = (value: unknown, t: Template, scope: Scope): unknown => 
       return scope.attribute(logicalId!, attribute!)
     }
     if (fn === 'Fn::Sub') {
-      const [pattern, vars] = typeof arg === 'string' ? [arg, {}] : arg as [string, Obj]
+      const [pattern, vars] = typeof arg === 'string' ? [arg, {}] : (arg as [string, Obj])
       return pattern.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
         if (name in vars) return String(evaluate(vars[name], t, scope))
         const dot = name.indexOf('.')
-        return dot > 0 && !name.startsWith('AWS::') ? scope.attribute(name.slice(0, dot), name.slice(dot + 1)) : ref(name)
+        return dot > 0 && !name.startsWith('AWS::')
+          ? scope.attribute(name.slice(0, dot), name.slice(dot + 1))
+          : ref(name)
       })
     }
     if (fn === 'Fn::Join') {
@@ -103,13 +152,22 @@ export const truth = (expr: unknown, t: Template, scope: Scope): boolean => {
   const [fn, arg] = Object.entries(obj(expr))[0] ?? []
   const args = list(arg)
   switch (fn) {
-    case 'Fn::Equals': return String(evaluate(args[0], t, scope)) === String(evaluate(args[1], t, scope))
-    case 'Fn::Not': return !truth(args[0], t, scope)
-    case 'Fn::And': return args.every((a) => truth(a, t, scope))
-    case 'Fn::Or': return args.some((a) => truth(a, t, scope))
-    case 'Fn::Contains': return list(evaluate(args[0], t, scope)).map(String).includes(String(evaluate(args[1], t, scope)))
-    case 'Condition': return conditionHolds(String(arg), t, scope)
-    default: throw new Error(`not a condition: ${JSON.stringify(expr)}`)
+    case 'Fn::Equals':
+      return String(evaluate(args[0], t, scope)) === String(evaluate(args[1], t, scope))
+    case 'Fn::Not':
+      return !truth(args[0], t, scope)
+    case 'Fn::And':
+      return args.every((a) => truth(a, t, scope))
+    case 'Fn::Or':
+      return args.some((a) => truth(a, t, scope))
+    case 'Fn::Contains':
+      return list(evaluate(args[0], t, scope))
+        .map(String)
+        .includes(String(evaluate(args[1], t, scope)))
+    case 'Condition':
+      return conditionHolds(String(arg), t, scope)
+    default:
+      throw new Error(`not a condition: ${JSON.stringify(expr)}`)
   }
 }
 

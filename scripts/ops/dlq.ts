@@ -5,8 +5,14 @@
  * leaves a copy in both, which the worker's duplicate detection absorbs (SQS is at-least-once anyway).
  */
 import {
-  ChangeMessageVisibilityBatchCommand, DeleteMessageCommand, GetQueueAttributesCommand, ListQueuesCommand,
-  ReceiveMessageCommand, SendMessageCommand, type Message, type SQSClient,
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ListQueuesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type Message,
+  type SQSClient,
 } from '@aws-sdk/client-sqs'
 import { ATTRIBUTE } from '../../lib/constants.ts'
 import { orderIdOf } from '../../lib/order.ts'
@@ -38,7 +44,12 @@ const orderIdOfText = (body: string): string | undefined => {
 export const describeMessage = (message: Message): DlqMessage => {
   const error = (() => {
     try {
-      return JSON.parse(message.MessageAttributes?.[ATTRIBUTE.ERROR]?.StringValue ?? '{}') as { class?: string, message?: string, source_queue?: string, parked_at?: string }
+      return JSON.parse(message.MessageAttributes?.[ATTRIBUTE.ERROR]?.StringValue ?? '{}') as {
+        class?: string
+        message?: string
+        source_queue?: string
+        parked_at?: string
+      }
     } catch {
       return {}
     }
@@ -47,7 +58,9 @@ export const describeMessage = (message: Message): DlqMessage => {
   return {
     message,
     errorClass: error.class ?? 'Retried',
-    reason: error.message ?? `moved by the redrive policy after ${message.Attributes?.ApproximateReceiveCount ?? '?'} receives here`,
+    reason:
+      error.message ??
+      `moved by the redrive policy after ${message.Attributes?.ApproximateReceiveCount ?? '?'} receives here`,
     orderId: orderIdOfText(message.Body ?? ''),
     parkedAt: error.parked_at ? new Date(error.parked_at) : new Date(sent),
     sourceQueueArn: error.source_queue,
@@ -59,13 +72,24 @@ export const describeMessage = (message: Message): DlqMessage => {
  * Receives every message of the queue once, hidden for `visibilitySeconds` (make them visible again with
  * `release`). With a visibility of 0 (a peek) the same messages come back: it stops when a receive brings none new.
  */
-export const receiveAll = async (sqs: SQSClient, queueUrl: string, visibilitySeconds: number, max = Infinity): Promise<Message[]> => {
+export const receiveAll = async (
+  sqs: SQSClient,
+  queueUrl: string,
+  visibilitySeconds: number,
+  max = Infinity,
+): Promise<Message[]> => {
   const seen = new Map<string, Message>()
   while (seen.size < max) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({
-      QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: visibilitySeconds, WaitTimeSeconds: 0,
-      MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['All'],
-    }))
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: visibilitySeconds,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    )
     const fresh = Messages.filter((m) => !seen.has(m.MessageId!))
     if (fresh.length === 0) break
     for (const m of fresh) seen.set(m.MessageId!, m)
@@ -77,9 +101,12 @@ export const receiveAll = async (sqs: SQSClient, queueUrl: string, visibilitySec
 export const release = async (sqs: SQSClient, queueUrl: string, messages: Message[]): Promise<void> => {
   for (let i = 0; i < messages.length; i += 10) {
     const batch = messages.slice(i, i + 10)
-    await sqs.send(new ChangeMessageVisibilityBatchCommand({
-      QueueUrl: queueUrl, Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
-    }))
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: batch.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+      }),
+    )
   }
 }
 
@@ -87,8 +114,14 @@ export const release = async (sqs: SQSClient, queueUrl: string, messages: Messag
 export const sourceQueueOf = async (sqs: SQSClient, dlqArn: string): Promise<string | undefined> => {
   const { QueueUrls = [] } = await sqs.send(new ListQueuesCommand({ MaxResults: 1000 }))
   for (const url of QueueUrls) {
-    const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['RedrivePolicy'] }))
-    if (Attributes.RedrivePolicy && (JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn === dlqArn) return url
+    const { Attributes = {} } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['RedrivePolicy'] }),
+    )
+    if (
+      Attributes.RedrivePolicy &&
+      (JSON.parse(Attributes.RedrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn === dlqArn
+    )
+      return url
   }
   return undefined
 }
@@ -118,7 +151,8 @@ export const skipReason = (m: DlqMessage, filters: Filters, now = Date.now()): s
   const age = now - m.parkedAt.getTime()
   if (filters.olderThanMs !== undefined && age < filters.olderThanMs) return 'too recent'
   if (filters.newerThanMs !== undefined && age > filters.newerThanMs) return 'too old'
-  if (PERMANENT_CLASSES.has(m.errorClass) && !filters.includePermanent) return 'permanent reject (use --include-permanent)'
+  if (PERMANENT_CLASSES.has(m.errorClass) && !filters.includePermanent)
+    return 'permanent reject (use --include-permanent)'
   if (m.replayCount >= filters.maxReplays) return `replayed ${m.replayCount} times already`
   return undefined
 }
@@ -133,7 +167,13 @@ export const replayAttributes = (m: DlqMessage): Record<string, string> => {
   return { ...kept, [ATTRIBUTE.REPLAY_COUNT]: String(m.replayCount + 1) }
 }
 
-export interface ReplayReport { replayed: number, skipped: number, failed: number, interrupted: boolean, failures: { messageId: string, error: string }[] }
+export interface ReplayReport {
+  replayed: number
+  skipped: number
+  failed: number
+  interrupted: boolean
+  failures: { messageId: string; error: string }[]
+}
 
 export interface ReplayOptions {
   sqs: SQSClient
@@ -171,7 +211,13 @@ export const replay = async (options: ReplayOptions): Promise<ReplayReport> => {
     }
     const started = Date.now()
     try {
-      await options.sqs.send(new SendMessageCommand({ QueueUrl: target, MessageBody: m.message.Body!, MessageAttributes: stringAttributes(replayAttributes(m)) }))
+      await options.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: target,
+          MessageBody: m.message.Body!,
+          MessageAttributes: stringAttributes(replayAttributes(m)),
+        }),
+      )
     } catch (err) {
       report.failed++
       report.failures.push({ messageId: m.message.MessageId!, error: (err as Error).message })
@@ -180,7 +226,9 @@ export const replay = async (options: ReplayOptions): Promise<ReplayReport> => {
       continue
     }
     // Deleted only once the copy is safely in its source queue.
-    await options.sqs.send(new DeleteMessageCommand({ QueueUrl: options.dlqUrl, ReceiptHandle: m.message.ReceiptHandle! }))
+    await options.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: options.dlqUrl, ReceiptHandle: m.message.ReceiptHandle! }),
+    )
     report.replayed++
     options.onProgress?.(++done, m, 'replayed')
     const wait = interval - (Date.now() - started)

@@ -9,28 +9,65 @@ import { formatAge } from '../cli.ts'
 import { describeMessage, receiveAll } from './dlq.ts'
 
 /** A metric over the last hour: its sum (or maximum); undefined when CloudWatch has no datapoint. */
-export const lastHour = async (cw: CloudWatchClient, namespace: string, metric: string, dimensions: { Name: string, Value: string }[], statistic: 'Sum' | 'Maximum' = 'Sum') => {
-  const { Datapoints = [] } = await cw.send(new GetMetricStatisticsCommand({
-    Namespace: namespace, MetricName: metric, Dimensions: dimensions, Statistics: [statistic], Period: 3600,
-    StartTime: new Date(Date.now() - 3_600_000), EndTime: new Date(Date.now() + 60_000),
-  }))
+export const lastHour = async (
+  cw: CloudWatchClient,
+  namespace: string,
+  metric: string,
+  dimensions: { Name: string; Value: string }[],
+  statistic: 'Sum' | 'Maximum' = 'Sum',
+) => {
+  const { Datapoints = [] } = await cw.send(
+    new GetMetricStatisticsCommand({
+      Namespace: namespace,
+      MetricName: metric,
+      Dimensions: dimensions,
+      Statistics: [statistic],
+      Period: 3600,
+      StartTime: new Date(Date.now() - 3_600_000),
+      EndTime: new Date(Date.now() + 60_000),
+    }),
+  )
   if (Datapoints.length === 0) return undefined
-  return statistic === 'Sum' ? Datapoints.reduce((a, p) => a + (p.Sum ?? 0), 0) : Math.max(...Datapoints.map((p) => p.Maximum ?? 0))
+  return statistic === 'Sum'
+    ? Datapoints.reduce((a, p) => a + (p.Sum ?? 0), 0)
+    : Math.max(...Datapoints.map((p) => p.Maximum ?? 0))
 }
 
 /** The outcome metrics of the last hour, as table rows. */
-export const outcomeMetrics = async (cw: CloudWatchClient, namespace: string, stage: string) => Promise.all(
-  [METRIC.ACCEPTED, METRIC.PROCESSED, METRIC.REJECTED, METRIC.DUPLICATE, METRIC.PENDING_STOCK]
-    .map(async (metric) => ({ metric, 'last hour': (await lastHour(cw, namespace, metric, [{ Name: 'Stage', Value: stage }])) ?? 0 })))
+export const outcomeMetrics = async (cw: CloudWatchClient, namespace: string, stage: string) =>
+  Promise.all(
+    [METRIC.ACCEPTED, METRIC.PROCESSED, METRIC.REJECTED, METRIC.DUPLICATE, METRIC.PENDING_STOCK].map(
+      async (metric) => ({
+        metric,
+        'last hour': (await lastHour(cw, namespace, metric, [{ Name: 'Stage', Value: stage }])) ?? 0,
+      }),
+    ),
+  )
 
 /** Depth and the age of the oldest message: from CloudWatch, else (DLQs only: peeking never harms them) from the messages. */
 export const queueStatus = async (sqs: SQSClient, cw: CloudWatchClient, name: string, url: string, dlq: boolean) => {
-  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  )
   const waiting = Number(Attributes.ApproximateNumberOfMessages ?? 0)
-  let oldest = await lastHour(cw, 'AWS/SQS', 'ApproximateAgeOfOldestMessage', [{ Name: 'QueueName', Value: url.split('/').pop()! }], 'Maximum')
+  let oldest = await lastHour(
+    cw,
+    'AWS/SQS',
+    'ApproximateAgeOfOldestMessage',
+    [{ Name: 'QueueName', Value: url.split('/').pop()! }],
+    'Maximum',
+  )
   if (oldest === undefined && dlq && waiting > 0) {
     const peeked = (await receiveAll(sqs, url, 0, 100)).map(describeMessage)
     oldest = Math.max(...peeked.map((m) => (Date.now() - m.parkedAt.getTime()) / 1000))
   }
-  return { queue: name, waiting, 'in flight': Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0), 'oldest message': oldest === undefined ? (waiting === 0 ? '-' : 'n/a') : formatAge(oldest * 1000) }
+  return {
+    queue: name,
+    waiting,
+    'in flight': Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+    'oldest message': oldest === undefined ? (waiting === 0 ? '-' : 'n/a') : formatAge(oldest * 1000),
+  }
 }

@@ -18,11 +18,14 @@ const dist = fileURLToPath(new URL('../../dist/', import.meta.url))
 const env = { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }
 
 /** Runs `node args` in a fresh process: its wall time (ms) and what it printed. */
-const node = (args: string[]): { wallMs: number, stdout: string } => {
+const node = (args: string[]): { wallMs: number; stdout: string } => {
   const start = performance.now()
   const result = spawnSync(process.execPath, args, { env, encoding: 'utf8' })
   const wallMs = performance.now() - start
-  if (result.status !== 0) throw new Error(`node ${args.join(' ')} exited ${result.status}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`)
+  if (result.status !== 0)
+    throw new Error(
+      `node ${args.join(' ')} exited ${result.status}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    )
   return { wallMs, stdout: result.stdout }
 }
 
@@ -30,7 +33,11 @@ const importScript = (file: string): string =>
   `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); console.log(performance.now() - t)`
 
 export const bundles = async (): Promise<Section> => {
-  const functions = existsSync(dist) ? readdirSync(dist).filter((name) => existsSync(join(dist, name, 'index.mjs'))).sort() : []
+  const functions = existsSync(dist)
+    ? readdirSync(dist)
+        .filter((name) => existsSync(join(dist, name, 'index.mjs')))
+        .sort()
+    : []
   if (functions.length === 0) throw new Error(`no bundle in ${dist}: run npm run build first`)
 
   node(['-e', '']) // one untimed start, so that the first timed process does not pay for a cold disk cache
@@ -58,7 +65,15 @@ export const bundles = async (): Promise<Section> => {
     }
   })
 
-  const rows = results.map((r) => [r.name, fmt(r.sizeKb, 0), r.mark, fmt(r.gzipKb, 0), fmt(r.importMs, 1), fmt(r.processWallMs, 1), `+${fmt(r.overEmptyNodeMs, 1)}`])
+  const rows = results.map((r) => [
+    r.name,
+    fmt(r.sizeKb, 0),
+    r.mark,
+    fmt(r.gzipKb, 0),
+    fmt(r.importMs, 1),
+    fmt(r.processWallMs, 1),
+    `+${fmt(r.overEmptyNodeMs, 1)}`,
+  ])
   rows.push(['empty node -e ""', '', '', '', '', fmt(emptyWall, 1), ''])
   return {
     title: '3. Bundles and cold import — dist/<function>/index.mjs (esbuild, minified, SDK bundled)',

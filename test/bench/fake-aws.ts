@@ -26,8 +26,18 @@ import { awsEvent, fakeContext, sqsRecord } from '../helpers/fixtures.ts'
 
 // ---------- the fake network ----------
 
-interface FakeRequest { method: string, hostname: string, path: string, headers: Record<string, string>, body?: unknown }
-interface FakeResponse { statusCode: number, headers: Record<string, string>, body?: unknown }
+interface FakeRequest {
+  method: string
+  hostname: string
+  path: string
+  headers: Record<string, string>
+  body?: unknown
+}
+interface FakeResponse {
+  statusCode: number
+  headers: Record<string, string>
+  body?: unknown
+}
 
 const json = (value: unknown): FakeResponse => ({
   statusCode: 200,
@@ -51,7 +61,11 @@ const requestHandler = (respond: (request: FakeRequest) => FakeResponse) => ({
 
 /** The serialised request body: a string or bytes, depending on the protocol's serialiser. */
 const bodyText = ({ body }: FakeRequest): string =>
-  typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') : ''
+  typeof body === 'string'
+    ? body
+    : body instanceof Uint8Array
+      ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')
+      : ''
 
 /** Approximate item size (the brief's estimate): the JSON length of the marshalled item. */
 const itemBytes = (item: unknown): number => Buffer.byteLength(JSON.stringify(item))
@@ -63,26 +77,46 @@ const itemBytes = (item: unknown): number => Buffer.byteLength(JSON.stringify(it
 const ruleBytes = (value: unknown): number => {
   const [[type, v]] = Object.entries(value as Record<string, unknown>) as [[string, unknown]]
   switch (type) {
-    case 'S': return Buffer.byteLength(v as string)
-    case 'N': return Math.ceil((v as string).replace(/^[-0.]+|\./g, '').length / 2) + 1
-    case 'BOOL': case 'NULL': return 1
-    case 'L': return 3 + (v as unknown[]).reduce<number>((sum, e) => sum + 1 + ruleBytes(e), 0)
-    case 'M': return 3 + mapBytes(v as Record<string, unknown>, 1)
-    default: return JSON.stringify(v).length
+    case 'S':
+      return Buffer.byteLength(v as string)
+    case 'N':
+      return Math.ceil((v as string).replace(/^[-0.]+|\./g, '').length / 2) + 1
+    case 'BOOL':
+    case 'NULL':
+      return 1
+    case 'L':
+      return 3 + (v as unknown[]).reduce<number>((sum, e) => sum + 1 + ruleBytes(e), 0)
+    case 'M':
+      return 3 + mapBytes(v as Record<string, unknown>, 1)
+    default:
+      return JSON.stringify(v).length
   }
 }
 const mapBytes = (item: Record<string, unknown>, perElement = 0): number =>
   Object.entries(item).reduce((sum, [name, v]) => sum + perElement + Buffer.byteLength(name) + ruleBytes(v), 0)
 
 /** A DynamoDB write as the table sees it: kind and estimated item size (JSON length of the marshalled item; by the sizing rules). */
-export interface DynamoWrite { kind: 'PutItem' | 'TransactPut' | 'TransactUpdate', bytes: number, ruleBytes: number }
+export interface DynamoWrite {
+  kind: 'PutItem' | 'TransactPut' | 'TransactUpdate'
+  bytes: number
+  ruleBytes: number
+}
 
-const write = (kind: DynamoWrite['kind'], item: unknown): DynamoWrite =>
-  ({ kind, bytes: itemBytes(item), ruleBytes: mapBytes((item ?? {}) as Record<string, unknown>) })
+const write = (kind: DynamoWrite['kind'], item: unknown): DynamoWrite => ({
+  kind,
+  bytes: itemBytes(item),
+  ruleBytes: mapBytes((item ?? {}) as Record<string, unknown>),
+})
 
-export interface QueuedMessage { body: string, attributes: Record<string, string> }
+export interface QueuedMessage {
+  body: string
+  attributes: Record<string, string>
+}
 
-interface MarshalledUpdate { Key?: Record<string, unknown>, ExpressionAttributeValues?: Record<string, unknown> }
+interface MarshalledUpdate {
+  Key?: Record<string, unknown>
+  ExpressionAttributeValues?: Record<string, unknown>
+}
 
 /** The stock record after a reservation (pk, sk, type, sku, available, reserved, updated_at), marshalled, from the Update's key and values. */
 const stockItemAfter = (update: MarshalledUpdate): Record<string, unknown> => {
@@ -100,11 +134,19 @@ const stockItemAfter = (update: MarshalledUpdate): Record<string, unknown> => {
 // ---------- the counting middleware ----------
 
 type Next = (args: { request: unknown }) => Promise<unknown>
-type CountingMiddleware = (next: Next, context: { clientName?: string, commandName?: string }) => Next
-interface Stacked { middlewareStack: { add: (middleware: CountingMiddleware, options: { step: 'deserialize', name: string, priority: 'low' }) => void } }
+type CountingMiddleware = (next: Next, context: { clientName?: string; commandName?: string }) => Next
+interface Stacked {
+  middlewareStack: {
+    add: (middleware: CountingMiddleware, options: { step: 'deserialize'; name: string; priority: 'low' }) => void
+  }
+}
 
 const SERVICE_NAMES: Record<string, string> = {
-  DynamoDBClient: 'DynamoDB', SQSClient: 'SQS', S3Client: 'S3', CloudWatchClient: 'CloudWatch', SNSClient: 'SNS',
+  DynamoDBClient: 'DynamoDB',
+  SQSClient: 'SQS',
+  S3Client: 'S3',
+  CloudWatchClient: 'CloudWatch',
+  SNSClient: 'SNS',
 }
 
 /** `DynamoDB PutItem`: service and operation of what the SDK sends (commandName is the low-level command's). */
@@ -112,16 +154,25 @@ const requestName = (clientName = '?', commandName = '?'): string =>
   `${SERVICE_NAMES[clientName] ?? clientName} ${commandName.replace(/Command$/, '')}`
 
 const addCounter = (client: Stacked, count: (name: string) => void): void => {
-  client.middlewareStack.add((next, context) => async (args) => {
-    count(requestName(context.clientName, context.commandName))
-    return next(args)
-  }, { step: 'deserialize', name: 'benchRequestCounter', priority: 'low' })
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      count(requestName(context.clientName, context.commandName))
+      return next(args)
+    },
+    { step: 'deserialize', name: 'benchRequestCounter', priority: 'low' },
+  )
 }
 
 // ---------- the fake account ----------
 
 export interface FakeAws {
-  clients: { dynamo: DynamoDBDocumentClient, sqs: SQSClient, s3: S3Client, sns: SNSClient, cloudWatch: CloudWatchClient }
+  clients: {
+    dynamo: DynamoDBDocumentClient
+    sqs: SQSClient
+    s3: S3Client
+    sns: SNSClient
+    cloudWatch: CloudWatchClient
+  }
   /** Requests sent, by `Service Operation`, for each phase (the name set by `phase`). */
   requests: Map<string, Map<string, number>>
   writes: DynamoWrite[]
@@ -143,7 +194,10 @@ export const fakeAws = (): FakeAws => {
 
   const dynamoResponder = (request: FakeRequest): FakeResponse => {
     const target = request.headers['x-amz-target'] ?? ''
-    const input = JSON.parse(bodyText(request) || '{}') as { Item?: unknown, TransactItems?: { Put?: { Item?: unknown }, Update?: MarshalledUpdate }[] }
+    const input = JSON.parse(bodyText(request) || '{}') as {
+      Item?: unknown
+      TransactItems?: { Put?: { Item?: unknown }; Update?: MarshalledUpdate }[]
+    }
     if (target.endsWith('.PutItem')) aws.writes.push(write('PutItem', input.Item))
     for (const action of input.TransactItems ?? []) {
       if (action.Put) aws.writes.push(write('TransactPut', action.Put.Item))
@@ -154,14 +208,26 @@ export const fakeAws = (): FakeAws => {
 
   const sqsResponder = (request: FakeRequest): FakeResponse => {
     if (!(request.headers['x-amz-target'] ?? '').endsWith('.SendMessageBatch')) return json({})
-    const input = JSON.parse(bodyText(request)) as { QueueUrl: string, Entries: { Id: string, MessageBody: string, MessageAttributes?: Record<string, { StringValue?: string }> }[] }
+    const input = JSON.parse(bodyText(request)) as {
+      QueueUrl: string
+      Entries: { Id: string; MessageBody: string; MessageAttributes?: Record<string, { StringValue?: string }> }[]
+    }
     const queue = aws.queued.get(input.QueueUrl) ?? []
     aws.queued.set(input.QueueUrl, queue)
     for (const entry of input.Entries) {
-      queue.push({ body: entry.MessageBody, attributes: Object.fromEntries(Object.entries(entry.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? ''])) })
+      queue.push({
+        body: entry.MessageBody,
+        attributes: Object.fromEntries(
+          Object.entries(entry.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']),
+        ),
+      })
     }
     return json({
-      Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: randomUUID(), MD5OfMessageBody: createHash('md5').update(e.MessageBody).digest('hex') })),
+      Successful: input.Entries.map((e) => ({
+        Id: e.Id,
+        MessageId: randomUUID(),
+        MD5OfMessageBody: createHash('md5').update(e.MessageBody).digest('hex'),
+      })),
       Failed: [],
     })
   }
@@ -170,12 +236,25 @@ export const fakeAws = (): FakeAws => {
     const path = decodeURIComponent(request.path)
     const [key, bytes] = [...aws.objects].find(([k]) => path.endsWith(`/${k}`)) ?? []
     if (key === undefined || bytes === undefined) {
-      return { statusCode: 404, headers: { 'content-type': 'application/xml' }, body: Buffer.from('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>') }
+      return {
+        statusCode: 404,
+        headers: { 'content-type': 'application/xml' },
+        body: Buffer.from(
+          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>',
+        ),
+      }
     }
-    const chunks = Array.from({ length: Math.ceil(bytes.length / 65536) }, (_, i) => bytes.subarray(i * 65536, (i + 1) * 65536))
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 65536) }, (_, i) =>
+      bytes.subarray(i * 65536, (i + 1) * 65536),
+    )
     return {
       statusCode: 200,
-      headers: { 'content-type': 'application/x-ndjson', 'content-length': String(bytes.length), etag: `"${createHash('md5').update(bytes).digest('hex')}"`, 'last-modified': new Date().toUTCString() },
+      headers: {
+        'content-type': 'application/x-ndjson',
+        'content-length': String(bytes.length),
+        etag: `"${createHash('md5').update(bytes).digest('hex')}"`,
+        'last-modified': new Date().toUTCString(),
+      },
       body: Readable.from(chunks),
     }
   }
@@ -194,8 +273,17 @@ export const fakeAws = (): FakeAws => {
   const cloudWatch = new CloudWatchClient({ ...common, requestHandler: requestHandler(() => json({})) })
   for (const client of [dynamoBase, sqs, s3, sns, cloudWatch]) addCounter(client as unknown as Stacked, count)
   // As lib/aws.ts builds it (the document client shares the base client's middleware stack).
-  const dynamo = DynamoDBDocumentClient.from(dynamoBase, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } })
-  const aws: FakeAws = { clients: { dynamo, sqs, s3, sns, cloudWatch }, requests: new Map(), writes: [], queued: new Map(), objects: new Map(), phase: 'default' }
+  const dynamo = DynamoDBDocumentClient.from(dynamoBase, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  })
+  const aws: FakeAws = {
+    clients: { dynamo, sqs, s3, sns, cloudWatch },
+    requests: new Map(),
+    writes: [],
+    queued: new Map(),
+    objects: new Map(),
+    phase: 'default',
+  }
   return aws
 }
 
@@ -234,7 +322,11 @@ export const makeOrders = (count: number, prefix = 'BENCH', seed = 20260107): Re
   const next = random(seed)
   const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1))
   return Array.from({ length: count }, (_, i) => {
-    const items = Array.from({ length: int(1, 4) }, () => ({ sku: SKU_POOL[int(0, SKU_POOL.length - 1)]!, qty: int(1, 3), unit_price: int(199, 19999) / 100 }))
+    const items = Array.from({ length: int(1, 4) }, () => ({
+      sku: SKU_POOL[int(0, SKU_POOL.length - 1)]!,
+      qty: int(1, 3),
+      unit_price: int(199, 19999) / 100,
+    }))
     const cents = items.reduce((sum, item) => sum + item.qty * Math.round(item.unit_price * 100), 0)
     const customer = int(1000, 1999)
     return {
@@ -255,7 +347,9 @@ export const jsonl = (orders: unknown[]): Buffer => Buffer.from(orders.map((o) =
 export const ingestEvent = (key: string, size: number): SQSEvent => {
   const fixture = awsEvent<SQSEvent>('sqs-ingest-s3-object-created.json')
   const record = fixture.Records[0]!
-  const notification = JSON.parse(record.body) as { Records: { s3: { bucket: { name: string }, object: { key: string, size: number } } }[] }
+  const notification = JSON.parse(record.body) as {
+    Records: { s3: { bucket: { name: string }; object: { key: string; size: number } } }[]
+  }
   const s3 = notification.Records[0]!.s3
   s3.bucket.name = BUCKET
   s3.object.key = encodeURIComponent(key).replaceAll('%2F', '/').replaceAll('%20', '+')
@@ -264,21 +358,33 @@ export const ingestEvent = (key: string, size: number): SQSEvent => {
 }
 
 /** A main-queue record as Lambda delivers what the validator sent. */
-export const mainQueueRecord = (message: QueuedMessage): SQSRecord => sqsRecord(message.body, {
-  eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:tp-orders-main`,
-  messageAttributes: Object.fromEntries(Object.entries(message.attributes).map(([name, value]) =>
-    [name, { dataType: 'String', stringValue: value, stringListValues: [], binaryListValues: [] }])),
-})
+export const mainQueueRecord = (message: QueuedMessage): SQSRecord =>
+  sqsRecord(message.body, {
+    eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:tp-orders-main`,
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.attributes).map(([name, value]) => [
+        name,
+        { dataType: 'String', stringValue: value, stringListValues: [], binaryListValues: [] },
+      ]),
+    ),
+  })
 
 /** The functions' logs at their deployed level (info), serialised and written, but to /dev/null. */
-export const benchLogger = (level = 'info'): Logger => createLogger({ level, destination: pino.destination({ dest: '/dev/null', sync: true }) })
+export const benchLogger = (level = 'info'): Logger =>
+  createLogger({ level, destination: pino.destination({ dest: '/dev/null', sync: true }) })
 
 // ---------- pipeline runs ----------
 
-const failures = (response: unknown): number => (response as SQSBatchResponse | undefined)?.batchItemFailures?.length ?? -1
+const failures = (response: unknown): number =>
+  (response as SQSBatchResponse | undefined)?.batchItemFailures?.length ?? -1
 
 /** Puts `orders` in one .jsonl object, runs the validator on its ingest event, and returns what it queued on the main queue. */
-export const runValidator = async (aws: FakeAws, config: Config, orders: unknown[], logger: Logger): Promise<QueuedMessage[]> => {
+export const runValidator = async (
+  aws: FakeAws,
+  config: Config,
+  orders: unknown[],
+  logger: Logger,
+): Promise<QueuedMessage[]> => {
   const key = `orders/bench/${orders.length}-orders.jsonl`
   const bytes = jsonl(orders)
   aws.objects.set(key, bytes)
@@ -287,7 +393,10 @@ export const runValidator = async (aws: FakeAws, config: Config, orders: unknown
   const response = await validator(ingestEvent(key, bytes.length), fakeContext())
   if (failures(response) !== 0) throw new Error(`the validator failed the ingest record: ${JSON.stringify(response)}`)
   const queued = aws.queued.get(config.mainQueueUrl) ?? []
-  if (queued.length !== orders.length) throw new Error(`the validator queued ${queued.length} of ${orders.length} orders (DLQ: ${aws.queued.get(config.mainDlqUrl)?.length ?? 0})`)
+  if (queued.length !== orders.length)
+    throw new Error(
+      `the validator queued ${queued.length} of ${orders.length} orders (DLQ: ${aws.queued.get(config.mainDlqUrl)?.length ?? 0})`,
+    )
   return queued
 }
 

@@ -19,7 +19,7 @@ export const median = (values: number[]): number => {
 export const round = (value: number, digits = 2): number => Number(value.toFixed(digits))
 
 /** `≤ 1.25 req PASS` / `≤ 500 KB OVER`: the bench reports targets, it never fails on them. */
-export const target = (value: number, max: number, unit: string): { text: string, pass: boolean } => {
+export const target = (value: number, max: number, unit: string): { text: string; pass: boolean } => {
   const pass = value <= max
   return { text: `≤ ${max} ${unit} ${pass ? 'PASS' : 'OVER'}`, pass }
 }
@@ -32,8 +32,12 @@ export const table = (headers: string[], rows: string[][], { indent = 2, noteCol
   const all = [headers, ...rows]
   const widths = headers.map((_, c) => Math.max(...all.map((row) => (row[c] ?? '').length)))
   const last = headers.length - 1
-  const line = (row: string[]) => ' '.repeat(indent) + row.map((cell, c) =>
-    c === 0 || (noteColumn && c === last) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)).join('  ').trimEnd()
+  const line = (row: string[]) =>
+    ' '.repeat(indent) +
+    row
+      .map((cell, c) => (c === 0 || (noteColumn && c === last) ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd()
   return [line(headers), ' '.repeat(indent) + widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)]
 }
 

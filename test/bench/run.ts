@@ -23,11 +23,17 @@ if (process.argv.includes('--help')) {
   process.exit(0)
 }
 
-const scenarios: [string, Scenario][] = [['requests', requestsPerOrder], ['workerCpu', workerCpu], ['bundles', bundles]]
+const scenarios: [string, Scenario][] = [
+  ['requests', requestsPerOrder],
+  ['workerCpu', workerCpu],
+  ['bundles', bundles],
+]
 
 const started = performance.now()
 const cpu = cpus()[0]?.model ?? 'unknown CPU'
-console.log(`Order pipeline bench — node ${process.version}, ${process.platform} ${process.arch}, ${cpus().length} × ${cpu}, ${new Date().toISOString()}`)
+console.log(
+  `Order pipeline bench — node ${process.version}, ${process.platform} ${process.arch}, ${cpus().length} × ${cpu}, ${new Date().toISOString()}`,
+)
 
 const report: Record<string, unknown> = {
   generatedAt: new Date().toISOString(),
@@ -44,8 +50,12 @@ for (const [name, scenario] of scenarios) {
     section = await scenario()
   } catch (err) {
     failed++
-    const message = err instanceof Error ? err.stack ?? err.message : String(err)
-    section = { title: `${name}: could not run`, lines: message.split('\n').map((l) => `  ${l}`), figures: { error: message } }
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err)
+    section = {
+      title: `${name}: could not run`,
+      lines: message.split('\n').map((l) => `  ${l}`),
+      figures: { error: message },
+    }
   }
   const seconds = (performance.now() - t) / 1000
   section.lines.push(`  (${seconds.toFixed(1)} s)`)
@@ -57,5 +67,7 @@ const out = fileURLToPath(new URL('../../.build/bench.json', import.meta.url))
 mkdirSync(fileURLToPath(new URL('../../.build/', import.meta.url)), { recursive: true })
 report.seconds = Number(((performance.now() - started) / 1000).toFixed(1))
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`)
-console.log(`\nFigures written to .build/bench.json; bench ran in ${report.seconds} s.${failed > 0 ? ` ${failed} scenario(s) could not run.` : ''}`)
+console.log(
+  `\nFigures written to .build/bench.json; bench ran in ${report.seconds} s.${failed > 0 ? ` ${failed} scenario(s) could not run.` : ''}`,
+)
 process.exitCode = failed > 0 ? 1 : 0

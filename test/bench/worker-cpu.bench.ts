@@ -5,14 +5,28 @@
  */
 import { performance } from 'node:perf_hooks'
 import { fmt, median, round, runIfMain, table, type Section } from './helpers.ts'
-import { batches, benchConfig, benchLogger, fakeAws, mainQueueRecord, makeOrders, runValidator, workerOn } from './fake-aws.ts'
+import {
+  batches,
+  benchConfig,
+  benchLogger,
+  fakeAws,
+  mainQueueRecord,
+  makeOrders,
+  runValidator,
+  workerOn,
+} from './fake-aws.ts'
 
 const WARMUP = 500
 const ORDERS = 5000
 const BATCH = 10
 const RUNS = 3
 
-interface Measure { cpuUs: number, userUs: number, systemUs: number, wallUs: number }
+interface Measure {
+  cpuUs: number
+  userUs: number
+  systemUs: number
+  wallUs: number
+}
 
 const measure = async (stockTracking: boolean, logLevel: string) => {
   const config = benchConfig(stockTracking)
@@ -29,7 +43,12 @@ const measure = async (stockTracking: boolean, logLevel: string) => {
     for (const batch of measured) await worker(batch)
     const wall = performance.now() - start
     const { user, system } = process.cpuUsage(cpu)
-    runs.push({ cpuUs: (user + system) / ORDERS, userUs: user / ORDERS, systemUs: system / ORDERS, wallUs: (wall * 1000) / ORDERS })
+    runs.push({
+      cpuUs: (user + system) / ORDERS,
+      userUs: user / ORDERS,
+      systemUs: system / ORDERS,
+      wallUs: (wall * 1000) / ORDERS,
+    })
   }
   const pick = (k: keyof Measure) => runs.map((r) => r[k])
   return {
@@ -47,11 +66,22 @@ const measure = async (stockTracking: boolean, logLevel: string) => {
 
 export const workerCpu = async (): Promise<Section> => {
   const results = []
-  for (const [stock, level] of [[false, 'info'], [true, 'info'], [false, 'silent'], [true, 'silent']] as const) results.push(await measure(stock, level))
+  for (const [stock, level] of [
+    [false, 'info'],
+    [true, 'info'],
+    [false, 'silent'],
+    [true, 'silent'],
+  ] as const)
+    results.push(await measure(stock, level))
   const rows = results.map((r) => [
-    `stock ${r.stockTracking ? 'ON' : 'OFF'}`, r.logLevel === 'info' ? 'info (deployed)' : 'silent',
-    fmt(r.cpuUsPerOrder, 0), `${fmt(r.cpuUsMin, 0)}–${fmt(r.cpuUsMax, 0)}`, fmt(r.userUsPerOrder, 0), fmt(r.systemUsPerOrder, 0),
-    fmt(r.wallUsPerOrder, 0), fmt((r.cpuUsPerOrder * BATCH) / 1000, 2),
+    `stock ${r.stockTracking ? 'ON' : 'OFF'}`,
+    r.logLevel === 'info' ? 'info (deployed)' : 'silent',
+    fmt(r.cpuUsPerOrder, 0),
+    `${fmt(r.cpuUsMin, 0)}–${fmt(r.cpuUsMax, 0)}`,
+    fmt(r.userUsPerOrder, 0),
+    fmt(r.systemUsPerOrder, 0),
+    fmt(r.wallUsPerOrder, 0),
+    fmt((r.cpuUsPerOrder * BATCH) / 1000, 2),
   ])
   return {
     title: '2. Worker CPU time per order — whole middy chain, SDK stubbed at the network',
@@ -60,7 +90,19 @@ export const workerCpu = async (): Promise<Section> => {
       '  process.cpuUsage() delta (user + system) / orders. The SDK runs in full (marshalling, SigV4 signing, serialisation);',
       '  logs go to /dev/null. No target set. CPU can exceed wall time: cpuUsage counts every thread (GC helpers too).',
       '',
-      ...table(['scenario', 'logs', 'CPU µs/order', 'min–max µs', 'user µs', 'system µs', 'wall µs/order', 'CPU ms/invocation'], rows),
+      ...table(
+        [
+          'scenario',
+          'logs',
+          'CPU µs/order',
+          'min–max µs',
+          'user µs',
+          'system µs',
+          'wall µs/order',
+          'CPU ms/invocation',
+        ],
+        rows,
+      ),
     ],
     figures: { orders: ORDERS, warmup: WARMUP, batchSize: BATCH, runs: RUNS, unit: 'µs per order', results },
   }

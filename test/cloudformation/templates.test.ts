@@ -13,8 +13,20 @@ import { dirname, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseTemplate } from '../../scripts/local/template.ts'
 import {
-  evaluate, grantsOfRole, list, obj, props, resolvedResource, resourcesOf, rulesAccept, valuesOf,
-  type Obj, type Resource, type Statement, type Template, type Values,
+  evaluate,
+  grantsOfRole,
+  list,
+  obj,
+  props,
+  resolvedResource,
+  resourcesOf,
+  rulesAccept,
+  valuesOf,
+  type Obj,
+  type Resource,
+  type Statement,
+  type Template,
+  type Values,
 } from '../helpers/cfn.ts'
 import { loadConfig, type ConfigKey } from '../../lib/config.ts'
 
@@ -26,7 +38,9 @@ const templateDir = join(root, 'cloudformation')
 
 const text = (file: string): string => readFileSync(join(templateDir, file), 'utf8')
 const load = (file: string): Template => parseTemplate<Template>(text(file))
-const templateFiles = readdirSync(templateDir).filter((f) => f.endsWith('.yaml')).sort()
+const templateFiles = readdirSync(templateDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
 const templates = Object.fromEntries(templateFiles.map((f) => [f, load(f)])) as Record<string, Template>
 const main = templates['main.yaml']!
 const children = ['storage.yaml', 'messaging.yaml', 'functions.yaml', 'api.yaml', 'observability.yaml']
@@ -37,7 +51,9 @@ const tpl = (file: string): Template => {
 }
 
 const allResources = (): [string, string, Resource][] =>
-  templateFiles.flatMap((file) => Object.entries(tpl(file).Resources).map(([id, r]): [string, string, Resource] => [file, id, r]))
+  templateFiles.flatMap((file) =>
+    Object.entries(tpl(file).Resources).map(([id, r]): [string, string, Resource] => [file, id, r]),
+  )
 
 // ---------------------------------------------------------------------------------------------------------------
 // Evaluating templates with parameter values (test/helpers/cfn.ts), as the root passes them to its children.
@@ -47,7 +63,9 @@ const childValues = (file: string, overrides: Values = {}): Values => {
   const rootValues = valuesOf(main, overrides)
   const [, stack] = Object.entries(main.Resources).find(([, r]) => props(r).TemplateURL === `./${file}`) ?? []
   if (!stack) throw new Error(`main.yaml has no stack for ${file}`)
-  const passed = Object.fromEntries(Object.entries(obj(props(stack).Parameters)).map(([name, v]) => [name, String(evaluate(v, main, rootValues))]))
+  const passed = Object.fromEntries(
+    Object.entries(obj(props(stack).Parameters)).map(([name, v]) => [name, String(evaluate(v, main, rootValues))]),
+  )
   return valuesOf(tpl(file), passed)
 }
 
@@ -56,7 +74,8 @@ const deployed = (file: string, logicalId: string, overrides: Values = {}): Obj 
   if (!tpl(file).Resources[logicalId]) throw new Error(`${file} has no resource ${logicalId}`)
   return resolvedResource(tpl(file), logicalId, childValues(file, overrides))
 }
-const nameOf = (file: string, logicalId: string, property: string): string => String(deployed(file, logicalId)?.[property])
+const nameOf = (file: string, logicalId: string, property: string): string =>
+  String(deployed(file, logicalId)?.[property])
 
 const arn = (service: string, resource: string): string => `arn:aws:${service}:eu-west-3:123456789012:${resource}`
 const queueUrl = (name: string): string => `https://sqs.eu-west-3.amazonaws.com/123456789012/${name}`
@@ -70,18 +89,25 @@ const BUCKET = 'tp-orders-intake-123456789012-eu-west-3'
 const branches = (statement: unknown): Statement[] => {
   const choice = obj(statement)['Fn::If']
   if (!Array.isArray(choice)) return [statement as Statement]
-  return choice.slice(1).filter((b) => obj(b).Ref !== 'AWS::NoValue').flatMap(branches)
+  return choice
+    .slice(1)
+    .filter((b) => obj(b).Ref !== 'AWS::NoValue')
+    .flatMap(branches)
 }
-const rolePolicies = (): { file: string, role: string, statements: Statement[] }[] =>
-  templateFiles.flatMap((file) => resourcesOf(tpl(file), 'AWS::IAM::Role').map(([role, r]) => ({
-    file,
-    role,
-    statements: list<Obj>(props(r).Policies).flatMap((p) => list(obj(p.PolicyDocument).Statement).flatMap(branches)),
-  })))
-const resourcePolicies = (): { file: string, id: string, statements: Statement[] }[] =>
+const rolePolicies = (): { file: string; role: string; statements: Statement[] }[] =>
+  templateFiles.flatMap((file) =>
+    resourcesOf(tpl(file), 'AWS::IAM::Role').map(([role, r]) => ({
+      file,
+      role,
+      statements: list<Obj>(props(r).Policies).flatMap((p) => list(obj(p.PolicyDocument).Statement).flatMap(branches)),
+    })),
+  )
+const resourcePolicies = (): { file: string; id: string; statements: Statement[] }[] =>
   allResources().flatMap(([file, id, r]) => {
     const document = r.Type === 'AWS::KMS::Key' ? props(r).KeyPolicy : props(r).PolicyDocument
-    return r.Type === 'AWS::IAM::Role' || document === undefined ? [] : [{ file, id, statements: list<Statement>(obj(document).Statement) }]
+    return r.Type === 'AWS::IAM::Role' || document === undefined
+      ? []
+      : [{ file, id, statements: list<Statement>(obj(document).Statement) }]
   })
 
 /** What a role may do, resolved with the root's defaults: action → resources. */
@@ -90,7 +116,7 @@ const grants = (file: string, roleId: string): Map<string, string[]> => grantsOf
 // ---------------------------------------------------------------------------------------------------------------
 // The lint script
 
-const run = (command: string, args: string[]): Promise<{ code: number, stdout: string, stderr: string }> =>
+const run = (command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
   new Promise((done) => {
     execFile(command, args, { cwd: root, timeout: 50_000 }, (error, stdout, stderr) => {
       done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
@@ -100,13 +126,19 @@ const run = (command: string, args: string[]): Promise<{ code: number, stdout: s
 test('every template passes cfn-lint (scripts/lint-templates.sh), with a [pass] line each', async (t) => {
   const { code, stdout, stderr } = await run(join(root, 'scripts/lint-templates.sh'), [])
   t.is(code, 0, `${stdout}${stderr}`)
-  t.deepEqual(stdout.trim().split('\n'), templateFiles.map((f) => `[pass] cloudformation/${f}`))
+  t.deepEqual(
+    stdout.trim().split('\n'),
+    templateFiles.map((f) => `[pass] cloudformation/${f}`),
+  )
 })
 
 test('the lint script fails a template with only a warning, and ignores W3002 and nothing else', async (t) => {
   const dir = tempDir(t, 'lint-templates-')
   const file = join(dir, 'unused-parameter.yaml')
-  writeFileSync(file, 'AWSTemplateFormatVersion: "2010-09-09"\nParameters:\n  Unused:\n    Type: String\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n')
+  writeFileSync(
+    file,
+    'AWSTemplateFormatVersion: "2010-09-09"\nParameters:\n  Unused:\n    Type: String\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n',
+  )
   const { code, stdout } = await run(join(root, 'scripts/lint-templates.sh'), [file])
   t.is(code, 1)
   t.regex(stdout, /^\[fail\] .*unused-parameter\.yaml\n {2}W2001 /m)
@@ -122,7 +154,11 @@ test('the root holds only nested stacks, each a relative template that exists, t
   t.true(stacks.every((r) => r.Type === 'AWS::CloudFormation::Stack'))
   t.deepEqual(stacks.map((r) => props(r).TemplateURL).sort(), children.map((f) => `./${f}`).sort())
   for (const file of children) t.true(existsSync(join(templateDir, file)), `${file}`)
-  for (const r of stacks) t.deepEqual(props(r).Tags, [{ Key: 'Stage', Value: { Ref: 'Stage' } }, { Key: 'NamePrefix', Value: { Ref: 'NamePrefix' } }])
+  for (const r of stacks)
+    t.deepEqual(props(r).Tags, [
+      { Key: 'Stage', Value: { Ref: 'Stage' } },
+      { Key: 'NamePrefix', Value: { Ref: 'NamePrefix' } },
+    ])
 })
 
 test('the root orders the children: storage and messaging, then functions, then the API and observability', (t) => {
@@ -137,11 +173,15 @@ test('the root orders the children: storage and messaging, then functions, then 
 test('no child reads another stack: no ImportValue, no nested outputs, and the root resources read no child outputs', (t) => {
   const findings: string[] = []
   const walk = (value: unknown, where: string): void => {
-    if (Array.isArray(value)) { value.forEach((v) => walk(v, where)); return }
+    if (Array.isArray(value)) {
+      value.forEach((v) => walk(v, where))
+      return
+    }
     if (typeof value !== 'object' || value === null) return
     for (const [k, v] of Object.entries(value)) {
       if (k === 'Fn::ImportValue') findings.push(`${where}: ImportValue`)
-      if (k === 'Fn::GetAtt' && list<string>(v)[1]?.startsWith('Outputs.')) findings.push(`${where}: GetAtt ${list<string>(v).join('.')}`)
+      if (k === 'Fn::GetAtt' && list<string>(v)[1]?.startsWith('Outputs.'))
+        findings.push(`${where}: GetAtt ${list<string>(v).join('.')}`)
       if (k === 'Fn::Sub' && /\$\{[^}]*\.Outputs\./.test(JSON.stringify(v))) findings.push(`${where}: Sub of an output`)
       walk(v, where)
     }
@@ -160,7 +200,8 @@ test('the root passes each child only parameters it declares, with the same defa
       t.deepEqual(value, { Ref: name }, `${id}.${name} is the root parameter of the same name`)
       t.deepEqual(child[name]?.Default, main.Parameters?.[name]?.Default, `${file} ${name} default`)
     }
-    for (const [name, p] of Object.entries(child)) t.true(p.Default !== undefined || name in passed, `${file} ${name} needs a value`)
+    for (const [name, p] of Object.entries(child))
+      t.true(p.Default !== undefined || name in passed, `${file} ${name} needs a value`)
   }
 })
 
@@ -203,12 +244,19 @@ test('another prefix renames everything, and the longest names still fit AWS lim
   t.regex(prefix, pattern)
   t.notRegex('a'.repeat(21), pattern)
   t.notRegex('Tp', pattern)
-  for (const file of templateFiles) t.is(tpl(file).Parameters?.NamePrefix?.AllowedPattern, main.Parameters?.NamePrefix?.AllowedPattern, `${file}`)
+  for (const file of templateFiles)
+    t.is(tpl(file).Parameters?.NamePrefix?.AllowedPattern, main.Parameters?.NamePrefix?.AllowedPattern, `${file}`)
   // The longest region names have 14 characters (ap-southeast-5): a bucket name may have 63, a role name 64.
-  const bucket = String(deployed('messaging.yaml', 'IntakeBucket', { NamePrefix: prefix })?.BucketName).replace('eu-west-3', 'ap-southeast-5')
+  const bucket = String(deployed('messaging.yaml', 'IntakeBucket', { NamePrefix: prefix })?.BucketName).replace(
+    'eu-west-3',
+    'ap-southeast-5',
+  )
   t.true(bucket.length <= 63, `${bucket}`)
   for (const [id] of resourcesOf(tpl('functions.yaml'), 'AWS::IAM::Role')) {
-    const name = String(deployed('functions.yaml', id, { NamePrefix: prefix })?.RoleName).replace('eu-west-3', 'ap-southeast-5')
+    const name = String(deployed('functions.yaml', id, { NamePrefix: prefix })?.RoleName).replace(
+      'eu-west-3',
+      'ap-southeast-5',
+    )
     t.true(name.startsWith(prefix) && name.length <= 64, `${name}`)
   }
   t.is(deployed('storage.yaml', 'OrdersTable', { NamePrefix: 'e2e' })?.TableName, 'e2e-orders')
@@ -220,9 +268,16 @@ test('another prefix renames everything, and the longest names still fit AWS lim
 test('each queue hides a message for at least 6 x the function timeout, by default and by the root Rules', (t) => {
   const rootValues = valuesOf(main)
   t.true(Number(rootValues.QueueVisibilityTimeout) >= 6 * Number(rootValues.FunctionTimeout))
-  t.true(Number(valuesOf(tpl('messaging.yaml')).QueueVisibilityTimeout) >= 6 * Number(valuesOf(tpl('functions.yaml')).FunctionTimeout))
+  t.true(
+    Number(valuesOf(tpl('messaging.yaml')).QueueVisibilityTimeout) >=
+      6 * Number(valuesOf(tpl('functions.yaml')).FunctionTimeout),
+  )
   for (const id of ['IngestQueue', 'MainQueue']) {
-    t.deepEqual(props(tpl('messaging.yaml').Resources[id]).VisibilityTimeout, { Ref: 'QueueVisibilityTimeout' }, `${id}`)
+    t.deepEqual(
+      props(tpl('messaging.yaml').Resources[id]).VisibilityTimeout,
+      { Ref: 'QueueVisibilityTimeout' },
+      `${id}`,
+    )
   }
   // Every pair of allowed values: the Rules accept it exactly when visibility >= 6 x timeout.
   const timeouts = list<number>(main.Parameters?.FunctionTimeout?.AllowedValues)
@@ -232,18 +287,31 @@ test('each queue hides a message for at least 6 x the function timeout, by defau
     t.true(visibilities.includes(6 * timeout), `a visibility timeout of 6 x ${timeout} is allowed`)
     for (const visibility of visibilities) {
       const values = valuesOf(main, { FunctionTimeout: String(timeout), QueueVisibilityTimeout: String(visibility) })
-      t.is(rulesAccept(main, values), visibility >= 6 * timeout, `FunctionTimeout ${timeout}, QueueVisibilityTimeout ${visibility}`)
+      t.is(
+        rulesAccept(main, values),
+        visibility >= 6 * timeout,
+        `FunctionTimeout ${timeout}, QueueVisibilityTimeout ${visibility}`,
+      )
     }
   }
 })
 
 test('dead-letter queues keep messages longer than their source queues, which redrive to them after MaxReceiveCount', (t) => {
   const messaging = tpl('messaging.yaml')
-  for (const [source, dlq] of [['IngestQueue', 'IngestDeadLetterQueue'], ['MainQueue', 'MainDeadLetterQueue']] as const) {
+  for (const [source, dlq] of [
+    ['IngestQueue', 'IngestDeadLetterQueue'],
+    ['MainQueue', 'MainDeadLetterQueue'],
+  ] as const) {
     const queue = props(messaging.Resources[source])
-    t.true(Number(props(messaging.Resources[dlq]).MessageRetentionPeriod) > Number(queue.MessageRetentionPeriod), `${dlq} outlives ${source}`)
+    t.true(
+      Number(props(messaging.Resources[dlq]).MessageRetentionPeriod) > Number(queue.MessageRetentionPeriod),
+      `${dlq} outlives ${source}`,
+    )
     t.is(props(messaging.Resources[dlq]).MessageRetentionPeriod, 14 * 24 * 3600)
-    t.deepEqual(queue.RedrivePolicy, { deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] }, maxReceiveCount: { Ref: 'MaxReceiveCount' } })
+    t.deepEqual(queue.RedrivePolicy, {
+      deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] },
+      maxReceiveCount: { Ref: 'MaxReceiveCount' },
+    })
   }
   t.is(main.Parameters?.MaxReceiveCount?.Default, 5)
 })
@@ -259,11 +327,19 @@ test('every queue is encrypted with SSE-SQS (S3 cannot notify an SSE-KMS queue w
 
 /** The Deny-without-TLS statements covering a resource id, from the policies of its template. */
 const tlsDenials = (file: string, targetId: string): Statement[] =>
-  resourcePolicies().filter((p) => p.file === file).flatMap((p) => {
-    const policy = props(tpl(file).Resources[p.id])
-    const covers = [...list(policy.Queues), ...list(policy.Topics), policy.Bucket].some((ref) => obj(ref).Ref === targetId)
-    return covers ? p.statements.filter((s) => s.Effect === 'Deny' && obj(obj(s.Condition).Bool)['aws:SecureTransport'] === 'false') : []
-  })
+  resourcePolicies()
+    .filter((p) => p.file === file)
+    .flatMap((p) => {
+      const policy = props(tpl(file).Resources[p.id])
+      const covers = [...list(policy.Queues), ...list(policy.Topics), policy.Bucket].some(
+        (ref) => obj(ref).Ref === targetId,
+      )
+      return covers
+        ? p.statements.filter(
+            (s) => s.Effect === 'Deny' && obj(obj(s.Condition).Bool)['aws:SecureTransport'] === 'false',
+          )
+        : []
+    })
 
 test('the bucket, every queue and both topics refuse requests without TLS', (t) => {
   for (const [id] of resourcesOf(tpl('messaging.yaml'), 'AWS::SQS::Queue')) {
@@ -272,7 +348,10 @@ test('the bucket, every queue and both topics refuse requests without TLS', (t) 
     t.is(deny?.Principal, '*')
   }
   const [bucketDeny] = tlsDenials('messaging.yaml', 'IntakeBucket')
-  t.deepEqual(list(bucketDeny?.Resource), [{ 'Fn::GetAtt': ['IntakeBucket', 'Arn'] }, { 'Fn::Sub': '${IntakeBucket.Arn}/*' }])
+  t.deepEqual(list(bucketDeny?.Resource), [
+    { 'Fn::GetAtt': ['IntakeBucket', 'Arn'] },
+    { 'Fn::Sub': '${IntakeBucket.Arn}/*' },
+  ])
   t.is(tlsDenials('messaging.yaml', 'AlertTopic').length, 1)
   t.is(tlsDenials('observability.yaml', 'AlarmTopic').length, 1)
 })
@@ -297,15 +376,28 @@ test('the intake bucket is versioned, private, encrypted, and notifies the inges
   const bucket = tpl('messaging.yaml').Resources.IntakeBucket!
   const p = props(bucket)
   t.deepEqual(p.VersioningConfiguration, { Status: 'Enabled' })
-  t.deepEqual(p.PublicAccessBlockConfiguration, { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true })
+  t.deepEqual(p.PublicAccessBlockConfiguration, {
+    BlockPublicAcls: true,
+    BlockPublicPolicy: true,
+    IgnorePublicAcls: true,
+    RestrictPublicBuckets: true,
+  })
   t.deepEqual(obj(p.OwnershipControls).Rules, [{ ObjectOwnership: 'BucketOwnerEnforced' }])
-  t.deepEqual(obj(p.BucketEncryption).ServerSideEncryptionConfiguration, [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }])
-  t.true(list<Obj>(obj(p.LifecycleConfiguration).Rules).some((r) => r.Status === 'Enabled' && obj(r.NoncurrentVersionExpiration).NoncurrentDays === 30))
-  t.deepEqual(obj(p.NotificationConfiguration).QueueConfigurations, [{
-    Event: 's3:ObjectCreated:*',
-    Queue: { 'Fn::GetAtt': ['IngestQueue', 'Arn'] },
-    Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'orders/' }] } },
-  }])
+  t.deepEqual(obj(p.BucketEncryption).ServerSideEncryptionConfiguration, [
+    { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+  ])
+  t.true(
+    list<Obj>(obj(p.LifecycleConfiguration).Rules).some(
+      (r) => r.Status === 'Enabled' && obj(r.NoncurrentVersionExpiration).NoncurrentDays === 30,
+    ),
+  )
+  t.deepEqual(obj(p.NotificationConfiguration).QueueConfigurations, [
+    {
+      Event: 's3:ObjectCreated:*',
+      Queue: { 'Fn::GetAtt': ['IngestQueue', 'Arn'] },
+      Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'orders/' }] } },
+    },
+  ])
   // S3 checks that it may send to the queue when the notification is created.
   t.deepEqual(list(bucket.DependsOn), ['IngestQueuePolicy'])
 })
@@ -314,8 +406,14 @@ test('the table is pay-per-request on pk/sk with TTL, point-in-time recovery and
   const table = tpl('storage.yaml').Resources.OrdersTable!
   const p = props(table)
   t.is(p.BillingMode, 'PAY_PER_REQUEST')
-  t.deepEqual(p.KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }])
-  t.deepEqual(p.AttributeDefinitions, [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }])
+  t.deepEqual(p.KeySchema, [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ])
+  t.deepEqual(p.AttributeDefinitions, [
+    { AttributeName: 'pk', AttributeType: 'S' },
+    { AttributeName: 'sk', AttributeType: 'S' },
+  ])
   t.deepEqual(p.TimeToLiveSpecification, { AttributeName: 'expires_at', Enabled: true })
   t.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true })
   t.deepEqual(p.SSESpecification, { SSEEnabled: true })
@@ -332,8 +430,13 @@ test('role policies of every template allow named actions only: no wildcard in a
   const policies = rolePolicies()
   // The three functions' roles, and the delivery pipeline's build, deploy, pipeline and trigger roles.
   t.deepEqual(policies.map((p) => `${p.file} ${p.role}`).sort(), [
-    'functions.yaml ApiRole', 'functions.yaml ValidatorRole', 'functions.yaml WorkerRole',
-    'pipeline.yaml BuildRole', 'pipeline.yaml DeployRole', 'pipeline.yaml PipelineRole', 'pipeline.yaml SourceTriggerRole',
+    'functions.yaml ApiRole',
+    'functions.yaml ValidatorRole',
+    'functions.yaml WorkerRole',
+    'pipeline.yaml BuildRole',
+    'pipeline.yaml DeployRole',
+    'pipeline.yaml PipelineRole',
+    'pipeline.yaml SourceTriggerRole',
   ])
   for (const { role, statements } of policies) {
     t.true(statements.length > 0, `${role}`)
@@ -350,15 +453,24 @@ test('the application roles use Resource * only for PutMetricData within the nam
   for (const { role, statements } of policies) {
     for (const s of statements) {
       if (list(s.Resource).includes('*')) {
-        t.deepEqual(list(s.Action), ['cloudwatch:PutMetricData'], `${role} ${s.Sid}: only PutMetricData may have Resource *`)
-        t.deepEqual(s.Condition, { StringEquals: { 'cloudwatch:namespace': { Ref: 'MetricsNamespace' } } }, `${role} ${s.Sid}`)
+        t.deepEqual(
+          list(s.Action),
+          ['cloudwatch:PutMetricData'],
+          `${role} ${s.Sid}: only PutMetricData may have Resource *`,
+        )
+        t.deepEqual(
+          s.Condition,
+          { StringEquals: { 'cloudwatch:namespace': { Ref: 'MetricsNamespace' } } },
+          `${role} ${s.Sid}`,
+        )
       }
     }
   }
 })
 
 test('each Resource * statement is explained by the comment just above it, in every template', (t) => {
-  const explained = rolePolicies().flatMap((p) => p.statements.map((s) => ({ ...p, s })))
+  const explained = rolePolicies()
+    .flatMap((p) => p.statements.map((s) => ({ ...p, s })))
     .filter(({ s }) => list(s.Resource).includes('*'))
   t.true(explained.length >= 6)
   for (const { file, s } of explained) {
@@ -369,22 +481,37 @@ test('each Resource * statement is explained by the comment just above it, in ev
       // The comment block right above the statement (one or more # lines).
       let first = i
       while (first > 0 && (lines[first - 1] ?? '').trim().startsWith('#')) first--
-      t.regex(lines.slice(first, i).join(' '), /AWS requires Resource '\*'/, `${file} ${String(s.Sid)} at line ${i + 1}`)
+      t.regex(
+        lines.slice(first, i).join(' '),
+        /AWS requires Resource '\*'/,
+        `${file} ${String(s.Sid)} at line ${i + 1}`,
+      )
     }
   }
 })
 
-test('resource policies allow named actions only: the one wildcard Allow is the KMS key policy\'s account statement', (t) => {
-  const wildcardAllows = resourcePolicies().flatMap((p) => p.statements
-    .filter((s) => s.Effect === 'Allow' && list<string>(s.Action).some((a) => a.includes('*') && a !== 'kms:GenerateDataKey*'))
-    .map((s) => `${p.id}/${s.Sid}`))
+test("resource policies allow named actions only: the one wildcard Allow is the KMS key policy's account statement", (t) => {
+  const wildcardAllows = resourcePolicies().flatMap((p) =>
+    p.statements
+      .filter(
+        (s) =>
+          s.Effect === 'Allow' && list<string>(s.Action).some((a) => a.includes('*') && a !== 'kms:GenerateDataKey*'),
+      )
+      .map((s) => `${p.id}/${s.Sid}`),
+  )
   t.deepEqual(wildcardAllows, ['AlarmKey/AccountAdministers'])
 })
 
 test('the worker may store orders and reserve stock, consume the main queue, park rejects, alert and count', (t) => {
   const g = grants('functions.yaml', 'WorkerRole')
-  for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']) t.deepEqual(g.get(action), [TABLE_ARN], `${action}`)
-  for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility']) {
+  for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'])
+    t.deepEqual(g.get(action), [TABLE_ARN], `${action}`)
+  for (const action of [
+    'sqs:ReceiveMessage',
+    'sqs:DeleteMessage',
+    'sqs:GetQueueAttributes',
+    'sqs:ChangeMessageVisibility',
+  ]) {
     t.deepEqual(g.get(action), [arn('sqs', 'tp-orders-main')], `${action}`)
   }
   t.deepEqual(g.get('sqs:SendMessage'), [arn('sqs', 'tp-orders-main-dlq')])
@@ -399,8 +526,13 @@ test('the validator may read order files (and tell a missing key by 404), queue 
   t.deepEqual(g.get('s3:GetObject'), [`arn:aws:s3:::${BUCKET}/orders/*`])
   t.deepEqual(g.get('s3:GetObjectVersion'), [`arn:aws:s3:::${BUCKET}/orders/*`])
   t.deepEqual(g.get('s3:ListBucket'), [`arn:aws:s3:::${BUCKET}`])
-  t.deepEqual(g.get('sqs:SendMessage')?.sort(), [arn('sqs', 'tp-orders-ingest-dlq'), arn('sqs', 'tp-orders-main'), arn('sqs', 'tp-orders-main-dlq')])
-  for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) t.deepEqual(g.get(action), [arn('sqs', 'tp-orders-ingest')], `${action}`)
+  t.deepEqual(g.get('sqs:SendMessage')?.sort(), [
+    arn('sqs', 'tp-orders-ingest-dlq'),
+    arn('sqs', 'tp-orders-main'),
+    arn('sqs', 'tp-orders-main-dlq'),
+  ])
+  for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'])
+    t.deepEqual(g.get(action), [arn('sqs', 'tp-orders-ingest')], `${action}`)
   t.deepEqual(g.get('dynamodb:PutItem'), [TABLE_ARN])
   t.deepEqual(g.get('sns:Publish'), [arn('sns', 'tp-order-alerts')])
   t.deepEqual(g.get('cloudwatch:PutMetricData'), ['*'])
@@ -409,7 +541,14 @@ test('the validator may read order files (and tell a missing key by 404), queue 
 
 test('the API function may read order status and queue orders, nothing else', (t) => {
   const g = grants('functions.yaml', 'ApiRole')
-  t.deepEqual([...g.keys()].sort(), ['cloudwatch:PutMetricData', 'dynamodb:GetItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage'])
+  t.deepEqual([...g.keys()].sort(), [
+    'cloudwatch:PutMetricData',
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'logs:CreateLogStream',
+    'logs:PutLogEvents',
+    'sqs:SendMessage',
+  ])
   t.deepEqual(g.get('dynamodb:GetItem'), [TABLE_ARN])
   t.deepEqual(g.get('dynamodb:Query'), [TABLE_ARN])
   t.deepEqual(g.get('sqs:SendMessage'), [arn('sqs', 'tp-orders-main')])
@@ -420,9 +559,19 @@ test('the API function may read order status and queue orders, nothing else', (t
 
 const FUNCTIONS = {
   ApiFunction: { bundle: 'api', logGroup: 'ApiLogGroup', role: 'ApiRole', required: ['ordersTable', 'mainQueueUrl'] },
-  ValidatorFunction: { bundle: 'validator', logGroup: 'ValidatorLogGroup', role: 'ValidatorRole', required: ['ordersTable', 'mainQueueUrl', 'mainDlqUrl', 'ingestDlqUrl'] },
-  WorkerFunction: { bundle: 'worker', logGroup: 'WorkerLogGroup', role: 'WorkerRole', required: ['ordersTable', 'mainDlqUrl'] },
-} as const satisfies Record<string, { bundle: string, logGroup: string, role: string, required: ConfigKey[] }>
+  ValidatorFunction: {
+    bundle: 'validator',
+    logGroup: 'ValidatorLogGroup',
+    role: 'ValidatorRole',
+    required: ['ordersTable', 'mainQueueUrl', 'mainDlqUrl', 'ingestDlqUrl'],
+  },
+  WorkerFunction: {
+    bundle: 'worker',
+    logGroup: 'WorkerLogGroup',
+    role: 'WorkerRole',
+    required: ['ordersTable', 'mainDlqUrl'],
+  },
+} as const satisfies Record<string, { bundle: string; logGroup: string; role: string; required: ConfigKey[] }>
 
 test('every function runs its dist bundle on nodejs22.x / arm64, with its own role', (t) => {
   const functions = resourcesOf(tpl('functions.yaml'), 'AWS::Lambda::Function')
@@ -455,9 +604,42 @@ test('every function logs to a group created before it, named as Lambda names it
 
 test('every function gets the environment its handler reads, and its configuration loads from it', (t) => {
   const expectedKeys: Record<string, string[]> = {
-    ApiFunction: ['CORS_ORIGINS', 'DEFAULT_CURRENCY', 'LOG_LEVEL', 'MAIN_QUEUE_URL', 'MAX_ORDER_AMOUNT', 'METRICS_NAMESPACE', 'NODE_OPTIONS', 'ORDERS_TABLE', 'STAGE'],
-    ValidatorFunction: ['ALERT_TOPIC_ARN', 'DEFAULT_CURRENCY', 'INGEST_DLQ_URL', 'LOG_LEVEL', 'MAIN_DLQ_URL', 'MAIN_QUEUE_URL', 'MAX_ORDER_AMOUNT', 'METRICS_NAMESPACE', 'NODE_OPTIONS', 'ORDERS_TABLE', 'STAGE'],
-    WorkerFunction: ['ALERT_TOPIC_ARN', 'DEFAULT_CURRENCY', 'LOG_LEVEL', 'MAIN_DLQ_URL', 'MAX_ORDER_AMOUNT', 'METRICS_NAMESPACE', 'NODE_OPTIONS', 'ORDERS_TABLE', 'STAGE', 'STOCK_TRACKING'],
+    ApiFunction: [
+      'CORS_ORIGINS',
+      'DEFAULT_CURRENCY',
+      'LOG_LEVEL',
+      'MAIN_QUEUE_URL',
+      'MAX_ORDER_AMOUNT',
+      'METRICS_NAMESPACE',
+      'NODE_OPTIONS',
+      'ORDERS_TABLE',
+      'STAGE',
+    ],
+    ValidatorFunction: [
+      'ALERT_TOPIC_ARN',
+      'DEFAULT_CURRENCY',
+      'INGEST_DLQ_URL',
+      'LOG_LEVEL',
+      'MAIN_DLQ_URL',
+      'MAIN_QUEUE_URL',
+      'MAX_ORDER_AMOUNT',
+      'METRICS_NAMESPACE',
+      'NODE_OPTIONS',
+      'ORDERS_TABLE',
+      'STAGE',
+    ],
+    WorkerFunction: [
+      'ALERT_TOPIC_ARN',
+      'DEFAULT_CURRENCY',
+      'LOG_LEVEL',
+      'MAIN_DLQ_URL',
+      'MAX_ORDER_AMOUNT',
+      'METRICS_NAMESPACE',
+      'NODE_OPTIONS',
+      'ORDERS_TABLE',
+      'STAGE',
+      'STOCK_TRACKING',
+    ],
   }
   for (const [id, expected] of Object.entries(FUNCTIONS)) {
     const env = obj(obj(deployed('functions.yaml', id)?.Environment).Variables) as Record<string, string>
@@ -477,15 +659,25 @@ test('every function gets the environment its handler reads, and its configurati
     if (id === 'ValidatorFunction') t.is(config.ingestDlqUrl, queueUrl('tp-orders-ingest-dlq'))
     if (id === 'WorkerFunction') t.true(config.stockTracking)
   }
-  const off = obj(obj(deployed('functions.yaml', 'WorkerFunction', { StockTracking: 'off' })?.Environment).Variables) as Record<string, string>
+  const off = obj(
+    obj(deployed('functions.yaml', 'WorkerFunction', { StockTracking: 'off' })?.Environment).Variables,
+  ) as Record<string, string>
   t.false(loadConfig(['ordersTable', 'mainDlqUrl'], off).stockTracking)
 })
 
 test('both queues feed their function with partial batch responses, enabled only by EventSourceMappingsEnabled', (t) => {
   const functions = tpl('functions.yaml')
-  const mappings = Object.fromEntries(resourcesOf(functions, 'AWS::Lambda::EventSourceMapping').map(([, r]) => [String(obj(props(r).FunctionName).Ref), props(r)]))
+  const mappings = Object.fromEntries(
+    resourcesOf(functions, 'AWS::Lambda::EventSourceMapping').map(([, r]) => [
+      String(obj(props(r).FunctionName).Ref),
+      props(r),
+    ]),
+  )
   t.deepEqual(Object.keys(mappings).sort(), ['ValidatorFunction', 'WorkerFunction'])
-  for (const [fn, queue, batchSize] of [['ValidatorFunction', 'tp-orders-ingest', 'ValidatorBatchSize'], ['WorkerFunction', 'tp-orders-main', 'WorkerBatchSize']] as const) {
+  for (const [fn, queue, batchSize] of [
+    ['ValidatorFunction', 'tp-orders-ingest', 'ValidatorBatchSize'],
+    ['WorkerFunction', 'tp-orders-main', 'WorkerBatchSize'],
+  ] as const) {
     const mapping = mappings[fn]!
     t.deepEqual(mapping.FunctionResponseTypes, ['ReportBatchItemFailures'], `${fn}`)
     t.deepEqual(mapping.BatchSize, { Ref: batchSize })
@@ -494,7 +686,10 @@ test('both queues feed their function with partial batch responses, enabled only
     // A real boolean through a condition: moto reads the parameter's string "false" as enabled.
     t.deepEqual(mapping.Enabled, { 'Fn::If': ['MappingsEnabled', true, false] })
     t.is(evaluate(mapping.Enabled, functions, childValues('functions.yaml')), true)
-    t.is(evaluate(mapping.Enabled, functions, childValues('functions.yaml', { EventSourceMappingsEnabled: 'false' })), false)
+    t.is(
+      evaluate(mapping.Enabled, functions, childValues('functions.yaml', { EventSourceMappingsEnabled: 'false' })),
+      false,
+    )
   }
   t.deepEqual(functions.Conditions?.MappingsEnabled, { 'Fn::Equals': [{ Ref: 'EventSourceMappingsEnabled' }, 'true'] })
   t.is(main.Parameters?.WorkerBatchSize?.Default, 10)
@@ -507,15 +702,22 @@ test('both queues feed their function with partial batch responses, enabled only
 
 const methods = (overrides: Values = {}): Record<string, Obj> => {
   const api = tpl('api.yaml')
-  return Object.fromEntries(resourcesOf(api, 'AWS::ApiGateway::Method')
-    .map(([id]) => [id, deployed('api.yaml', id, overrides)] as const)
-    .filter((entry): entry is [string, Obj] => entry[1] !== undefined))
+  return Object.fromEntries(
+    resourcesOf(api, 'AWS::ApiGateway::Method')
+      .map(([id]) => [id, deployed('api.yaml', id, overrides)] as const)
+      .filter((entry): entry is [string, Obj] => entry[1] !== undefined),
+  )
 }
 
 test('with ApiAuth API_KEY (the default) the routes need a key from the usage plan; with IAM they need SigV4', (t) => {
   const api = tpl('api.yaml')
   const withKey = methods()
-  t.deepEqual(Object.values(withKey).map((m) => `${String(m.HttpMethod)} ${String(m.ResourceId)}`).sort(), ['GET <OrderResource>', 'POST <OrdersResource>'])
+  t.deepEqual(
+    Object.values(withKey)
+      .map((m) => `${String(m.HttpMethod)} ${String(m.ResourceId)}`)
+      .sort(),
+    ['GET <OrderResource>', 'POST <OrdersResource>'],
+  )
   for (const m of Object.values(withKey)) {
     t.is(m.ApiKeyRequired, true)
     t.is(m.AuthorizationType, 'NONE')
@@ -526,7 +728,8 @@ test('with ApiAuth API_KEY (the default) the routes need a key from the usage pl
     t.is(m.ApiKeyRequired, false)
     t.is(m.AuthorizationType, 'AWS_IAM')
   }
-  for (const id of ['UsagePlan', 'ApiKey', 'UsagePlanKey']) t.is(deployed('api.yaml', id, { ApiAuth: 'IAM' }), undefined, `${id} without API_KEY`)
+  for (const id of ['UsagePlan', 'ApiKey', 'UsagePlanKey'])
+    t.is(deployed('api.yaml', id, { ApiAuth: 'IAM' }), undefined, `${id} without API_KEY`)
   t.deepEqual(api.Parameters?.ApiAuth?.AllowedValues, ['API_KEY', 'IAM'])
   t.deepEqual(main.Parameters?.ApiAuth?.AllowedValues, ['API_KEY', 'IAM'])
 })
@@ -540,7 +743,9 @@ test('CORS preflights exist only with an origin, need no credentials, and the or
     t.is(m.ApiKeyRequired, false)
   }
   t.false(Object.values(methods()).some((m) => m.HttpMethod === 'OPTIONS'))
-  const env = obj(obj(deployed('functions.yaml', 'ApiFunction', { CorsOrigin: 'https://shop.example.com' })?.Environment).Variables)
+  const env = obj(
+    obj(deployed('functions.yaml', 'ApiFunction', { CorsOrigin: 'https://shop.example.com' })?.Environment).Variables,
+  )
   t.is(env.CORS_ORIGINS, 'https://shop.example.com')
   t.is(main.Parameters?.CorsOrigin?.Default, '')
   t.notRegex('*', new RegExp(String(main.Parameters?.CorsOrigin?.AllowedPattern)))
@@ -552,7 +757,9 @@ test('every route proxies to the API function, which API Gateway may invoke from
   for (const m of Object.values(methods({ CorsOrigin: 'https://shop.example.com' }))) {
     t.deepEqual(obj(m.Integration), { Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST', Uri: uri })
   }
-  const permissions = resourcesOf(tpl('api.yaml'), 'AWS::Lambda::Permission').map(([id]) => deployed('api.yaml', id, { CorsOrigin: 'https://shop.example.com' }))
+  const permissions = resourcesOf(tpl('api.yaml'), 'AWS::Lambda::Permission').map(([id]) =>
+    deployed('api.yaml', id, { CorsOrigin: 'https://shop.example.com' }),
+  )
   t.deepEqual(permissions.map((p) => p?.SourceArn).sort(), [
     `arn:aws:execute-api:eu-west-3:123456789012:<OrdersApi>/*/GET/orders/*`,
     `arn:aws:execute-api:eu-west-3:123456789012:<OrdersApi>/*/OPTIONS/orders*`,
@@ -570,20 +777,37 @@ test('POST /orders checks only the envelope at the gateway: a JSON object, the f
   t.deepEqual(post.RequestModels, { 'application/json': { Ref: 'OrderEnvelopeModel' } })
   t.deepEqual(post.RequestValidatorId, { Ref: 'BodyValidator' })
   t.is(props(api.Resources.BodyValidator).ValidateRequestBody, true)
-  t.deepEqual(props(api.Resources.OrderEnvelopeModel).Schema, { $schema: 'http://json-schema.org/draft-04/schema#', title: 'OrderEnvelope', type: 'object' })
+  t.deepEqual(props(api.Resources.OrderEnvelopeModel).Schema, {
+    $schema: 'http://json-schema.org/draft-04/schema#',
+    title: 'OrderEnvelope',
+    type: 'object',
+  })
   const badBody = props(api.Resources.BadRequestBodyResponse)
-  const body = JSON.parse(String(obj(badBody.ResponseTemplates)['application/json'])) as { message: string, errors: unknown[] }
+  const body = JSON.parse(String(obj(badBody.ResponseTemplates)['application/json'])) as {
+    message: string
+    errors: unknown[]
+  }
   t.is(body.message, 'The order must be a JSON object')
 })
 
 test('the stage is named from Stage, throttled by the parameters, and deployed after the routes', (t) => {
   const stage = deployed('api.yaml', 'OrdersApiStage')
   t.is(stage?.StageName, 'dev')
-  t.deepEqual(list(stage?.MethodSettings), [{ ResourcePath: '/*', HttpMethod: '*', ThrottlingRateLimit: '50', ThrottlingBurstLimit: '100', MetricsEnabled: true }])
+  t.deepEqual(list(stage?.MethodSettings), [
+    {
+      ResourcePath: '/*',
+      HttpMethod: '*',
+      ThrottlingRateLimit: '50',
+      ThrottlingBurstLimit: '100',
+      MetricsEnabled: true,
+    },
+  ])
   const deployment = tpl('api.yaml').Resources.OrdersApiDeployment!
   t.true(['PostOrderMethod', 'GetOrderMethod'].every((m) => list(deployment.DependsOn).includes(m)))
-  t.deepEqual(evaluate(deployment.Metadata, tpl('api.yaml'), childValues('api.yaml', { CorsOrigin: 'https://shop.example.com' })),
-    { CorsMethods: ['<OrdersOptionsMethod>', '<OrderOptionsMethod>'] })
+  t.deepEqual(
+    evaluate(deployment.Metadata, tpl('api.yaml'), childValues('api.yaml', { CorsOrigin: 'https://shop.example.com' })),
+    { CorsMethods: ['<OrdersOptionsMethod>', '<OrderOptionsMethod>'] },
+  )
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -601,15 +825,26 @@ test('the alarm topic is encrypted with a customer-managed key that CloudWatch m
   t.true(statements.some((s) => obj(s.Principal).AWS === 'arn:aws:iam::123456789012:root' && s.Action === 'kms:*'))
   // CloudWatch alarms of this account may publish to the topic.
   const topicPolicy = resourcePolicies().find((p) => p.id === 'AlarmTopicPolicy')
-  t.true(topicPolicy?.statements.some((s) => s.Effect === 'Allow' && obj(s.Principal).Service === 'cloudwatch.amazonaws.com' && s.Action === 'sns:Publish'))
+  t.true(
+    topicPolicy?.statements.some(
+      (s) =>
+        s.Effect === 'Allow' && obj(s.Principal).Service === 'cloudwatch.amazonaws.com' && s.Action === 'sns:Publish',
+    ),
+  )
   // The alerts topic has only account principals publishing: the AWS managed key is enough there.
   t.is(props(tpl('messaging.yaml').Resources.AlertTopic).KmsMasterKeyId, 'alias/aws/sns')
 })
 
 test('alarms watch each DLQ, the oldest message of both queues, errors of each function and the reject rate', (t) => {
   const o = tpl('observability.yaml')
-  const alarms = resourcesOf(o, 'AWS::CloudWatch::Alarm').map(([id]) => ({ id, ...deployed('observability.yaml', id) }) as Obj)
-  const watching = (metric: string) => alarms.filter((a) => a.MetricName === metric).map((a) => String(list<Obj>(a.Dimensions)[0]?.Value)).sort()
+  const alarms = resourcesOf(o, 'AWS::CloudWatch::Alarm').map(
+    ([id]) => ({ id, ...deployed('observability.yaml', id) }) as Obj,
+  )
+  const watching = (metric: string) =>
+    alarms
+      .filter((a) => a.MetricName === metric)
+      .map((a) => String(list<Obj>(a.Dimensions)[0]?.Value))
+      .sort()
   t.deepEqual(watching('ApproximateNumberOfMessagesVisible'), ['tp-orders-ingest-dlq', 'tp-orders-main-dlq'])
   t.deepEqual(watching('ApproximateAgeOfOldestMessage'), ['tp-orders-ingest', 'tp-orders-main'])
   t.deepEqual(watching('Errors'), ['tp-order-api', 'tp-order-validator', 'tp-order-worker'])
@@ -620,8 +855,16 @@ test('alarms watch each DLQ, the oldest message of both queues, errors of each f
   const rejectRate = alarms.find((a) => a.id === 'RejectRateAlarm')
   const queries = list<Obj>(rejectRate?.Metrics)
   const metricOf = (id: string) => obj(obj(queries.find((q) => q.Id === id)?.MetricStat).Metric)
-  t.deepEqual(metricOf('processed'), { Namespace: 'OrderPipeline', MetricName: 'OrdersProcessed', Dimensions: [{ Name: 'Stage', Value: 'dev' }] })
-  t.deepEqual(metricOf('rejected'), { Namespace: 'OrderPipeline', MetricName: 'OrdersRejected', Dimensions: [{ Name: 'Stage', Value: 'dev' }] })
+  t.deepEqual(metricOf('processed'), {
+    Namespace: 'OrderPipeline',
+    MetricName: 'OrdersProcessed',
+    Dimensions: [{ Name: 'Stage', Value: 'dev' }],
+  })
+  t.deepEqual(metricOf('rejected'), {
+    Namespace: 'OrderPipeline',
+    MetricName: 'OrdersRejected',
+    Dimensions: [{ Name: 'Stage', Value: 'dev' }],
+  })
   const expression = queries.find((q) => q.ReturnData === true)
   t.regex(String(expression?.Expression), /^rejected \/ \(.*processed.*\+ rejected\)$/)
   t.is(rejectRate?.Threshold, String(main.Parameters?.RejectRateThreshold?.Default))
@@ -634,12 +877,17 @@ test('alarms watch each DLQ, the oldest message of both queues, errors of each f
 
 test('the e-mail subscription exists only when AlarmEmail is given', (t) => {
   t.is(deployed('observability.yaml', 'AlarmEmailSubscription'), undefined)
-  t.deepEqual(deployed('observability.yaml', 'AlarmEmailSubscription', { AlarmEmail: 'ops@example.com' }),
-    { TopicArn: '<AlarmTopic>', Protocol: 'email', Endpoint: 'ops@example.com' })
+  t.deepEqual(deployed('observability.yaml', 'AlarmEmailSubscription', { AlarmEmail: 'ops@example.com' }), {
+    TopicArn: '<AlarmTopic>',
+    Protocol: 'email',
+    Endpoint: 'ops@example.com',
+  })
 })
 
 test('the dashboard is valid JSON showing outcomes, queue and DLQ depths, and function errors and durations', (t) => {
-  const body = JSON.parse(String(deployed('observability.yaml', 'Dashboard')?.DashboardBody)) as { widgets: { properties: { metrics: string[][] } }[] }
+  const body = JSON.parse(String(deployed('observability.yaml', 'Dashboard')?.DashboardBody)) as {
+    widgets: { properties: { metrics: string[][] } }[]
+  }
   const shown = body.widgets.flatMap((w) => w.properties.metrics.map((m) => m.slice(0, 4).join(' ')))
   for (const name of ['OrdersProcessed', 'OrdersRejected', 'OrdersDuplicate', 'OrdersPendingStock', 'OrdersAccepted']) {
     t.true(shown.includes(`OrderPipeline ${name} Stage dev`), `${name}`)
@@ -656,20 +904,62 @@ test('the dashboard is valid JSON showing outcomes, queue and DLQ depths, and fu
 // ---------------------------------------------------------------------------------------------------------------
 // Tags and documentation
 
-test('every taggable resource carries the Stage and NamePrefix tags (the KMS key through its stack\'s tags)', (t) => {
-  const taggable = new Set(['AWS::CloudFormation::Stack', 'AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::S3::Bucket', 'AWS::SNS::Topic',
-    'AWS::Lambda::Function', 'AWS::Lambda::EventSourceMapping', 'AWS::IAM::Role', 'AWS::Logs::LogGroup', 'AWS::ApiGateway::RestApi',
-    'AWS::ApiGateway::Stage', 'AWS::ApiGateway::UsagePlan', 'AWS::ApiGateway::ApiKey', 'AWS::CloudWatch::Alarm', 'AWS::KMS::Key',
-    'AWS::CodeCommit::Repository', 'AWS::CodeBuild::Project', 'AWS::CodeBuild::ReportGroup', 'AWS::CodePipeline::Pipeline', 'AWS::Events::Rule'])
+test("every taggable resource carries the Stage and NamePrefix tags (the KMS key through its stack's tags)", (t) => {
+  const taggable = new Set([
+    'AWS::CloudFormation::Stack',
+    'AWS::DynamoDB::Table',
+    'AWS::SQS::Queue',
+    'AWS::S3::Bucket',
+    'AWS::SNS::Topic',
+    'AWS::Lambda::Function',
+    'AWS::Lambda::EventSourceMapping',
+    'AWS::IAM::Role',
+    'AWS::Logs::LogGroup',
+    'AWS::ApiGateway::RestApi',
+    'AWS::ApiGateway::Stage',
+    'AWS::ApiGateway::UsagePlan',
+    'AWS::ApiGateway::ApiKey',
+    'AWS::CloudWatch::Alarm',
+    'AWS::KMS::Key',
+    'AWS::CodeCommit::Repository',
+    'AWS::CodeBuild::Project',
+    'AWS::CodeBuild::ReportGroup',
+    'AWS::CodePipeline::Pipeline',
+    'AWS::Events::Rule',
+  ])
   // Every resource type of the templates is either taggable (above) or cannot carry tags.
-  const untaggable = new Set(['AWS::ApiGateway::Deployment', 'AWS::ApiGateway::GatewayResponse', 'AWS::ApiGateway::Method', 'AWS::ApiGateway::Model',
-    'AWS::ApiGateway::RequestValidator', 'AWS::ApiGateway::Resource', 'AWS::ApiGateway::UsagePlanKey', 'AWS::CloudWatch::Dashboard', 'AWS::KMS::Alias',
-    'AWS::Lambda::Permission', 'AWS::S3::BucketPolicy', 'AWS::SNS::Subscription', 'AWS::SNS::TopicPolicy', 'AWS::SQS::QueuePolicy'])
-  t.deepEqual(allResources().map(([, , r]) => r.Type).filter((type) => !taggable.has(type) && !untaggable.has(type)), [])
-  const untagged = allResources().filter(([, , r]) => taggable.has(r.Type)).filter(([, , r]) => {
-    const tags = list<Obj>(props(r).Tags)
-    return !(tags.some((tag) => tag.Key === 'Stage' && obj(tag.Value).Ref === 'Stage') && tags.some((tag) => tag.Key === 'NamePrefix' && obj(tag.Value).Ref === 'NamePrefix'))
-  }).map(([file, id]) => `${file} ${id}`)
+  const untaggable = new Set([
+    'AWS::ApiGateway::Deployment',
+    'AWS::ApiGateway::GatewayResponse',
+    'AWS::ApiGateway::Method',
+    'AWS::ApiGateway::Model',
+    'AWS::ApiGateway::RequestValidator',
+    'AWS::ApiGateway::Resource',
+    'AWS::ApiGateway::UsagePlanKey',
+    'AWS::CloudWatch::Dashboard',
+    'AWS::KMS::Alias',
+    'AWS::Lambda::Permission',
+    'AWS::S3::BucketPolicy',
+    'AWS::SNS::Subscription',
+    'AWS::SNS::TopicPolicy',
+    'AWS::SQS::QueuePolicy',
+  ])
+  t.deepEqual(
+    allResources()
+      .map(([, , r]) => r.Type)
+      .filter((type) => !taggable.has(type) && !untaggable.has(type)),
+    [],
+  )
+  const untagged = allResources()
+    .filter(([, , r]) => taggable.has(r.Type))
+    .filter(([, , r]) => {
+      const tags = list<Obj>(props(r).Tags)
+      return !(
+        tags.some((tag) => tag.Key === 'Stage' && obj(tag.Value).Ref === 'Stage') &&
+        tags.some((tag) => tag.Key === 'NamePrefix' && obj(tag.Value).Ref === 'NamePrefix')
+      )
+    })
+    .map(([file, id]) => `${file} ${id}`)
   // moto fails on a KMS key's Tags (it expects TagKey/TagValue); the nested stack's tags reach the key on AWS.
   t.deepEqual(untagged, ['observability.yaml AlarmKey'])
 })
@@ -678,6 +968,7 @@ test('every template says why it is a stack of its own, and every parameter is d
   for (const file of templateFiles) {
     const template = tpl(file)
     t.true((template.Description ?? '').length > 100, `${file}`)
-    for (const [name, p] of Object.entries(template.Parameters ?? {})) t.truthy((p as { Description?: string }).Description, `${file} ${name}`)
+    for (const [name, p] of Object.entries(template.Parameters ?? {}))
+      t.truthy((p as { Description?: string }).Description, `${file} ${name}`)
   }
 })

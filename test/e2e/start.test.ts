@@ -9,7 +9,11 @@ import { freePort, startMoto } from '../helpers/moto.ts'
 
 const root = new URL('../../', import.meta.url).pathname
 
-const start = async (...args: string[]) => promisify(execFile)('npx', ['tsx', 'scripts/start.ts', '--once', '--no-build', ...args], { cwd: root, env: { ...process.env, AWS_ENDPOINT_URL: '' } })
+const start = async (...args: string[]) =>
+  promisify(execFile)('npx', ['tsx', 'scripts/start.ts', '--once', '--no-build', ...args], {
+    cwd: root,
+    env: { ...process.env, AWS_ENDPOINT_URL: '' },
+  })
 
 test('npm start --once runs the demo with every outcome as it must be, and starts again on the same emulator', async (t) => {
   const moto = await startMoto()

@@ -5,7 +5,7 @@ import { buildWorker } from '../../handlers/worker.ts'
 import { awsEvent, fakeContext, seed, seedText, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
 import { createResources, drain, metricSum, useMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
 
-const test = anyTest as TestFn<{ moto: Moto, clients: Clients }>
+const test = anyTest as TestFn<{ moto: Moto; clients: Clients }>
 
 let prefixes = 0
 useMoto(test)
@@ -14,24 +14,40 @@ const setup = async (t: { context: { clients: Clients } }) => {
   const { clients } = t.context
   const r: Resources = await createResources(clients, `a${++prefixes}`)
   const config: ApiConfig = {
-    ordersTable: r.ordersTable, mainQueueUrl: r.mainQueueUrl, metricsNamespace: r.metricsNamespace, stage: r.stage,
-    defaultCurrency: 'EUR', maxOrderAmount: 10000, corsOrigins: ['https://shop.example.com'],
+    ordersTable: r.ordersTable,
+    mainQueueUrl: r.mainQueueUrl,
+    metricsNamespace: r.metricsNamespace,
+    stage: r.stage,
+    defaultCurrency: 'EUR',
+    maxOrderAmount: 10000,
+    corsOrigins: ['https://shop.example.com'],
   }
   const api = buildApi({ config, dynamo: clients.dynamo, sqs: clients.sqs, cloudWatch: clients.cloudWatch })
   const call = async (event: unknown) => {
-    const response = await api(structuredClone(event) as never, fakeContext() as never) as APIGatewayProxyResult
+    const response = (await api(structuredClone(event) as never, fakeContext() as never)) as APIGatewayProxyResult
     return { ...response, json: JSON.parse(response.body) as Record<string, unknown> }
   }
   const worker = buildWorker({
     config: { ...config, mainDlqUrl: r.mainDlqUrl, alertTopicArn: undefined, stockTracking: false },
-    dynamo: clients.dynamo, sqs: clients.sqs, cloudWatch: clients.cloudWatch,
+    dynamo: clients.dynamo,
+    sqs: clients.sqs,
+    cloudWatch: clients.cloudWatch,
   })
   /** Runs the worker over what the API queued. */
   const work = async () => {
     const messages = await drain(clients.sqs, r.mainQueueUrl)
-    const event: SQSEvent = sqsEvent(...messages.map((m) => sqsRecord(m.Body!, {
-      messageAttributes: Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, { stringValue: v.StringValue, dataType: 'String' }])),
-    })))
+    const event: SQSEvent = sqsEvent(
+      ...messages.map((m) =>
+        sqsRecord(m.Body!, {
+          messageAttributes: Object.fromEntries(
+            Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [
+              k,
+              { stringValue: v.StringValue, dataType: 'String' },
+            ]),
+          ),
+        }),
+      ),
+    )
     await worker(event, fakeContext() as never)
     return messages
   }
@@ -53,9 +69,21 @@ test('the API order is accepted with a new id, queued normalised, then PROCESSED
   t.regex(String(response.json.orderId), /^API-[0-9a-f-]{36}$/)
   const [queued] = await work()
   const order = JSON.parse(queued!.Body!)
-  t.like(order, { order_id: response.json.orderId, currency: 'EUR', amount: 99.99, items: [{ sku: 'p123', qty: 1, unit_price: 99.99 }] })
+  t.like(order, {
+    order_id: response.json.orderId,
+    currency: 'EUR',
+    amount: 99.99,
+    items: [{ sku: 'p123', qty: 1, unit_price: 99.99 }],
+  })
   t.is(queued!.MessageAttributes?.correlation_id?.StringValue, 'c6af9ac6-7b61-11e6-9a41-93e8deadbeef')
-  const status = await call({ ...awsEvent<APIGatewayProxyEvent>('apigw-rest-post-orders.json'), httpMethod: 'GET', resource: '/orders/{id}', path: `/orders/${String(response.json.orderId)}`, pathParameters: { id: String(response.json.orderId) }, body: null })
+  const status = await call({
+    ...awsEvent<APIGatewayProxyEvent>('apigw-rest-post-orders.json'),
+    httpMethod: 'GET',
+    resource: '/orders/{id}',
+    path: `/orders/${String(response.json.orderId)}`,
+    pathParameters: { id: String(response.json.orderId) },
+    body: null,
+  })
   t.is(status.statusCode, 200)
   t.like(status.json, { order_id: response.json.orderId, status: 'PROCESSED' })
   t.false(JSON.stringify(status.json).includes('john.doe'), 'no personal data in the answer')
@@ -67,7 +95,9 @@ test('the missing-email order gets 400 with the seed message', async (t) => {
   const response = await call(awsEvent('apigw-rest-post-orders-missing-email.json'))
   t.is(response.statusCode, 400)
   t.is(response.json.message, 'Missing required field: customerEmail')
-  t.deepEqual(response.json.errors, [{ path: '/customerEmail', rule: 'required', message: 'Missing required field: customerEmail' }])
+  t.deepEqual(response.json.errors, [
+    { path: '/customerEmail', rule: 'required', message: 'Missing required field: customerEmail' },
+  ])
   t.is((await drain(clients.sqs, r.mainQueueUrl)).length, 0)
   t.is(await metricSum(clients.cloudWatch, r, 'OrdersRejected'), 1)
 })
@@ -76,14 +106,20 @@ test('the form order is not a dialect: 400 naming the missing fields', async (t)
   const { call } = await setup(t)
   const response = await call(restPost(seedText('form-order.json')))
   t.is(response.statusCode, 400)
-  t.is(response.json.message, 'Missing required fields: order_id, customer_id, created_at, amount, items; Unknown field: order')
+  t.is(
+    response.json.message,
+    'Missing required fields: order_id, customer_id, created_at, amount, items; Unknown field: order',
+  )
 })
 
 test('the invalid seed gets 400 listing each failed field', async (t) => {
   const { call } = await setup(t)
   const response = await call(restPost(seedText('tp-invalid.json')))
   t.is(response.statusCode, 400)
-  t.deepEqual((response.json.errors as { path: string }[]).map((e) => e.path), ['/amount', '/items', '/amount'])
+  t.deepEqual(
+    (response.json.errors as { path: string }[]).map((e) => e.path),
+    ['/amount', '/items', '/amount'],
+  )
 })
 
 test('a base64 canonical body and an HTTP API v2 rich order are accepted with their own ids', async (t) => {
@@ -103,7 +139,11 @@ test('a POST retried with the same Idempotency-Key is a duplicate: 409 once the 
   await work()
   // Act
   const retry = await call(restPost(seedText('api-create-order.json'), { 'Idempotency-Key': 'c0ffee-1' }))
-  const other = await call(restPost(JSON.stringify({ ...seed('api-create-order.json'), paymentMethod: 'PAYPAL' }), { 'Idempotency-Key': 'c0ffee-1' }))
+  const other = await call(
+    restPost(JSON.stringify({ ...seed('api-create-order.json'), paymentMethod: 'PAYPAL' }), {
+      'Idempotency-Key': 'c0ffee-1',
+    }),
+  )
   // Assess
   t.is(first.statusCode, 202)
   t.deepEqual([retry.statusCode, retry.json.status, retry.json.orderId], [409, 'DUPLICATE', first.json.orderId])
@@ -126,7 +166,15 @@ test('malformed JSON is 400, a wrong content type 415, an oversized body 413', a
 
 test('GET of an unknown id is 404, of a malformed one 400', async (t) => {
   const { call } = await setup(t)
-  const get = (id: string) => call({ ...awsEvent<APIGatewayProxyEvent>('apigw-rest-post-orders.json'), httpMethod: 'GET', resource: '/orders/{id}', path: `/orders/${id}`, pathParameters: { id }, body: null })
+  const get = (id: string) =>
+    call({
+      ...awsEvent<APIGatewayProxyEvent>('apigw-rest-post-orders.json'),
+      httpMethod: 'GET',
+      resource: '/orders/{id}',
+      path: `/orders/${id}`,
+      pathParameters: { id },
+      body: null,
+    })
   const missing = await get('ORD-NOPE')
   const bad = await get('no spaces allowed')
   t.is(missing.statusCode, 404)
@@ -139,7 +187,12 @@ test('an Idempotency-Key over 255 characters is a 400 naming the header', async 
   const { call } = await setup(t)
   const response = await call(restPost(seedText('api-create-order.json'), { 'Idempotency-Key': 'k'.repeat(256) }))
   t.is(response.statusCode, 400)
-  t.deepEqual(response.json, { message: 'Idempotency-Key must be 1 to 255 characters', errors: [{ path: 'header:Idempotency-Key', rule: 'maxLength', message: 'Idempotency-Key must be 1 to 255 characters' }] })
+  t.deepEqual(response.json, {
+    message: 'Idempotency-Key must be 1 to 255 characters',
+    errors: [
+      { path: 'header:Idempotency-Key', rule: 'maxLength', message: 'Idempotency-Key must be 1 to 255 characters' },
+    ],
+  })
 })
 
 test('CORS headers are set for the order form', async (t) => {

@@ -7,7 +7,7 @@ import { getOrderStatus } from '../../lib/store.ts'
 import { fakeContext, seed, seedText, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
 import { createResources, drain, metricSum, useMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
 
-const test = anyTest as TestFn<{ moto: Moto, clients: Clients }>
+const test = anyTest as TestFn<{ moto: Moto; clients: Clients }>
 
 let prefixes = 0
 useMoto(test)
@@ -16,25 +16,49 @@ const setup = async (t: { context: { clients: Clients } }, clients: Partial<Clie
   const all = { ...t.context.clients, ...clients }
   const r: Resources = await createResources(t.context.clients, `v${++prefixes}`)
   const config: ValidatorConfig = {
-    ordersTable: r.ordersTable, mainQueueUrl: r.mainQueueUrl, mainDlqUrl: r.mainDlqUrl, ingestDlqUrl: r.ingestDlqUrl,
-    alertTopicArn: r.alertTopicArn, metricsNamespace: r.metricsNamespace, stage: r.stage, defaultCurrency: 'EUR', maxOrderAmount: 10000,
+    ordersTable: r.ordersTable,
+    mainQueueUrl: r.mainQueueUrl,
+    mainDlqUrl: r.mainDlqUrl,
+    ingestDlqUrl: r.ingestDlqUrl,
+    alertTopicArn: r.alertTopicArn,
+    metricsNamespace: r.metricsNamespace,
+    stage: r.stage,
+    defaultCurrency: 'EUR',
+    maxOrderAmount: 10000,
   }
   const validator = buildValidator({ config, ...all })
   const run = async (event: SQSEvent | S3Event) => validator(event, fakeContext())
   /** Uploads an object and returns the ingest-queue event S3 would deliver for it (key URL-encoded as S3 does). */
   const upload = async (key: string, body: string): Promise<SQSEvent> => {
-    const { VersionId } = await t.context.clients.s3.send(new PutObjectCommand({ Bucket: r.bucket, Key: key, Body: body }))
-    return sqsEvent(sqsRecord(notification(r.bucket, key, VersionId), { eventSourceARN: `arn:aws:sqs:eu-west-3:123456789012:${r.bucket}-ingest` }))
+    const { VersionId } = await t.context.clients.s3.send(
+      new PutObjectCommand({ Bucket: r.bucket, Key: key, Body: body }),
+    )
+    return sqsEvent(
+      sqsRecord(notification(r.bucket, key, VersionId), {
+        eventSourceARN: `arn:aws:sqs:eu-west-3:123456789012:${r.bucket}-ingest`,
+      }),
+    )
   }
   return { r, run, upload, clients: all }
 }
 
 const encodeKey = (key: string): string => encodeURIComponent(key).replace(/%20/g, '+')
 const s3Record = (bucket: string, key: string, versionId?: string) => ({
-  eventVersion: '2.1', eventSource: 'aws:s3', awsRegion: 'eu-west-3', eventTime: new Date().toISOString(), eventName: 'ObjectCreated:Put',
-  s3: { s3SchemaVersion: '1.0', configurationId: 'orders', bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { key: encodeKey(key), size: 1, versionId } },
+  eventVersion: '2.1',
+  eventSource: 'aws:s3',
+  awsRegion: 'eu-west-3',
+  eventTime: new Date().toISOString(),
+  eventName: 'ObjectCreated:Put',
+  s3: {
+    s3SchemaVersion: '1.0',
+    configurationId: 'orders',
+    bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
+    object: { key: encodeKey(key), size: 1, versionId },
+  },
 })
-const notification = (bucket: string, key: string, versionId?: string) => ({ Records: [s3Record(bucket, key, versionId)] })
+const notification = (bucket: string, key: string, versionId?: string) => ({
+  Records: [s3Record(bucket, key, versionId)],
+})
 
 const parseOrText = (text: string): unknown => {
   try {
@@ -43,11 +67,19 @@ const parseOrText = (text: string): unknown => {
     return text
   }
 }
-const bodies = async (sqs: SQSClient, url: string) => (await drain(sqs, url)).map((m) => ({ body: parseOrText(m.Body!) as Record<string, any>, attributes: m.MessageAttributes ?? {} })) // eslint-disable-line @typescript-eslint/no-explicit-any
+const bodies = async (sqs: SQSClient, url: string) =>
+  (await drain(sqs, url)).map((m) => ({
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    body: parseOrText(m.Body!) as Record<string, any>,
+    attributes: m.MessageAttributes ?? {},
+  }))
 
 test('a JSON array of the three dialects is queued normalised, each with its source', async (t) => {
   const { r, run, upload, clients } = await setup(t)
-  const event = await upload('orders/batch.json', JSON.stringify([seed('tp-valid.json'), seed('lab-rich-order.json'), seed('api-create-order.json')]))
+  const event = await upload(
+    'orders/batch.json',
+    JSON.stringify([seed('tp-valid.json'), seed('lab-rich-order.json'), seed('api-create-order.json')]),
+  )
   // Act
   const response = await run(event)
   // Assess
@@ -88,10 +120,16 @@ test('a JSONL file: valid lines queued, invalid and broken lines parked with the
   const parked = await bodies(clients.sqs, r.mainDlqUrl)
   t.deepEqual(parked.map((p) => p.attributes.source!.StringValue!.split('#')[1]).sort(), ['2', '4'])
   t.true(parked.every((p) => p.attributes.source!.StringValue!.includes('orders/lot de commandes été.jsonl')))
-  t.deepEqual(parked.map((p) => JSON.parse(p.attributes.error!.StringValue!).class).sort(), ['MalformedOrderError', 'ValidationError'])
+  t.deepEqual(parked.map((p) => JSON.parse(p.attributes.error!.StringValue!).class).sort(), [
+    'MalformedOrderError',
+    'ValidationError',
+  ])
   const status = await getOrderStatus(clients.dynamo, r.ordersTable, 'ORD-2026-002')
   t.is(status?.status, 'REJECTED')
-  t.deepEqual(status?.rejections[0]?.reasons.map((f) => f.rule), ['exclusiveMinimum', 'minItems', 'sum'])
+  t.deepEqual(
+    status?.rejections[0]?.reasons.map((f) => f.rule),
+    ['exclusiveMinimum', 'minItems', 'sum'],
+  )
   t.is(await metricSum(clients.cloudWatch, r, 'OrdersRejected'), 2)
   const alerts = await bodies(clients.sqs, r.alertsQueueUrl)
   t.is(alerts.length, 2)
@@ -100,7 +138,9 @@ test('a JSONL file: valid lines queued, invalid and broken lines parked with the
 
 test('the S3 test event is acknowledged and ignored', async (t) => {
   const { r, run, clients } = await setup(t)
-  const event = sqsEvent(sqsRecord({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: new Date().toISOString(), Bucket: r.bucket }))
+  const event = sqsEvent(
+    sqsRecord({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: new Date().toISOString(), Bucket: r.bucket }),
+  )
   t.deepEqual(await run(event), { batchItemFailures: [] })
   t.is((await drain(clients.sqs, r.mainQueueUrl)).length, 0)
   t.is((await drain(clients.sqs, r.ingestDlqUrl)).length, 0)
@@ -143,33 +183,49 @@ test('SendMessageBatch entries that come back Failed are retried, never dropped'
     return sqs.send(command as never)
   }) as never
   const { r, run, upload, clients } = await setup(t, { sqs: flaky })
-  const event = await upload('orders/three.jsonl', [1, 2, 3].map((n) => JSON.stringify({ ...seed('tp-valid.json'), order_id: `ORD-${n}` })).join('\n'))
+  const event = await upload(
+    'orders/three.jsonl',
+    [1, 2, 3].map((n) => JSON.stringify({ ...seed('tp-valid.json'), order_id: `ORD-${n}` })).join('\n'),
+  )
   // Act
   const response = await run(event)
   // Assess
   t.deepEqual(response, { batchItemFailures: [] })
   t.is(refusals, 1)
-  t.deepEqual((await bodies(clients.sqs, r.mainQueueUrl)).map((q) => q.body.order_id).sort(), ['ORD-1', 'ORD-2', 'ORD-3'])
+  t.deepEqual((await bodies(clients.sqs, r.mainQueueUrl)).map((q) => q.body.order_id).sort(), [
+    'ORD-1',
+    'ORD-2',
+    'ORD-3',
+  ])
 })
 
-test('an entry the queue refuses as the sender\'s fault is parked as a reject, not retried', async (t) => {
+test("an entry the queue refuses as the sender's fault is parked as a reject, not retried", async (t) => {
   const { sqs } = t.context.clients
   const refusing = Object.create(sqs) as SQSClient
   refusing.send = (async (command: unknown) => {
     if (command instanceof SendMessageBatchCommand && command.input.QueueUrl?.endsWith('-main')) {
       const [first, ...rest] = command.input.Entries ?? []
       const sent = await sqs.send(new SendMessageBatchCommand({ ...command.input, Entries: rest }))
-      return { ...sent, Failed: [{ Id: first!.Id, Code: 'InvalidMessageContents', SenderFault: true, Message: 'bad characters' }] }
+      return {
+        ...sent,
+        Failed: [{ Id: first!.Id, Code: 'InvalidMessageContents', SenderFault: true, Message: 'bad characters' }],
+      }
     }
     return sqs.send(command as never)
   }) as never
   const { r, run, upload, clients } = await setup(t, { sqs: refusing })
-  const event = await upload('orders/two.jsonl', [1, 2].map((n) => JSON.stringify({ ...seed('tp-valid.json'), order_id: `ORD-${n}` })).join('\n'))
+  const event = await upload(
+    'orders/two.jsonl',
+    [1, 2].map((n) => JSON.stringify({ ...seed('tp-valid.json'), order_id: `ORD-${n}` })).join('\n'),
+  )
   // Act
   const response = await run(event)
   // Assess
   t.deepEqual(response, { batchItemFailures: [] })
-  t.deepEqual((await bodies(clients.sqs, r.mainQueueUrl)).map((q) => q.body.order_id), ['ORD-2'])
+  t.deepEqual(
+    (await bodies(clients.sqs, r.mainQueueUrl)).map((q) => q.body.order_id),
+    ['ORD-2'],
+  )
   const [parked] = await bodies(clients.sqs, r.mainDlqUrl)
   t.is(parked!.body.order_id, 'ORD-1')
   t.like(JSON.parse(parked!.attributes.error!.StringValue!), { class: 'ValidationError', fields: [{ rule: 'queue' }] })
@@ -177,7 +233,9 @@ test('an entry the queue refuses as the sender\'s fault is parked as a reject, n
 
 test('a direct S3 trigger event is handled like the queued one', async (t) => {
   const { r, run, clients } = await setup(t)
-  const { VersionId } = await t.context.clients.s3.send(new PutObjectCommand({ Bucket: r.bucket, Key: 'orders/direct.json', Body: seedText('tp-valid.json') }))
+  const { VersionId } = await t.context.clients.s3.send(
+    new PutObjectCommand({ Bucket: r.bucket, Key: 'orders/direct.json', Body: seedText('tp-valid.json') }),
+  )
   const result = await run(notification(r.bucket, 'orders/direct.json', VersionId) as unknown as S3Event)
   t.deepEqual(result as unknown, [[{ accepted: 1, rejected: 0 }]])
   t.is((await drain(clients.sqs, r.mainQueueUrl)).length, 1)
@@ -185,7 +243,9 @@ test('a direct S3 trigger event is handled like the queued one', async (t) => {
 
 test('a direct S3 event for a missing object parks it in the ingest DLQ', async (t) => {
   const { r, run, clients } = await setup(t)
-  const result = await run(notification(r.bucket, 'orders/missing.json') as unknown as S3Event) as unknown as SQSBatchResponse
+  const result = (await run(
+    notification(r.bucket, 'orders/missing.json') as unknown as S3Event,
+  )) as unknown as SQSBatchResponse
   t.deepEqual(result as unknown, [[]])
   t.is((await drain(clients.sqs, r.ingestDlqUrl)).length, 1)
 })

@@ -7,18 +7,35 @@ import { awsEvent, fakeContext, seed, sqsEvent, sqsRecord } from '../helpers/fix
 import { createResources, drain, metricSum, useMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
 import { normalise, newOrderId } from '../../lib/order.ts'
 
-const test = anyTest as TestFn<{ moto: Moto, clients: Clients, r: Resources, config: WorkerConfig, run: (event: SQSEvent) => Promise<SQSBatchResponse> }>
+const test = anyTest as TestFn<{
+  moto: Moto
+  clients: Clients
+  r: Resources
+  config: WorkerConfig
+  run: (event: SQSEvent) => Promise<SQSBatchResponse>
+}>
 
 let prefixes = 0
 useMoto(test)
 
 /** Each test gets its own tables and queues (tests in a file run concurrently). */
-const setup = async (t: { context: { clients: Clients } }, overrides: Partial<WorkerConfig> = {}, clients: Partial<Clients> = {}) => {
-  const all = { ...(t.context.clients), ...clients }
+const setup = async (
+  t: { context: { clients: Clients } },
+  overrides: Partial<WorkerConfig> = {},
+  clients: Partial<Clients> = {},
+) => {
+  const all = { ...t.context.clients, ...clients }
   const r = await createResources(t.context.clients, `w${++prefixes}`)
   const config: WorkerConfig = {
-    ordersTable: r.ordersTable, mainDlqUrl: r.mainDlqUrl, alertTopicArn: r.alertTopicArn, metricsNamespace: r.metricsNamespace,
-    stage: r.stage, stockTracking: true, defaultCurrency: 'EUR', maxOrderAmount: 10000, ...overrides,
+    ordersTable: r.ordersTable,
+    mainDlqUrl: r.mainDlqUrl,
+    alertTopicArn: r.alertTopicArn,
+    metricsNamespace: r.metricsNamespace,
+    stage: r.stage,
+    stockTracking: true,
+    defaultCurrency: 'EUR',
+    maxOrderAmount: 10000,
+    ...overrides,
   }
   const worker = buildWorker({ config, dynamo: all.dynamo, sqs: all.sqs, sns: all.sns, cloudWatch: all.cloudWatch })
   const run = async (event: SQSEvent) => worker(event, fakeContext() as never) as Promise<SQSBatchResponse>
@@ -29,7 +46,8 @@ const stored = async (dynamo: DynamoDBDocumentClient, table: string, key: Record
   (await dynamo.send(new GetCommand({ TableName: table, Key: key }))).Item
 
 const stockSeed = async (dynamo: DynamoDBDocumentClient, table: string, levels: Record<string, number>) => {
-  for (const [sku, available] of Object.entries(levels)) await setStock(dynamo, table, sku, available, new Date().toISOString())
+  for (const [sku, available] of Object.entries(levels))
+    await setStock(dynamo, table, sku, available, new Date().toISOString())
 }
 
 test('a valid order is PROCESSED once, its stock reserved, and counted', async (t) => {
@@ -72,9 +90,15 @@ test('the invalid seed is REJECTED: parked in the DLQ with its reasons, recorded
   t.deepEqual(response, { batchItemFailures: [] })
   const [parked, ...others] = await drain(clients.sqs, r.mainDlqUrl)
   t.is(others.length, 0)
-  const error = JSON.parse(parked!.MessageAttributes!.error!.StringValue!) as { class: string, fields: { path: string, rule: string }[] }
+  const error = JSON.parse(parked!.MessageAttributes!.error!.StringValue!) as {
+    class: string
+    fields: { path: string; rule: string }[]
+  }
   t.is(error.class, 'ValidationError')
-  t.deepEqual(error.fields.map((f) => `${f.path} ${f.rule}`), ['/amount exclusiveMinimum', '/items minItems', '/amount sum'])
+  t.deepEqual(
+    error.fields.map((f) => `${f.path} ${f.rule}`),
+    ['/amount exclusiveMinimum', '/items minItems', '/amount sum'],
+  )
   t.deepEqual(JSON.parse(parked!.Body!), seed('tp-invalid.json'))
   t.is(await stored(clients.dynamo, r.ordersTable, orderKey('ORD-2026-002')), undefined, 'the id is not claimed')
   t.is(await metricSum(clients.cloudWatch, r, 'OrdersRejected'), 1)
@@ -100,7 +124,11 @@ test('the same id with other content is a conflict: rejected and recorded beside
   t.deepEqual(response, { batchItemFailures: [] })
   const [parked] = await drain(clients.sqs, r.mainDlqUrl)
   t.is(JSON.parse(parked!.MessageAttributes!.error!.StringValue!).class, 'ConflictError')
-  t.is((await stored(clients.dynamo, r.ordersTable, orderKey('ORD-2026-001')))?.order.amount, 149.99, 'the first order stands')
+  t.is(
+    (await stored(clients.dynamo, r.ordersTable, orderKey('ORD-2026-001')))?.order.amount,
+    149.99,
+    'the first order stands',
+  )
   t.is(await metricSum(clients.cloudWatch, r, 'OrdersRejected'), 1)
 })
 
@@ -108,11 +136,20 @@ test('the same order in two dialects is a DUPLICATE', async (t) => {
   const { r, run, clients } = await setup(t, { stockTracking: false })
   const ctx = { defaultCurrency: 'EUR', receivedAt: new Date().toISOString(), assignOrderId: newOrderId }
   const canonical = normalise(seed('tp-valid.json'), 'canonical', ctx)
-  const rich = normalise({
-    order_id: 'ORD-2026-001', customer_id: 'CUST-1001', order_date: '2026-01-07T10:00:00Z',
-    items: [{ product_id: 'SKU-1', quantity: 1, unit_price: 99.99 }, { product_id: 'SKU-2', quantity: 1, unit_price: 50 }],
-    payment: { amount: 149.99 },
-  }, 'rich', ctx)
+  const rich = normalise(
+    {
+      order_id: 'ORD-2026-001',
+      customer_id: 'CUST-1001',
+      order_date: '2026-01-07T10:00:00Z',
+      items: [
+        { product_id: 'SKU-1', quantity: 1, unit_price: 99.99 },
+        { product_id: 'SKU-2', quantity: 1, unit_price: 50 },
+      ],
+      payment: { amount: 149.99 },
+    },
+    'rich',
+    ctx,
+  )
   // Act
   await run(sqsEvent(sqsRecord(canonical)))
   await run(sqsEvent(sqsRecord(rich)))
@@ -129,8 +166,15 @@ test('the mixed fixture batch: one PROCESSED, its copy DUPLICATE, the invalid an
   // Assess
   t.deepEqual(response, { batchItemFailures: [] })
   const parked = await drain(clients.sqs, r.mainDlqUrl)
-  t.deepEqual(parked.map((m) => JSON.parse(m.MessageAttributes!.error!.StringValue!).class).sort(), ['MalformedOrderError', 'ValidationError'])
-  t.is((await stored(clients.dynamo, r.ordersTable, stockKey('SKU-1')))?.available, 4, 'the copy in the same batch reserved nothing')
+  t.deepEqual(parked.map((m) => JSON.parse(m.MessageAttributes!.error!.StringValue!).class).sort(), [
+    'MalformedOrderError',
+    'ValidationError',
+  ])
+  t.is(
+    (await stored(clients.dynamo, r.ordersTable, stockKey('SKU-1')))?.available,
+    4,
+    'the copy in the same batch reserved nothing',
+  )
   t.is(await metricSum(clients.cloudWatch, r, 'OrdersProcessed'), 1)
   t.is(await metricSum(clients.cloudWatch, r, 'OrdersDuplicate'), 1)
   t.is(await metricSum(clients.cloudWatch, r, 'OrdersRejected'), 2)
@@ -139,14 +183,21 @@ test('the mixed fixture batch: one PROCESSED, its copy DUPLICATE, the invalid an
 test('an item short of stock is marked pending, the order flagged pending-stock and an alert sent', async (t) => {
   const { r, run, clients } = await setup(t)
   await stockSeed(clients.dynamo, r.ordersTable, { 'PRD-1001': 3, 'PRD-2002': 1 })
-  const rich = normalise(seed('lab-rich-order.json'), 'rich', { defaultCurrency: 'EUR', receivedAt: new Date().toISOString(), assignOrderId: newOrderId })
+  const rich = normalise(seed('lab-rich-order.json'), 'rich', {
+    defaultCurrency: 'EUR',
+    receivedAt: new Date().toISOString(),
+    assignOrderId: newOrderId,
+  })
   // Act
   const response = await run(sqsEvent(sqsRecord(rich)))
   // Assess
   t.deepEqual(response, { batchItemFailures: [] })
   const order = await stored(clients.dynamo, r.ordersTable, orderKey('ORD-20231001-0001'))
   t.is(order?.stock_status, 'PENDING_STOCK')
-  t.deepEqual(order?.order.items.map((i: { sku: string, stock: string }) => `${i.sku} ${i.stock}`), ['PRD-1001 RESERVED', 'PRD-2002 PENDING'])
+  t.deepEqual(
+    order?.order.items.map((i: { sku: string; stock: string }) => `${i.sku} ${i.stock}`),
+    ['PRD-1001 RESERVED', 'PRD-2002 PENDING'],
+  )
   t.is((await stored(clients.dynamo, r.ordersTable, stockKey('PRD-1001')))?.available, 2)
   t.is((await stored(clients.dynamo, r.ordersTable, stockKey('PRD-2002')))?.available, 1, 'a short SKU is not touched')
   const [alert] = await drain(clients.sqs, r.alertsQueueUrl)
@@ -157,9 +208,21 @@ test('an item short of stock is marked pending, the order flagged pending-stock 
 test('lines with the same SKU are summed before reserving', async (t) => {
   const { r, run, clients } = await setup(t)
   await stockSeed(clients.dynamo, r.ordersTable, { 'SKU-1': 3 })
-  const order = { ...seed('tp-valid.json'), order_id: 'ORD-SUM', amount: 40, items: [{ sku: 'SKU-1', qty: 2, unit_price: 10 }, { sku: 'SKU-1', qty: 2, unit_price: 10 }] }
+  const order = {
+    ...seed('tp-valid.json'),
+    order_id: 'ORD-SUM',
+    amount: 40,
+    items: [
+      { sku: 'SKU-1', qty: 2, unit_price: 10 },
+      { sku: 'SKU-1', qty: 2, unit_price: 10 },
+    ],
+  }
   await run(sqsEvent(sqsRecord(order)))
-  t.is((await stored(clients.dynamo, r.ordersTable, orderKey('ORD-SUM')))?.stock_status, 'PENDING_STOCK', '4 wanted, 3 available')
+  t.is(
+    (await stored(clients.dynamo, r.ordersTable, orderKey('ORD-SUM')))?.stock_status,
+    'PENDING_STOCK',
+    '4 wanted, 3 available',
+  )
   t.is((await stored(clients.dynamo, r.ordersTable, stockKey('SKU-1')))?.available, 3)
 })
 
@@ -173,7 +236,9 @@ test('stock tracking off: one conditional write, no stock record read or written
 test('a transient failure on one record fails only that record', async (t) => {
   const { dynamo } = t.context.clients
   const flaky = Object.create(dynamo) as DynamoDBDocumentClient
-  flaky.send = (async (command: { input: { TransactItems?: { Put?: { Item?: { order_id?: string } } }[], Item?: { order_id?: string } } }) => {
+  flaky.send = (async (command: {
+    input: { TransactItems?: { Put?: { Item?: { order_id?: string } } }[]; Item?: { order_id?: string } }
+  }) => {
     const id = command.input.Item?.order_id ?? command.input.TransactItems?.[0]?.Put?.Item?.order_id
     if (id === 'ORD-FLAKY') throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })
     return dynamo.send(command as never)
@@ -191,7 +256,9 @@ test('a transient failure on one record fails only that record', async (t) => {
 test('an all-failing batch and a thrown non-Error value report every record', async (t) => {
   const { dynamo } = t.context.clients
   const broken = Object.create(dynamo) as DynamoDBDocumentClient
-  broken.send = (async () => { throw 'socket hang up' }) as never // eslint-disable-line @typescript-eslint/only-throw-error
+  broken.send = (async () => {
+    throw 'socket hang up'
+  }) as never // eslint-disable-line @typescript-eslint/only-throw-error
   const { run } = await setup(t, { stockTracking: false }, { dynamo: broken })
   const records = [sqsRecord(seed('tp-valid.json')), sqsRecord({ ...seed('tp-valid.json'), order_id: 'ORD-2' })]
   const response = await run(sqsEvent(...records))
@@ -202,9 +269,14 @@ test('a CloudWatch failure is logged and loses no order', async (t) => {
   const { cloudWatch } = t.context.clients
   const down = Object.create(cloudWatch) as typeof cloudWatch
   let calls = 0
-  down.send = (async () => { calls++; throw new Error('CloudWatch unavailable') }) as never
+  down.send = (async () => {
+    calls++
+    throw new Error('CloudWatch unavailable')
+  }) as never
   const { r, run, clients } = await setup(t, { stockTracking: false }, { cloudWatch: down })
-  const response = await run(sqsEvent(sqsRecord(seed('tp-valid.json')), sqsRecord({ ...seed('tp-valid.json'), order_id: 'ORD-B' })))
+  const response = await run(
+    sqsEvent(sqsRecord(seed('tp-valid.json')), sqsRecord({ ...seed('tp-valid.json'), order_id: 'ORD-B' })),
+  )
   t.deepEqual(response, { batchItemFailures: [] })
   t.is(calls, 1, 'one PutMetricData per invocation')
   t.is((await stored(clients.dynamo, r.ordersTable, orderKey('ORD-B')))?.status, 'PROCESSED')
@@ -227,7 +299,9 @@ test('the worker processes at most WORKER_CONCURRENCY records of a batch at once
     }) as never
     const { r, run, clients } = await setup(t, { stockTracking: false, workerConcurrency }, { dynamo: counting })
     const ids = ['ORD-C1', 'ORD-C2', 'ORD-C3', 'ORD-C4', 'ORD-C5']
-    t.deepEqual(await run(sqsEvent(...ids.map((id) => sqsRecord({ ...seed('tp-valid.json'), order_id: id })))), { batchItemFailures: [] })
+    t.deepEqual(await run(sqsEvent(...ids.map((id) => sqsRecord({ ...seed('tp-valid.json'), order_id: id })))), {
+      batchItemFailures: [],
+    })
     for (const id of ids) t.is((await stored(clients.dynamo, r.ordersTable, orderKey(id)))?.status, 'PROCESSED')
     return most
   }

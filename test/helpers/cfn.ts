@@ -8,11 +8,19 @@ import * as cfn from '../../scripts/local/template.ts'
 import type { Obj, Resource, Template } from '../../scripts/local/template.ts'
 
 export type { Obj, Parameter, Resource, Template } from '../../scripts/local/template.ts'
-export interface Statement { Sid?: string, Effect: string, Principal?: unknown, Action: string | string[], Resource: unknown, Condition?: Obj }
+export interface Statement {
+  Sid?: string
+  Effect: string
+  Principal?: unknown
+  Action: string | string[]
+  Resource: unknown
+  Condition?: Obj
+}
 
 export { list, obj } from '../../scripts/local/template.ts'
 const { list, obj } = cfn
-export const resourcesOf = (t: Template, type: string): [string, Resource][] => Object.entries(t.Resources).filter(([, r]) => r.Type === type)
+export const resourcesOf = (t: Template, type: string): [string, Resource][] =>
+  Object.entries(t.Resources).filter(([, r]) => r.Type === type)
 export const props = (r: Resource | undefined): Obj => r?.Properties ?? {}
 
 export const PSEUDO: Record<string, string> = {
@@ -26,7 +34,11 @@ export type Values = Record<string, string>
 
 /** Parameter values: the template's defaults, then `overrides` (CloudFormation hands every parameter as a string). */
 export const valuesOf = (t: Template, overrides: Values = {}): Values => ({
-  ...Object.fromEntries(Object.entries(t.Parameters ?? {}).filter(([, p]) => p.Default !== undefined).map(([name, p]) => [name, String(p.Default)])),
+  ...Object.fromEntries(
+    Object.entries(t.Parameters ?? {})
+      .filter(([, p]) => p.Default !== undefined)
+      .map(([name, p]) => [name, String(p.Default)]),
+  ),
   ...overrides,
 })
 
@@ -40,12 +52,16 @@ const scope = (values: Values): cfn.Scope => ({
 /** Resolves Ref, Fn::Sub, Fn::Join, Fn::If, Fn::GetAtt (scripts/local/template.ts) with these parameter values. */
 export const evaluate = (value: unknown, t: Template, values: Values): unknown => cfn.evaluate(value, t, scope(values))
 export const truth = (expr: unknown, t: Template, values: Values): boolean => cfn.truth(expr, t, scope(values))
-export const conditionHolds = (name: string, t: Template, values: Values): boolean => cfn.conditionHolds(name, t, scope(values))
+export const conditionHolds = (name: string, t: Template, values: Values): boolean =>
+  cfn.conditionHolds(name, t, scope(values))
 
 /** Does the root's Rules section accept these parameter values? */
 export const rulesAccept = (t: Template, values: Values): boolean =>
-  Object.values(t.Rules ?? {}).every((rule) =>
-    (rule.RuleCondition !== undefined && !truth(rule.RuleCondition, t, values)) || rule.Assertions.every((a) => truth(a.Assert, t, values)))
+  Object.values(t.Rules ?? {}).every(
+    (rule) =>
+      (rule.RuleCondition !== undefined && !truth(rule.RuleCondition, t, values)) ||
+      rule.Assertions.every((a) => truth(a.Assert, t, values)),
+  )
 
 /** A resource's properties evaluated with these values; undefined when its Condition leaves it out. */
 export const resolvedResource = (t: Template, logicalId: string, values: Values): Obj | undefined => {
@@ -61,7 +77,8 @@ export const grantsOfRole = (role: Obj | undefined): Map<string, string[]> => {
   for (const policy of list<Obj>(role?.Policies)) {
     for (const s of list<Statement>(obj(policy.PolicyDocument).Statement)) {
       if (s.Effect !== 'Allow') continue
-      for (const action of list<string>(s.Action)) granted.set(action, [...(granted.get(action) ?? []), ...list<string>(s.Resource)])
+      for (const action of list<string>(s.Action))
+        granted.set(action, [...(granted.get(action) ?? []), ...list<string>(s.Resource)])
     }
   }
   return granted

@@ -4,7 +4,9 @@ import type { Command } from 'commander'
 export const runCommand = async (program: Command, args: string[]): Promise<string> => {
   const lines: string[] = []
   const log = console.log
-  console.log = (...parts: unknown[]) => { lines.push(parts.join(' ')) }
+  console.log = (...parts: unknown[]) => {
+    lines.push(parts.join(' '))
+  }
   try {
     await program.parseAsync(['node', program.name(), ...args])
   } finally {

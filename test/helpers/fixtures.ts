@@ -12,7 +12,8 @@ const root = FIXTURES
 
 export const seedText = (name: string): string => readFileSync(new URL(`seed-orders/${name}`, root), 'utf8')
 export const seed = (name: string): Record<string, unknown> => JSON.parse(seedText(name)) as Record<string, unknown>
-export const awsEvent = <T = unknown>(name: string): T => JSON.parse(readFileSync(new URL(`aws-events/${name}`, root), 'utf8')) as T
+export const awsEvent = <T = unknown>(name: string): T =>
+  JSON.parse(readFileSync(new URL(`aws-events/${name}`, root), 'utf8')) as T
 
 let requests = 0
 export const fakeContext = (): Context => ({
@@ -38,7 +39,12 @@ export const sqsRecord = (body: unknown, overrides: Partial<SQSRecord> = {}): SQ
     messageId: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
     receiptHandle: `handle-${id}`,
     body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1767780000000', SenderId: 'AIDAEXAMPLE', ApproximateFirstReceiveTimestamp: '1767780000100' },
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1767780000000',
+      SenderId: 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: '1767780000100',
+    },
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',

@@ -25,26 +25,50 @@ export interface LocalStack {
   stop: () => Promise<void>
 }
 
-export const deployLocalStack = async (prefix: string, parameters: Record<string, string | number> = {}): Promise<LocalStack> => {
-  if (!existsSync(join(root, 'dist/worker/index.mjs'))) throw new Error('dist/ is missing: run npm run build (npm test does)')
+export const deployLocalStack = async (
+  prefix: string,
+  parameters: Record<string, string | number> = {},
+): Promise<LocalStack> => {
+  if (!existsSync(join(root, 'dist/worker/index.mjs')))
+    throw new Error('dist/ is missing: run npm run build (npm test does)')
   const moto = await startMoto()
   const stackName = `${prefix}-order-pipeline`
-  await promisify(execFile)(join(root, 'scripts/deploy.sh'), [
-    '--endpoint', moto.endpoint, '--prefix', prefix, '--stage', 'test', '--skip-build',
-    ...Object.entries(parameters).map(([k, v]) => `${k}=${v}`),
-  ], { cwd: root, env: { ...process.env, AWS_ENDPOINT_URL: moto.endpoint } })
+  await promisify(execFile)(
+    join(root, 'scripts/deploy.sh'),
+    [
+      '--endpoint',
+      moto.endpoint,
+      '--prefix',
+      prefix,
+      '--stage',
+      'test',
+      '--skip-build',
+      ...Object.entries(parameters).map(([k, v]) => `${k}=${v}`),
+    ],
+    { cwd: root, env: { ...process.env, AWS_ENDPOINT_URL: moto.endpoint } },
+  )
   const workDir = mkdtempSync(join(tmpdir(), `${prefix}-`))
   const logs: string[] = []
   const outcomes = new OutcomeLog()
   const runner = await startRunner({
-    endpoint: moto.endpoint, region: 'eu-west-3', stackName, prefix, stage: 'test', apiPort: await freePort(), workDir,
+    endpoint: moto.endpoint,
+    region: 'eu-west-3',
+    stackName,
+    prefix,
+    stage: 'test',
+    apiPort: await freePort(),
+    workDir,
     onLog: (fn, line) => {
       logs.push(line)
       outcomes.record(fn, line)
     },
   })
   return {
-    moto, runner, logs, outcomes, clients: clientsFor(moto.endpoint),
+    moto,
+    runner,
+    logs,
+    outcomes,
+    clients: clientsFor(moto.endpoint),
     stop: async () => {
       await runner.stop()
       moto.stop()
@@ -54,7 +78,11 @@ export const deployLocalStack = async (prefix: string, parameters: Record<string
 }
 
 /** Polls `check` until it returns something other than undefined/false, or fails after `seconds`. */
-export const waitFor = async <T>(what: string, check: () => Promise<T | undefined | false>, seconds = 30): Promise<T> => {
+export const waitFor = async <T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  seconds = 30,
+): Promise<T> => {
   const deadline = Date.now() + seconds * 1000
   for (;;) {
     const value = await check()

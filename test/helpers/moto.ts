@@ -9,24 +9,35 @@ import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cl
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3'
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns'
-import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs'
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 
 /** A TCP port nobody listens on now. */
-export const freePort = async (): Promise<number> => new Promise((resolve, reject) => {
-  const server = createServer()
-  server.once('error', reject)
-  server.listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as { port: number }
-    server.close(() => resolve(port))
+export const freePort = async (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
   })
-})
 
 if (spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).error) {
   throw new Error("moto_server not found: install it with `pip install 'moto[server]'` (see README, Requirements)")
 }
 
-export interface Moto { endpoint: string, stop: () => void }
+export interface Moto {
+  endpoint: string
+  stop: () => void
+}
 
 export const startMoto = async (): Promise<Moto> => {
   const port = await freePort()
@@ -57,7 +68,9 @@ export interface Clients {
 export const clientsFor = (endpoint: string): Clients => {
   const common = { endpoint, region: 'eu-west-3', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }
   return {
-    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(common), { marshallOptions: { removeUndefinedValues: true } }),
+    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(common), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
     sqs: new SQSClient(common),
     s3: new S3Client({ ...common, forcePathStyle: true }),
     sns: new SNSClient(common),
@@ -81,25 +94,51 @@ export interface Resources {
 /** A fresh set of resources named from `prefix`, so that tests do not see each other's data. */
 export const createResources = async (clients: Clients, prefix: string): Promise<Resources> => {
   const ordersTable = `${prefix}-orders`
-  await clients.dynamo.send(new CreateTableCommand({
-    TableName: ordersTable,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-  }))
+  await clients.dynamo.send(
+    new CreateTableCommand({
+      TableName: ordersTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  )
   const queue = async (name: string) => (await clients.sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!
   const [mainQueueUrl, mainDlqUrl, ingestQueueUrl, ingestDlqUrl, alertsQueueUrl] = await Promise.all(
-    ['main', 'main-dlq', 'ingest', 'ingest-dlq', 'alerts'].map((n) => queue(`${prefix}-orders-${n}`)))
+    ['main', 'main-dlq', 'ingest', 'ingest-dlq', 'alerts'].map((n) => queue(`${prefix}-orders-${n}`)),
+  )
   const { TopicArn } = await clients.sns.send(new CreateTopicCommand({ Name: `${prefix}-order-alerts` }))
-  await clients.sns.send(new SubscribeCommand({
-    TopicArn, Protocol: 'sqs', Endpoint: `arn:aws:sqs:eu-west-3:123456789012:${prefix}-orders-alerts`, Attributes: { RawMessageDelivery: 'true' },
-  }))
+  await clients.sns.send(
+    new SubscribeCommand({
+      TopicArn,
+      Protocol: 'sqs',
+      Endpoint: `arn:aws:sqs:eu-west-3:123456789012:${prefix}-orders-alerts`,
+      Attributes: { RawMessageDelivery: 'true' },
+    }),
+  )
   const bucket = `${prefix}-orders-intake`
-  await clients.s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-3' } }))
-  await clients.s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }))
+  await clients.s3.send(
+    new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'eu-west-3' } }),
+  )
+  await clients.s3.send(
+    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+  )
   return {
-    ordersTable, mainQueueUrl: mainQueueUrl!, mainDlqUrl: mainDlqUrl!, ingestQueueUrl: ingestQueueUrl!, ingestDlqUrl: ingestDlqUrl!,
-    alertsQueueUrl: alertsQueueUrl!, alertTopicArn: TopicArn!, bucket, metricsNamespace: `${prefix}/Orders`, stage: 'test',
+    ordersTable,
+    mainQueueUrl: mainQueueUrl!,
+    mainDlqUrl: mainDlqUrl!,
+    ingestQueueUrl: ingestQueueUrl!,
+    ingestDlqUrl: ingestDlqUrl!,
+    alertsQueueUrl: alertsQueueUrl!,
+    alertTopicArn: TopicArn!,
+    bucket,
+    metricsNamespace: `${prefix}/Orders`,
+    stage: 'test',
   }
 }
 
@@ -107,34 +146,56 @@ export const createResources = async (clients: Clients, prefix: string): Promise
 export const drain = async (sqs: SQSClient, queueUrl: string): Promise<Message[]> => {
   const all: Message[] = []
   for (;;) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], AttributeNames: ['All'], WaitTimeSeconds: 0 }))
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        AttributeNames: ['All'],
+        WaitTimeSeconds: 0,
+      }),
+    )
     if (Messages.length === 0) return all
     all.push(...Messages)
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }))
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    )
   }
 }
 
 export const depth = async (sqs: SQSClient, queueUrl: string): Promise<number> => {
-  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))
-  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  )
+  return (
+    Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+  )
 }
 
 /** The sum of a metric around now, as CloudWatch reports it (GetMetricStatistics: moto's GetMetricData ignores the namespace). */
 export const metricSum = async (cloudWatch: CloudWatchClient, r: Resources, name: string): Promise<number> => {
-  const { Datapoints = [] } = await cloudWatch.send(new GetMetricStatisticsCommand({
-    Namespace: r.metricsNamespace,
-    MetricName: name,
-    Dimensions: [{ Name: 'Stage', Value: r.stage }],
-    StartTime: new Date(Date.now() - 7_200_000),
-    EndTime: new Date(Date.now() + 7_200_000),
-    Period: 3600,
-    Statistics: ['Sum'],
-  }))
+  const { Datapoints = [] } = await cloudWatch.send(
+    new GetMetricStatisticsCommand({
+      Namespace: r.metricsNamespace,
+      MetricName: name,
+      Dimensions: [{ Name: 'Stage', Value: r.stage }],
+      StartTime: new Date(Date.now() - 7_200_000),
+      EndTime: new Date(Date.now() + 7_200_000),
+      Period: 3600,
+      Statistics: ['Sum'],
+    }),
+  )
   return Datapoints.reduce((a, b) => a + (b.Sum ?? 0), 0)
 }
 
 /** A moto server for the test file (started before its tests, stopped after) and clients pointed at it. */
-export const useMoto = <C extends { moto: Moto, clients: Clients }>(test: TestFn<C>): void => {
+export const useMoto = <C extends { moto: Moto; clients: Clients }>(test: TestFn<C>): void => {
   test.before(async (t) => {
     t.context.moto = await startMoto()
     t.context.clients = clientsFor(t.context.moto.endpoint)

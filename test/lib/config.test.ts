@@ -69,7 +69,10 @@ test('loadConfig names every missing required variable in one error', (t) => {
 
 test('loadConfig names only the variables that are missing, an empty one included', (t) => {
   // Act
-  const err = t.throws(() => loadConfig(ALL_REQUIRED, { ...REQUIRED_ENV, MAIN_QUEUE_URL: undefined, MAIN_DLQ_URL: '' }), { instanceOf: ConfigError })
+  const err = t.throws(
+    () => loadConfig(ALL_REQUIRED, { ...REQUIRED_ENV, MAIN_QUEUE_URL: undefined, MAIN_DLQ_URL: '' }),
+    { instanceOf: ConfigError },
+  )
   // Assess
   t.is(err?.message, 'Missing environment variables: MAIN_QUEUE_URL, MAIN_DLQ_URL')
 })
@@ -91,8 +94,10 @@ test('a variable this function does not require may be missing', (t) => {
 })
 
 const stockFlag = test.macro({
-  exec: (t, value: string, expected: boolean) => t.is(loadConfig([], { STOCK_TRACKING: value }).stockTracking, expected),
-  title: (_provided, value: string, expected: boolean) => `STOCK_TRACKING=${value} turns stock tracking ${expected ? 'on' : 'off'}`,
+  exec: (t, value: string, expected: boolean) =>
+    t.is(loadConfig([], { STOCK_TRACKING: value }).stockTracking, expected),
+  title: (_provided, value: string, expected: boolean) =>
+    `STOCK_TRACKING=${value} turns stock tracking ${expected ? 'on' : 'off'}`,
 })
 test(stockFlag, 'on', true)
 test(stockFlag, 'off', false)
@@ -104,20 +109,39 @@ test(stockFlag, '1', true)
 test(stockFlag, '0', false)
 
 const refused = test.macro({
-  exec (t, env: Record<string, string>, message: string) {
+  exec(t, env: Record<string, string>, message: string) {
     // Act
     const err = t.throws(() => loadConfig([], env), { instanceOf: ConfigError })
     // Assess
     t.is(err?.message, message)
   },
-  title: (_provided, env: Record<string, string>) => `loadConfig refuses ${Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}, naming it`,
+  title: (_provided, env: Record<string, string>) =>
+    `loadConfig refuses ${Object.entries(env)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(' ')}, naming it`,
 })
 test(refused, { STOCK_TRACKING: 'maybe' }, 'STOCK_TRACKING must be on or off, got "maybe"')
 test(refused, { STOCK_TRACKING: 'enabled' }, 'STOCK_TRACKING must be on or off, got "enabled"')
-test(refused, { MAX_ORDER_AMOUNT: 'lots' }, 'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "lots"')
-test(refused, { MAX_ORDER_AMOUNT: '0' }, 'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "0"')
-test(refused, { MAX_ORDER_AMOUNT: '-100' }, 'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "-100"')
-test(refused, { MAX_ORDER_AMOUNT: 'Infinity' }, 'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "Infinity"')
+test(
+  refused,
+  { MAX_ORDER_AMOUNT: 'lots' },
+  'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "lots"',
+)
+test(
+  refused,
+  { MAX_ORDER_AMOUNT: '0' },
+  'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "0"',
+)
+test(
+  refused,
+  { MAX_ORDER_AMOUNT: '-100' },
+  'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "-100"',
+)
+test(
+  refused,
+  { MAX_ORDER_AMOUNT: 'Infinity' },
+  'MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas\' bound on money), got "Infinity"',
+)
 test(refused, { DEFAULT_CURRENCY: 'EURO' }, 'DEFAULT_CURRENCY must be an ISO 4217 code, got "EURO"')
 test(refused, { DEFAULT_CURRENCY: 'eur' }, 'DEFAULT_CURRENCY must be an ISO 4217 code, got "eur"')
 test(refused, { WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY must be a positive integer, got "0"')

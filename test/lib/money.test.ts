@@ -22,7 +22,7 @@ test(cents, 0.01, 1)
 test(cents, 19.99, 1999)
 test(cents, 1.1, 110)
 test(cents, 4.35, 435)
-test('149.990 (the same double as 149.99)', cents, 149.990, 14999)
+test('149.990 (the same double as 149.99)', cents, 149.99, 14999)
 
 // negative values keep their sign
 test(cents, -10, -1000)
@@ -48,21 +48,34 @@ test('an object', cents, { amount: 1 }, undefined)
 test('a bigint', cents, 12n, undefined)
 
 test('every two-decimal value JSON can carry converts to its exact cents, and back', (t) => {
-  t.notThrows(() => fc.assert(fc.property(fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }), (n) => {
-    // Prepare: the double a JSON text such as "12.34" parses to
-    const value = Number(`${n < 0 ? '-' : ''}${Math.floor(Math.abs(n) / 100)}.${String(Math.abs(n) % 100).padStart(2, '0')}`)
-    // Act / Assess
-    return toCents(value) === n && fromCents(n) === value
-  })))
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }), (n) => {
+        // Prepare: the double a JSON text such as "12.34" parses to
+        const value = Number(
+          `${n < 0 ? '-' : ''}${Math.floor(Math.abs(n) / 100)}.${String(Math.abs(n) % 100).padStart(2, '0')}`,
+        )
+        // Act / Assess
+        return toCents(value) === n && fromCents(n) === value
+      }),
+    ),
+  )
 })
 
 test('a value with a non-zero third decimal never has cents', (t) => {
-  t.notThrows(() => fc.assert(fc.property(fc.integer({ min: -100_000_000, max: 100_000_000 }).filter((n) => n % 10 !== 0), (n) => {
-    // Prepare: thousandths
-    const value = n / 1000
-    // Act / Assess
-    return toCents(value) === undefined
-  })))
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -100_000_000, max: 100_000_000 }).filter((n) => n % 10 !== 0),
+        (n) => {
+          // Prepare: thousandths
+          const value = n / 1000
+          // Act / Assess
+          return toCents(value) === undefined
+        },
+      ),
+    ),
+  )
 })
 
 test('fromCents divides by 100', (t) => {

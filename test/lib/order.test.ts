@@ -1,6 +1,13 @@
 import test from 'ava'
 import {
-  customerIdFromEmail, detectDialect, newOrderId, orderHash, orderIdFromIdempotencyKey, orderIdFromS3, type Dialect, type Order,
+  customerIdFromEmail,
+  detectDialect,
+  newOrderId,
+  orderHash,
+  orderIdFromIdempotencyKey,
+  orderIdFromS3,
+  type Dialect,
+  type Order,
 } from '../../lib/order.ts'
 import { parseOrder } from '../../lib/validate.ts'
 import { seed, seedText } from '../helpers/fixtures.ts'
@@ -8,9 +15,13 @@ import { seed, seedText } from '../helpers/fixtures.ts'
 type Json = Record<string, unknown>
 
 const ctx = (receivedAt = '2026-01-07T10:15:00.000Z', orderId = 'API-1') => ({
-  defaultCurrency: 'EUR', maxOrderAmount: 10000, receivedAt, assignOrderId: () => orderId,
+  defaultCurrency: 'EUR',
+  maxOrderAmount: 10000,
+  receivedAt,
+  assignOrderId: () => orderId,
 })
-const parse = (input: unknown, receivedAt?: string, orderId?: string): Order => parseOrder(input, ctx(receivedAt, orderId))
+const parse = (input: unknown, receivedAt?: string, orderId?: string): Order =>
+  parseOrder(input, ctx(receivedAt, orderId))
 const hash = (order: Order): string => orderHash(order, 'EUR')
 /** The canonical order as the worker gets it from the queue, without the intake block. */
 const canonicalForm = (order: Order): Json => {
@@ -34,8 +45,18 @@ test('lab-rich-order.json', speaks, seed('lab-rich-order.json'), 'rich')
 test('api-create-order.json', speaks, seed('api-create-order.json'), 'api')
 test('api-missing-email.json (customerName alone is enough)', speaks, seed('api-missing-email.json'), 'api')
 test('form-order.json (an unknown shape)', speaks, seed('form-order.json'), 'canonical')
-test('a canonical order with a customer block', speaks, { ...seed('tp-valid.json'), customer: { name: 'Ana', email: 'ana@example.com' } }, 'canonical')
-test('a canonical order with a payment block', speaks, { ...seed('tp-valid.json'), payment: { method: 'CARD' } }, 'canonical')
+test(
+  'a canonical order with a customer block',
+  speaks,
+  { ...seed('tp-valid.json'), customer: { name: 'Ana', email: 'ana@example.com' } },
+  'canonical',
+)
+test(
+  'a canonical order with a payment block',
+  speaks,
+  { ...seed('tp-valid.json'), payment: { method: 'CARD' } },
+  'canonical',
+)
 test('an empty object', speaks, {}, 'canonical')
 test('an array', speaks, [seed('api-create-order.json')], 'canonical')
 test('null', speaks, null, 'canonical')
@@ -47,7 +68,12 @@ test('payment.amount beside amount', speaks, { amount: 10, payment: { amount: 10
 test('items with productId only', speaks, { items: [{ productId: 'p' }] }, 'api')
 test('shippingAddress only', speaks, { shippingAddress: {} }, 'api')
 test('paymentMethod only', speaks, { paymentMethod: 'CARD' }, 'api')
-test('API keys beside rich keys (API wins)', speaks, { ...seed('lab-rich-order.json'), customerEmail: 'a@example.com' }, 'api')
+test(
+  'API keys beside rich keys (API wins)',
+  speaks,
+  { ...seed('lab-rich-order.json'), customerEmail: 'a@example.com' },
+  'api',
+)
 
 // ---------------------------------------------------------------------------------------------------------------
 // orderHash
@@ -76,11 +102,16 @@ test('the same order in rich and in canonical form hashes the same', (t) => {
 test('key order does not change the hash, at any depth', (t) => {
   // Prepare
   const order = parse(seed('lab-rich-order.json'))
-  const reverseKeys = (value: unknown): unknown => Array.isArray(value)
-    ? value.map(reverseKeys)
-    : typeof value === 'object' && value !== null
-      ? Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reverseKeys(v)]))
-      : value
+  const reverseKeys = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(reverseKeys)
+      : typeof value === 'object' && value !== null
+        ? Object.fromEntries(
+            Object.entries(value)
+              .reverse()
+              .map(([k, v]) => [k, reverseKeys(v)]),
+          )
+        : value
   const reversed = reverseKeys(order) as Order
   t.notDeepEqual(Object.keys(reversed), Object.keys(order))
   // Act / Assess
@@ -99,14 +130,16 @@ test('item order does not change the hash', (t) => {
 test('149.99 written as 149.990 hashes the same', (t) => {
   // Prepare
   const text = seedText('tp-valid.json')
-  const padded = text.replace('"amount": 149.99', '"amount": 149.990').replace('"unit_price": 50.00', '"unit_price": 50')
+  const padded = text
+    .replace('"amount": 149.99', '"amount": 149.990')
+    .replace('"unit_price": 50.00', '"unit_price": 50')
   t.not(padded, text)
   // Act / Assess
   t.is(hash(parse(JSON.parse(padded))), hash(parse(JSON.parse(text))))
 })
 
 const changesHash = test.macro({
-  exec (t, edit: (order: Order) => Order) {
+  exec(t, edit: (order: Order) => Order) {
     // Prepare
     const order = parse(seed('lab-rich-order.json'))
     // Act
@@ -117,20 +150,28 @@ const changesHash = test.macro({
   },
   title: (provided = '') => `orderHash changes when ${provided}`,
 })
-const firstItem = (order: Order, patch: Partial<Order['items'][number]>): Order =>
-  ({ ...order, items: order.items.map((item, i) => (i === 0 ? { ...item, ...patch } : item)) })
+const firstItem = (order: Order, patch: Partial<Order['items'][number]>): Order => ({
+  ...order,
+  items: order.items.map((item, i) => (i === 0 ? { ...item, ...patch } : item)),
+})
 test('a quantity changes', changesHash, (o) => firstItem(o, { qty: 2 }))
 test('a sku changes', changesHash, (o) => firstItem(o, { sku: 'PRD-1002' }))
 test('a unit price changes by one cent', changesHash, (o) => firstItem(o, { unit_price: 2500.01 }))
 test('an item description changes', changesHash, (o) => firstItem(o, { description: 'Smartphone ABC' }))
 test('the amount changes', changesHash, (o) => ({ ...o, amount: 2800.01 }))
-test('the customer e-mail changes', changesHash, (o) => ({ ...o, customer: { ...o.customer, email: 'other@example.com' } }))
+test('the customer e-mail changes', changesHash, (o) => ({
+  ...o,
+  customer: { ...o.customer, email: 'other@example.com' },
+}))
 test('the customer block goes', changesHash, ({ customer: _c, ...o }) => o)
 test('the customer id changes', changesHash, (o) => ({ ...o, customer_id: 'CUST-2' }))
 test('the shipping cost changes', changesHash, (o) => ({ ...o, shipping: { ...o.shipping, cost: 50.01 } }))
 test('the notes change', changesHash, (o) => ({ ...o, notes: 'Deixar na portaria.' }))
 test('an explicit created_at changes', changesHash, (o) => ({ ...o, created_at: '2023-10-01T10:31:00Z' }))
-test('an item is added', changesHash, (o) => ({ ...o, items: [...o.items, { sku: 'PRD-3003', qty: 1, unit_price: 1 }] }))
+test('an item is added', changesHash, (o) => ({
+  ...o,
+  items: [...o.items, { sku: 'PRD-3003', qty: 1, unit_price: 1 }],
+}))
 
 test('server-assigned values do not change the hash: intake block, order id, an assigned created_at', (t) => {
   // Prepare: the same API order received twice, at different times, with different ids
@@ -140,7 +181,10 @@ test('server-assigned values do not change the hash: intake block, order id, an 
   t.not(first.created_at, second.created_at)
   // Act / Assess
   t.is(hash(first), hash(second))
-  t.is(hash({ ...first, intake: { received_at: '2030-01-01T00:00:00Z', dialect: 'api', assigned: ['created_at'] } }), hash(first))
+  t.is(
+    hash({ ...first, intake: { received_at: '2030-01-01T00:00:00Z', dialect: 'api', assigned: ['created_at'] } }),
+    hash(first),
+  )
 })
 
 test('an order id alone does not change the hash of a canonical order', (t) => {
@@ -200,7 +244,7 @@ test('orderIdFromS3 is deterministic per bucket, key, version and line', (t) => 
 })
 
 const s3IdDiffers = test.macro({
-  exec (t, other: Parameters<typeof orderIdFromS3>) {
+  exec(t, other: Parameters<typeof orderIdFromS3>) {
     t.not(orderIdFromS3(...other), orderIdFromS3('orders-bucket', 'orders/batch.jsonl', 'v1', 3))
   },
   title: (provided = '') => `orderIdFromS3 differs when ${provided} differs`,
@@ -227,7 +271,8 @@ test('newOrderId is a fresh API id each time', (t) => {
   const ids = Array.from({ length: 1000 }, () => newOrderId())
   // Assess
   t.is(new Set(ids).size, 1000)
-  for (const id of ids.slice(0, 10)) t.regex(id, /^API-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  for (const id of ids.slice(0, 10))
+    t.regex(id, /^API-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
 })
 
 test('assigned ids pass the order id rules', (t) => {

@@ -16,8 +16,11 @@ const ctx = (overrides: Partial<Parameters<typeof parseOrder>[1]> = {}): Paramet
 })
 
 /** The field errors of a refused order (fails the test when the order is accepted). */
-const refusal = (t: ExecutionContext, input: unknown, overrides: Partial<Parameters<typeof parseOrder>[1]> = {}): FieldError[] =>
-  t.throws(() => parseOrder(input, ctx(overrides)), { instanceOf: ValidationError })?.fields ?? []
+const refusal = (
+  t: ExecutionContext,
+  input: unknown,
+  overrides: Partial<Parameters<typeof parseOrder>[1]> = {},
+): FieldError[] => t.throws(() => parseOrder(input, ctx(overrides)), { instanceOf: ValidationError })?.fields ?? []
 
 const pathsAndRules = (fields: FieldError[]) => fields.map(({ path, rule }) => ({ path, rule }))
 
@@ -30,7 +33,10 @@ const api = (patch: Json = {}): Json => ({ ...seed('api-create-order.json'), ...
 const canonicalLine = (item: Json, amount: unknown = 149.99): Json =>
   canonical({ items: [{ sku: 'SKU-1', qty: 1, unit_price: 149.99, ...item }], amount })
 const richLine = (item: Json, amount: unknown = 2800): Json =>
-  rich({ items: [{ product_id: 'PRD-1001', quantity: 1, unit_price: 2800, ...item }], payment: { method: 'Pix', amount } })
+  rich({
+    items: [{ product_id: 'PRD-1001', quantity: 1, unit_price: 2800, ...item }],
+    payment: { method: 'Pix', amount },
+  })
 const apiLine = (item: Json): Json => api({ items: [{ productId: 'p123', quantity: 1, price: 99.99, ...item }] })
 
 const manyItems = (n: number, item: (i: number) => Json): Json[] => Array.from({ length: n }, (_, i) => item(i))
@@ -49,7 +55,10 @@ test('the canonical seed parses to itself, with the intake block added', (t) => 
     created_at: '2026-01-07T10:00:00Z',
     currency: 'EUR',
     amount: 149.99,
-    items: [{ sku: 'SKU-1', qty: 1, unit_price: 99.99 }, { sku: 'SKU-2', qty: 1, unit_price: 50 }],
+    items: [
+      { sku: 'SKU-1', qty: 1, unit_price: 99.99 },
+      { sku: 'SKU-2', qty: 1, unit_price: 50 },
+    ],
     intake: { received_at: RECEIVED_AT, dialect: 'canonical', assigned: [] },
   })
 })
@@ -69,8 +78,13 @@ test('the rich seed parses to the canonical order, field by field', (t) => {
   const order = parseOrder(seed('lab-rich-order.json'), ctx())
   // Assess
   const address = {
-    street: 'Avenida das Américas', number: '5000', complement: 'Bloco 2, Apt 301', neighborhood: 'Barra da Tijuca',
-    city: 'Rio de Janeiro', state: 'RJ', zip_code: '22640-102',
+    street: 'Avenida das Américas',
+    number: '5000',
+    complement: 'Bloco 2, Apt 301',
+    neighborhood: 'Barra da Tijuca',
+    city: 'Rio de Janeiro',
+    state: 'RJ',
+    zip_code: '22640-102',
   }
   t.deepEqual(order, {
     order_id: 'ORD-20231001-0001',
@@ -84,8 +98,12 @@ test('the rich seed parses to the canonical order, field by field', (t) => {
     ],
     company: { name: 'Tech Solutions Ltda', cnpj: '12.345.678/0001-99' },
     customer: {
-      first_name: 'Mariana', last_name: 'Alves', cpf: '123.456.789-00', email: 'mariana.alves@example.com',
-      phone: '+55 21 91234-5678', address,
+      first_name: 'Mariana',
+      last_name: 'Alves',
+      cpf: '123.456.789-00',
+      email: 'mariana.alves@example.com',
+      phone: '+55 21 91234-5678',
+      address,
     },
     payment: { method: 'Cartão de Crédito', transaction_id: 'TXN-9876543210' },
     shipping: { method: 'Express', cost: 50, address, expected_delivery_date: '2023-10-03' },
@@ -126,7 +144,11 @@ test('the API seed parses to the canonical order: assigned id, derived customer,
     customer: { name: 'John Doe', email: 'john.doe@example.com' },
     payment: { method: 'CARD' },
     shipping: { address: { street: '123 Main St', city: 'Anytown', zip_code: '12345', country: 'USA' } },
-    intake: { received_at: RECEIVED_AT, dialect: 'api', assigned: ['order_id', 'customer_id', 'created_at', 'currency'] },
+    intake: {
+      received_at: RECEIVED_AT,
+      dialect: 'api',
+      assigned: ['order_id', 'customer_id', 'created_at', 'currency'],
+    },
   })
   t.regex(order.customer_id, /^CUST-[0-9a-f]{20}$/)
 })
@@ -143,9 +165,15 @@ test('an API order is given the id assignOrderId returns, once', (t) => {
 
 test('an API order amount is the sum of quantity × price over its lines', (t) => {
   // Act
-  const order = parseOrder(api({
-    items: [{ productId: 'a', quantity: 3, price: 19.99 }, { productId: 'b', quantity: 2, price: 0.05 }],
-  }), ctx())
+  const order = parseOrder(
+    api({
+      items: [
+        { productId: 'a', quantity: 3, price: 19.99 },
+        { productId: 'b', quantity: 2, price: 0.05 },
+      ],
+    }),
+    ctx(),
+  )
   // Assess
   t.is(order.amount, 60.07)
 })
@@ -174,7 +202,9 @@ test('the API seed without e-mail is refused with exactly "Missing required fiel
   const err = t.throws(() => parseOrder(seed('api-missing-email.json'), ctx()), { instanceOf: ValidationError })
   // Assess
   t.is(err?.message, 'Missing required field: customerEmail')
-  t.deepEqual(err?.fields, [{ path: '/customerEmail', rule: 'required', message: 'Missing required field: customerEmail' }])
+  t.deepEqual(err?.fields, [
+    { path: '/customerEmail', rule: 'required', message: 'Missing required field: customerEmail' },
+  ])
   t.true(err?.permanent)
 })
 
@@ -198,15 +228,24 @@ test('the web form body is refused naming each missing canonical field and the u
 // ---------------------------------------------------------------------------------------------------------------
 
 const rejects = test.macro({
-  exec (t, input: unknown, expected: { path: string, rule: string, dialect: string }, overrides: Partial<Parameters<typeof parseOrder>[1]> = {}) {
+  exec(
+    t,
+    input: unknown,
+    expected: { path: string; rule: string; dialect: string },
+    overrides: Partial<Parameters<typeof parseOrder>[1]> = {},
+  ) {
     // Act
     const fields = refusal(t, input, overrides)
     // Assess
-    t.true(fields.some((f) => f.path === expected.path && f.rule === expected.rule),
-      `expected ${expected.path} ${expected.rule} among ${JSON.stringify(pathsAndRules(fields))}`)
+    t.true(
+      fields.some((f) => f.path === expected.path && f.rule === expected.rule),
+      `expected ${expected.path} ${expected.rule} among ${JSON.stringify(pathsAndRules(fields))}`,
+    )
     if (expected.rule !== 'maxBytes') {
       // checkOrder, told the dialect, reports the same failure once
-      const again = checkOrder(input, expected.dialect as 'canonical' | 'rich' | 'api', { maxOrderAmount: overrides.maxOrderAmount ?? 10000 })
+      const again = checkOrder(input, expected.dialect as 'canonical' | 'rich' | 'api', {
+        maxOrderAmount: overrides.maxOrderAmount ?? 10000,
+      })
       t.is(again.filter((f) => f.path === expected.path && f.rule === expected.rule).length, 1)
     }
     for (const f of fields) {
@@ -215,8 +254,12 @@ const rejects = test.macro({
       if (f.path !== '') t.false(f.message.includes(f.path), `"${f.message}" quotes the pointer ${f.path}`)
     }
   },
-  title: (provided = '', _input: unknown, expected: { path: string, rule: string, dialect: string }, _overrides?: Partial<Parameters<typeof parseOrder>[1]>) =>
-    `${expected.dialect}: ${provided} → ${expected.path || "''"} ${expected.rule}`,
+  title: (
+    provided = '',
+    _input: unknown,
+    expected: { path: string; rule: string; dialect: string },
+    _overrides?: Partial<Parameters<typeof parseOrder>[1]>,
+  ) => `${expected.dialect}: ${provided} → ${expected.path || "''"} ${expected.rule}`,
 })
 
 const C = (path: string, rule: string) => ({ path, rule, dialect: 'canonical' })
@@ -243,7 +286,12 @@ test('07/01/2026 is not ISO 8601', rejects, rich({ order_date: '07/01/2026' }), 
 test('qty 0', rejects, canonicalLine({ qty: 0 }), C('/items/0/qty', 'minimum'))
 test('qty 1.5', rejects, canonicalLine({ qty: 1.5 }), C('/items/0/qty', 'type'))
 test('qty "1"', rejects, canonicalLine({ qty: '1' }), C('/items/0/qty', 'type'))
-test('qty "12" is not coerced to 12', rejects, canonicalLine({ qty: '12', unit_price: 10 }, 120), C('/items/0/qty', 'type'))
+test(
+  'qty "12" is not coerced to 12',
+  rejects,
+  canonicalLine({ qty: '12', unit_price: 10 }, 120),
+  C('/items/0/qty', 'type'),
+)
 test('qty -1', rejects, canonicalLine({ qty: -1 }), C('/items/0/qty', 'minimum'))
 test('quantity 0', rejects, richLine({ quantity: 0 }), R('/items/0/quantity', 'minimum'))
 test('quantity 1.5', rejects, richLine({ quantity: 1.5 }), R('/items/0/quantity', 'type'))
@@ -253,10 +301,20 @@ test('quantity 1.5', rejects, apiLine({ quantity: 1.5 }), A('/items/0/quantity',
 test('quantity "1"', rejects, apiLine({ quantity: '1' }), A('/items/0/quantity', 'type'))
 
 // unit prices: positive, at most 2 decimals, numbers
-test('unit_price 0.001 has 3 decimals', rejects, canonicalLine({ unit_price: 0.001 }), C('/items/0/unit_price', 'decimals'))
+test(
+  'unit_price 0.001 has 3 decimals',
+  rejects,
+  canonicalLine({ unit_price: 0.001 }),
+  C('/items/0/unit_price', 'decimals'),
+)
 test('unit_price 0', rejects, canonicalLine({ unit_price: 0 }), C('/items/0/unit_price', 'exclusiveMinimum'))
 test('unit_price -1', rejects, canonicalLine({ unit_price: -1 }), C('/items/0/unit_price', 'exclusiveMinimum'))
-test('unit_price "149.99" is not coerced', rejects, canonicalLine({ unit_price: '149.99' }), C('/items/0/unit_price', 'type'))
+test(
+  'unit_price "149.99" is not coerced',
+  rejects,
+  canonicalLine({ unit_price: '149.99' }),
+  C('/items/0/unit_price', 'type'),
+)
 test('unit_price 0.001 has 3 decimals', rejects, richLine({ unit_price: 0.001 }), R('/items/0/unit_price', 'decimals'))
 test('unit_price 0', rejects, richLine({ unit_price: 0 }), R('/items/0/unit_price', 'exclusiveMinimum'))
 test('unit_price -2800', rejects, richLine({ unit_price: -2800 }), R('/items/0/unit_price', 'exclusiveMinimum'))
@@ -265,31 +323,83 @@ test('price 0', rejects, apiLine({ price: 0 }), A('/items/0/price', 'exclusiveMi
 test('price -99.99', rejects, apiLine({ price: -99.99 }), A('/items/0/price', 'exclusiveMinimum'))
 
 // amount: positive, below the maximum, 2 decimals, equal to the items
-test('amount 10000 is not below the default maximum', rejects,
-  canonical({ items: [{ sku: 'A', qty: 2, unit_price: 5000 }], amount: 10000 }), C('/amount', 'maximum'))
-test('amount 149.99 is not below a configured maximum of 100', rejects, canonical(), C('/amount', 'maximum'), { maxOrderAmount: 100 })
-test('amount 100 is not below a configured maximum of 100', rejects,
-  canonical({ items: [{ sku: 'A', qty: 1, unit_price: 100 }], amount: 100 }), C('/amount', 'maximum'), { maxOrderAmount: 100 })
-test('payment.amount 10000 is not below the default maximum', rejects,
-  richLine({ unit_price: 10000 }, 10000), R('/payment/amount', 'maximum'))
-test('payment.amount 2800 is not below a configured maximum of 1000', rejects, rich(), R('/payment/amount', 'maximum'), { maxOrderAmount: 1000 })
+test(
+  'amount 10000 is not below the default maximum',
+  rejects,
+  canonical({ items: [{ sku: 'A', qty: 2, unit_price: 5000 }], amount: 10000 }),
+  C('/amount', 'maximum'),
+)
+test('amount 149.99 is not below a configured maximum of 100', rejects, canonical(), C('/amount', 'maximum'), {
+  maxOrderAmount: 100,
+})
+test(
+  'amount 100 is not below a configured maximum of 100',
+  rejects,
+  canonical({ items: [{ sku: 'A', qty: 1, unit_price: 100 }], amount: 100 }),
+  C('/amount', 'maximum'),
+  { maxOrderAmount: 100 },
+)
+test(
+  'payment.amount 10000 is not below the default maximum',
+  rejects,
+  richLine({ unit_price: 10000 }, 10000),
+  R('/payment/amount', 'maximum'),
+)
+test(
+  'payment.amount 2800 is not below a configured maximum of 1000',
+  rejects,
+  rich(),
+  R('/payment/amount', 'maximum'),
+  { maxOrderAmount: 1000 },
+)
 test('amount 149.991 has 3 decimals', rejects, canonical({ amount: 149.991 }), C('/amount', 'decimals'))
-test('payment.amount 2800.001 has 3 decimals', rejects, rich({ payment: { amount: 2800.001 } }), R('/payment/amount', 'decimals'))
+test(
+  'payment.amount 2800.001 has 3 decimals',
+  rejects,
+  rich({ payment: { amount: 2800.001 } }),
+  R('/payment/amount', 'decimals'),
+)
 test('amount 149.98 is one cent short of the items', rejects, canonical({ amount: 149.98 }), C('/amount', 'sum'))
 test('amount 150.00 is one cent over the items', rejects, canonical({ amount: 150 }), C('/amount', 'sum'))
-test('payment.amount 2799.99 is one cent short of the items', rejects, rich({ payment: { amount: 2799.99 } }), R('/payment/amount', 'sum'))
-test('payment.amount 2800.01 is one cent over the items', rejects, rich({ payment: { amount: 2800.01 } }), R('/payment/amount', 'sum'))
+test(
+  'payment.amount 2799.99 is one cent short of the items',
+  rejects,
+  rich({ payment: { amount: 2799.99 } }),
+  R('/payment/amount', 'sum'),
+)
+test(
+  'payment.amount 2800.01 is one cent over the items',
+  rejects,
+  rich({ payment: { amount: 2800.01 } }),
+  R('/payment/amount', 'sum'),
+)
 test('amount 0', rejects, canonical({ amount: 0 }), C('/amount', 'exclusiveMinimum'))
 test('amount "149.99" is not coerced', rejects, canonical({ amount: '149.99' }), C('/amount', 'type'))
 
 // items: 1 to 50
-test('51 items', rejects,
-  canonical({ items: manyItems(51, (i) => ({ sku: `S-${i}`, qty: 1, unit_price: 1 })), amount: 51 }), C('/items', 'maxItems'))
+test(
+  '51 items',
+  rejects,
+  canonical({ items: manyItems(51, (i) => ({ sku: `S-${i}`, qty: 1, unit_price: 1 })), amount: 51 }),
+  C('/items', 'maxItems'),
+)
 test('no items', rejects, canonical({ items: [] }), C('/items', 'minItems'))
-test('51 items', rejects,
-  rich({ items: manyItems(51, (i) => ({ product_id: `P-${i}`, quantity: 1, unit_price: 1 })), payment: { amount: 51 } }), R('/items', 'maxItems'))
+test(
+  '51 items',
+  rejects,
+  rich({
+    items: manyItems(51, (i) => ({ product_id: `P-${i}`, quantity: 1, unit_price: 1 })),
+    payment: { amount: 51 },
+  }),
+  R('/items', 'maxItems'),
+)
 test('no items', rejects, rich({ items: [] }), R('/items', 'minItems'))
-test('51 items', rejects, api({ items: manyItems(51, (i) => ({ productId: `p-${i}`, quantity: 1, price: 1 })) }), A('/items', 'maxItems'))
+test(
+  '51 items',
+  rejects,
+  api({ items: manyItems(51, (i) => ({ productId: `p-${i}`, quantity: 1, price: 1 })) }),
+  A('/items', 'maxItems'),
+)
 test('no items', rejects, api({ items: [] }), A('/items', 'minItems'))
 
 // unknown fields, at the top and below
@@ -297,9 +407,18 @@ test('an unknown top-level field', rejects, canonical({ discount: 5 }), C('/disc
 test('an unknown top-level field', rejects, rich({ discount: 5 }), R('/discount', 'additionalProperties'))
 test('an unknown top-level field', rejects, api({ discount: 5 }), A('/discount', 'additionalProperties'))
 test('an unknown item field', rejects, canonicalLine({ colour: 'red' }), C('/items/0/colour', 'additionalProperties'))
-test('an unknown shipping address field', rejects,
-  api({ shippingAddress: { city: 'Anytown', zip: '12345' } }), A('/shippingAddress/zip', 'additionalProperties'))
-test('payment.amount in a canonical order', rejects, canonical({ payment: { method: 'CARD', amount: 149.99 } }), C('/payment/amount', 'additionalProperties'))
+test(
+  'an unknown shipping address field',
+  rejects,
+  api({ shippingAddress: { city: 'Anytown', zip: '12345' } }),
+  A('/shippingAddress/zip', 'additionalProperties'),
+)
+test(
+  'payment.amount in a canonical order',
+  rejects,
+  canonical({ payment: { method: 'CARD', amount: 149.99 } }),
+  C('/payment/amount', 'additionalProperties'),
+)
 
 // ids: 1 to 64 characters, letters, digits and . _ : # / -
 test('an empty order_id', rejects, canonical({ order_id: '' }), C('/order_id', 'minLength'))
@@ -313,11 +432,36 @@ test('a sku of 65 characters', rejects, canonicalLine({ sku: 'S'.repeat(65) }), 
 test('a productId with a space', rejects, apiLine({ productId: 'p 123' }), A('/items/0/productId', 'pattern'))
 
 // required fields and the size bound
-test('a missing customer_id', rejects, (() => { const { customer_id: _c, ...o } = canonical(); return o })(), C('/customer_id', 'required'))
-test('neither customer_id nor customer.email', rejects,
-  (() => { const { customer: _c, ...o } = rich(); return o })(), R('/customer/email', 'required'))
-test('a customer without e-mail and no customer_id', rejects, rich({ customer: { first_name: 'Mariana' } }), R('/customer/email', 'required'))
-test('an item without sku', rejects, canonical({ items: [{ qty: 1, unit_price: 149.99 }] }), C('/items/0/sku', 'required'))
+test(
+  'a missing customer_id',
+  rejects,
+  (() => {
+    const { customer_id: _c, ...o } = canonical()
+    return o
+  })(),
+  C('/customer_id', 'required'),
+)
+test(
+  'neither customer_id nor customer.email',
+  rejects,
+  (() => {
+    const { customer: _c, ...o } = rich()
+    return o
+  })(),
+  R('/customer/email', 'required'),
+)
+test(
+  'a customer without e-mail and no customer_id',
+  rejects,
+  rich({ customer: { first_name: 'Mariana' } }),
+  R('/customer/email', 'required'),
+)
+test(
+  'an item without sku',
+  rejects,
+  canonical({ items: [{ qty: 1, unit_price: 149.99 }] }),
+  C('/items/0/sku', 'required'),
+)
 test('a malformed e-mail', rejects, api({ customerEmail: 'john.doe' }), A('/customerEmail', 'format'))
 test('an order over 64 KiB', rejects, canonical({ notes: 'x'.repeat(70_000) }), C('', 'maxBytes'))
 
@@ -327,7 +471,11 @@ test('an API order whose total reaches the maximum is refused on /items with rul
   const atConfigured = refusal(t, seed('api-create-order.json'), { maxOrderAmount: 50 })
   // Assess
   t.deepEqual(pathsAndRules(atDefault), [{ path: '/items', rule: 'maximum' }])
-  t.is(atDefault[0]?.message, 'items total 10000.00 (quantity × price) must be below 10000', 'the message names the field')
+  t.is(
+    atDefault[0]?.message,
+    'items total 10000.00 (quantity × price) must be below 10000',
+    'the message names the field',
+  )
   t.deepEqual(pathsAndRules(atConfigured), [{ path: '/items', rule: 'maximum' }])
   t.is(atConfigured[0]?.message, 'items total 99.99 (quantity × price) must be below 50')
 })
@@ -368,16 +516,27 @@ test('the byte count the caller measured is the one checked, up to exactly 64 Ki
 
 test('every failure of a body is reported at once, not the first only', (t) => {
   // Act
-  const fields = refusal(t, canonical({ order_id: '', currency: 'eur', created_at: 'yesterday', items: [{ sku: 'A', qty: 0, unit_price: 0.001 }] }))
+  const fields = refusal(
+    t,
+    canonical({
+      order_id: '',
+      currency: 'eur',
+      created_at: 'yesterday',
+      items: [{ sku: 'A', qty: 0, unit_price: 0.001 }],
+    }),
+  )
   // Assess
-  t.deepEqual(pathsAndRules(fields).sort((a, b) => a.path.localeCompare(b.path) || a.rule.localeCompare(b.rule)), [
-    { path: '/created_at', rule: 'format' },
-    { path: '/currency', rule: 'enum' },
-    { path: '/items/0/qty', rule: 'minimum' },
-    { path: '/items/0/unit_price', rule: 'decimals' },
-    { path: '/order_id', rule: 'minLength' },
-    { path: '/order_id', rule: 'pattern' },
-  ])
+  t.deepEqual(
+    pathsAndRules(fields).sort((a, b) => a.path.localeCompare(b.path) || a.rule.localeCompare(b.rule)),
+    [
+      { path: '/created_at', rule: 'format' },
+      { path: '/currency', rule: 'enum' },
+      { path: '/items/0/qty', rule: 'minimum' },
+      { path: '/items/0/unit_price', rule: 'decimals' },
+      { path: '/order_id', rule: 'minLength' },
+      { path: '/order_id', rule: 'pattern' },
+    ],
+  )
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -388,7 +547,16 @@ test('items of 0.10 and 0.20 make an amount of 0.30: sums are in integer cents, 
   // Prepare
   t.not(0.1 + 0.2, 0.3)
   // Act
-  const order = parseOrder(canonical({ items: [{ sku: 'A', qty: 1, unit_price: 0.1 }, { sku: 'B', qty: 1, unit_price: 0.2 }], amount: 0.3 }), ctx())
+  const order = parseOrder(
+    canonical({
+      items: [
+        { sku: 'A', qty: 1, unit_price: 0.1 },
+        { sku: 'B', qty: 1, unit_price: 0.2 },
+      ],
+      amount: 0.3,
+    }),
+    ctx(),
+  )
   // Assess
   t.is(order.amount, 0.3)
 })
@@ -406,14 +574,31 @@ test('3 × 19.99 is exactly 59.97 in every dialect', (t) => {
 
 test('an API order of 0.10 and 0.20 is given the amount 0.3, not 0.30000000000000004', (t) => {
   // Act
-  const order = parseOrder(api({ items: [{ productId: 'a', quantity: 1, price: 0.1 }, { productId: 'b', quantity: 1, price: 0.2 }] }), ctx())
+  const order = parseOrder(
+    api({
+      items: [
+        { productId: 'a', quantity: 1, price: 0.1 },
+        { productId: 'b', quantity: 1, price: 0.2 },
+      ],
+    }),
+    ctx(),
+  )
   // Assess
   t.is(order.amount, 0.3)
 })
 
 test('an amount off by a float artefact (0.30000000000000004) is refused for its decimals', (t) => {
   // Act
-  const fields = refusal(t, canonical({ items: [{ sku: 'A', qty: 1, unit_price: 0.1 }, { sku: 'B', qty: 1, unit_price: 0.2 }], amount: 0.1 + 0.2 }))
+  const fields = refusal(
+    t,
+    canonical({
+      items: [
+        { sku: 'A', qty: 1, unit_price: 0.1 },
+        { sku: 'B', qty: 1, unit_price: 0.2 },
+      ],
+      amount: 0.1 + 0.2,
+    }),
+  )
   // Assess
   t.deepEqual(pathsAndRules(fields), [{ path: '/amount', rule: 'decimals' }])
 })
@@ -440,18 +625,26 @@ test('a nested missing field is named with dots and brackets in its message', (t
   // Act
   const fields = refusal(t, rich({ items: [{ quantity: 1, unit_price: 2800 }] }))
   // Assess
-  t.deepEqual(fields, [{ path: '/items/0/product_id', rule: 'required', message: 'Missing required field: items[0].product_id' }])
+  t.deepEqual(fields, [
+    { path: '/items/0/product_id', rule: 'required', message: 'Missing required field: items[0].product_id' },
+  ])
 })
 
 test('messages say what is expected, in words a client can act on', (t) => {
   // Act
-  const fields = refusal(t, canonical({ currency: 'eur', created_at: '07/01/2026', items: [{ sku: 'A', qty: 1.5, unit_price: 149.99 }] }))
+  const fields = refusal(
+    t,
+    canonical({ currency: 'eur', created_at: '07/01/2026', items: [{ sku: 'A', qty: 1.5, unit_price: 149.99 }] }),
+  )
   // Assess
-  t.deepEqual(fields.map((f) => f.message), [
-    'created_at must be an ISO 8601 date-time, like 2026-01-07T10:00:00Z',
-    'currency must be an ISO 4217 currency code, like EUR',
-    'items[0].qty must be an integer',
-  ])
+  t.deepEqual(
+    fields.map((f) => f.message),
+    [
+      'created_at must be an ISO 8601 date-time, like 2026-01-07T10:00:00Z',
+      'currency must be an ISO 4217 currency code, like EUR',
+      'items[0].qty must be an integer',
+    ],
+  )
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -479,7 +672,9 @@ test('orderEventValidator sets errors to the field errors of a bad body', (t) =>
   const ok = validate({ body: seed('api-missing-email.json') })
   // Assess
   t.false(ok)
-  t.deepEqual(validate.errors, [{ path: '/customerEmail', rule: 'required', message: 'Missing required field: customerEmail' }])
+  t.deepEqual(validate.errors, [
+    { path: '/customerEmail', rule: 'required', message: 'Missing required field: customerEmail' },
+  ])
 })
 
 test('orderEventValidator applies the configured maximum', (t) => {
@@ -493,7 +688,7 @@ test('orderEventValidator applies the configured maximum', (t) => {
 })
 
 const notAnObject = test.macro({
-  exec (t, body: unknown) {
+  exec(t, body: unknown) {
     // Prepare
     const validate = orderEventValidator({ maxOrderAmount: 10000 })
     // Act
@@ -517,7 +712,7 @@ test('a number body', notAnObject, 42)
 // ---------------------------------------------------------------------------------------------------------------
 
 const roundTrip = test.macro({
-  exec (t, name: string) {
+  exec(t, name: string) {
     // Prepare
     const queued = JSON.parse(JSON.stringify(parseOrder(seed(name), ctx()))) as Order
     // Act
@@ -532,49 +727,118 @@ test(roundTrip, 'lab-rich-order.json')
 test(roundTrip, 'api-create-order.json')
 
 const editedAfterTheFact = test.macro({
-  exec (t, edit: (order: Json) => Json, expected: { path: string, rule: string }) {
+  exec(t, edit: (order: Json) => Json, expected: { path: string; rule: string }) {
     // Prepare
     const queued = JSON.parse(JSON.stringify(parseOrder(seed('lab-rich-order.json'), ctx()))) as Json
     // Act
     const err = t.throws(() => checkCanonical(edit(queued), { maxOrderAmount: 10000 }), { instanceOf: ValidationError })
     // Assess
-    t.true(err?.fields.some((f) => f.path === expected.path && f.rule === expected.rule), JSON.stringify(err?.fields))
+    t.true(
+      err?.fields.some((f) => f.path === expected.path && f.rule === expected.rule),
+      JSON.stringify(err?.fields),
+    )
   },
-  title: (provided = '', _edit, expected: { path: string, rule: string }) => `checkCanonical refuses a queued order ${provided} (${expected.path} ${expected.rule})`,
+  title: (provided = '', _edit, expected: { path: string; rule: string }) =>
+    `checkCanonical refuses a queued order ${provided} (${expected.path} ${expected.rule})`,
 })
 test('whose amount was changed', editedAfterTheFact, (o) => ({ ...o, amount: 2799 }), { path: '/amount', rule: 'sum' })
-test('whose quantity was changed', editedAfterTheFact,
-  (o) => ({ ...o, items: (o.items as Json[]).map((i, n) => (n === 0 ? { ...i, qty: 2 } : i)) }), { path: '/amount', rule: 'sum' })
-test('raised over the maximum', editedAfterTheFact,
-  (o) => ({ ...o, items: [{ sku: 'X', qty: 1, unit_price: 20000 }], amount: 20000 }), { path: '/amount', rule: 'maximum' })
-test('given an unknown field', editedAfterTheFact, (o) => ({ ...o, promo: 'FREE' }), { path: '/promo', rule: 'additionalProperties' })
-test('put back in the rich dialect', editedAfterTheFact, () => seed('lab-rich-order.json'), { path: '/order_date', rule: 'additionalProperties' })
-test('with an unknown intake dialect', editedAfterTheFact,
-  (o) => ({ ...o, intake: { ...(o.intake as Json), dialect: 'fax' } }), { path: '/intake/dialect', rule: 'enum' })
+test(
+  'whose quantity was changed',
+  editedAfterTheFact,
+  (o) => ({ ...o, items: (o.items as Json[]).map((i, n) => (n === 0 ? { ...i, qty: 2 } : i)) }),
+  { path: '/amount', rule: 'sum' },
+)
+test(
+  'raised over the maximum',
+  editedAfterTheFact,
+  (o) => ({ ...o, items: [{ sku: 'X', qty: 1, unit_price: 20000 }], amount: 20000 }),
+  { path: '/amount', rule: 'maximum' },
+)
+test('given an unknown field', editedAfterTheFact, (o) => ({ ...o, promo: 'FREE' }), {
+  path: '/promo',
+  rule: 'additionalProperties',
+})
+test('put back in the rich dialect', editedAfterTheFact, () => seed('lab-rich-order.json'), {
+  path: '/order_date',
+  rule: 'additionalProperties',
+})
+test(
+  'with an unknown intake dialect',
+  editedAfterTheFact,
+  (o) => ({ ...o, intake: { ...(o.intake as Json), dialect: 'fax' } }),
+  { path: '/intake/dialect', rule: 'enum' },
+)
 test('without its id', editedAfterTheFact, ({ order_id: _id, ...o }) => o, { path: '/order_id', rule: 'required' })
 
 test('checkCanonical refuses a queued order over the size bound, by the bytes it was given', (t) => {
   // Act
-  const err = t.throws(() => checkCanonical(seed('tp-valid.json'), { maxOrderAmount: 10000 }, 64 * 1024 + 1), { instanceOf: ValidationError })
+  const err = t.throws(() => checkCanonical(seed('tp-valid.json'), { maxOrderAmount: 10000 }, 64 * 1024 + 1), {
+    instanceOf: ValidationError,
+  })
   // Assess
   t.deepEqual(pathsAndRules(err?.fields ?? []), [{ path: '', rule: 'maxBytes' }])
 })
 
 test('a rich order without customer and without a valid payment.amount reports both at once', (t) => {
   const { customer: _c, ...order } = seed('lab-rich-order.json')
-  const err = t.throws(() => parseOrder({ ...order, payment: { method: 'Pix' } }, { defaultCurrency: 'EUR', maxOrderAmount: 10000, receivedAt: '2026-01-07T10:15:00.000Z', assignOrderId: () => 'API-1' }), { instanceOf: ValidationError })
-  t.deepEqual(err?.fields.map(({ path, rule }) => ({ path, rule })), [
-    { path: '/payment/amount', rule: 'required' },
-    { path: '/customer/email', rule: 'required' },
-  ])
+  const err = t.throws(
+    () =>
+      parseOrder(
+        { ...order, payment: { method: 'Pix' } },
+        {
+          defaultCurrency: 'EUR',
+          maxOrderAmount: 10000,
+          receivedAt: '2026-01-07T10:15:00.000Z',
+          assignOrderId: () => 'API-1',
+        },
+      ),
+    { instanceOf: ValidationError },
+  )
+  t.deepEqual(
+    err?.fields.map(({ path, rule }) => ({ path, rule })),
+    [
+      { path: '/payment/amount', rule: 'required' },
+      { path: '/customer/email', rule: 'required' },
+    ],
+  )
 })
 
-test('an amount above the schemas\' bound is refused with the configured maximum in the message', (t) => {
-  const err = t.throws(() => parseOrder({ ...seed('tp-valid.json'), items: [{ sku: 'A', qty: 1, unit_price: 20000000 }], amount: 20000000 }, { defaultCurrency: 'EUR', maxOrderAmount: 10000, receivedAt: '2026-01-07T10:15:00.000Z', assignOrderId: () => 'API-1' }), { instanceOf: ValidationError })
+test("an amount above the schemas' bound is refused with the configured maximum in the message", (t) => {
+  const err = t.throws(
+    () =>
+      parseOrder(
+        { ...seed('tp-valid.json'), items: [{ sku: 'A', qty: 1, unit_price: 20000000 }], amount: 20000000 },
+        {
+          defaultCurrency: 'EUR',
+          maxOrderAmount: 10000,
+          receivedAt: '2026-01-07T10:15:00.000Z',
+          assignOrderId: () => 'API-1',
+        },
+      ),
+    { instanceOf: ValidationError },
+  )
   t.is(err?.fields.find((f) => f.path === '/amount' && f.rule === 'maximum')?.message, 'amount must be below 10000')
 })
 
 test('a date-time with a space instead of T is not ISO 8601: one format error', (t) => {
-  const err = t.throws(() => parseOrder({ ...seed('tp-valid.json'), created_at: '2026-01-07 10:00:00Z' }, { defaultCurrency: 'EUR', maxOrderAmount: 10000, receivedAt: '2026-01-07T10:15:00.000Z', assignOrderId: () => 'API-1' }), { instanceOf: ValidationError })
-  t.deepEqual(err?.fields, [{ path: '/created_at', rule: 'format', message: 'created_at must be an ISO 8601 date-time, like 2026-01-07T10:00:00Z' }])
+  const err = t.throws(
+    () =>
+      parseOrder(
+        { ...seed('tp-valid.json'), created_at: '2026-01-07 10:00:00Z' },
+        {
+          defaultCurrency: 'EUR',
+          maxOrderAmount: 10000,
+          receivedAt: '2026-01-07T10:15:00.000Z',
+          assignOrderId: () => 'API-1',
+        },
+      ),
+    { instanceOf: ValidationError },
+  )
+  t.deepEqual(err?.fields, [
+    {
+      path: '/created_at',
+      rule: 'format',
+      message: 'created_at must be an ISO 8601 date-time, like 2026-01-07T10:00:00Z',
+    },
+  ])
 })

@@ -17,19 +17,37 @@ const chain = (outcomes: ((record: SQSRecord) => unknown)[]) => {
   const sqs = mockClient(client)
   const handler = middy<SQSEvent>()
     .use(sqsPartialBatchFailure({ logger: () => undefined }))
-    .use(classifyErrors({ dlqUrl: 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-main-dlq', client, logger: silent }))
+    .use(
+      classifyErrors({
+        dlqUrl: 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-main-dlq',
+        client,
+        logger: silent,
+      }),
+    )
     .handler(async (event) => Promise.allSettled(event.Records.map(async (record, i) => outcomes[i]!(record))))
   return { sqs, invoke: async (event: SQSEvent) => handler(event, fakeContext()) }
 }
 
-const invalid = () => { throw new ValidationError([{ path: '/amount', rule: 'sum', message: 'amount must equal the items' }]) }
-const throttled = () => { throw new TransientError('throttled') }
+const invalid = () => {
+  throw new ValidationError([{ path: '/amount', rule: 'sum', message: 'amount must equal the items' }])
+}
+const throttled = () => {
+  throw new TransientError('throttled')
+}
 
 test('permanent failures are parked with why and acknowledged; transient ones are retried', async (t) => {
   // Prepare
   const { sqs, invoke } = chain([() => 'ok', invalid, throttled])
-  sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: '1', MessageId: 'm', MD5OfMessageBody: '' }], Failed: [] })
-  const records = [sqsRecord('{}'), sqsRecord('{"order_id":"X"}', { messageAttributes: { correlation_id: { stringValue: 'corr-1', dataType: 'String' } } }), sqsRecord('{}')]
+  sqs
+    .on(SendMessageBatchCommand)
+    .resolves({ Successful: [{ Id: '1', MessageId: 'm', MD5OfMessageBody: '' }], Failed: [] })
+  const records = [
+    sqsRecord('{}'),
+    sqsRecord('{"order_id":"X"}', {
+      messageAttributes: { correlation_id: { stringValue: 'corr-1', dataType: 'String' } },
+    }),
+    sqsRecord('{}'),
+  ]
   // Act
   const response = await invoke(sqsEvent(...records))
   // Assess
@@ -39,28 +57,51 @@ test('permanent failures are parked with why and acknowledged; transient ones ar
   t.is(entries[0]!.MessageBody, '{"order_id":"X"}')
   t.is(entries[0]!.MessageAttributes?.correlation_id?.StringValue, 'corr-1')
   t.like(JSON.parse(entries[0]!.MessageAttributes!.error!.StringValue!), {
-    class: 'ValidationError', message: 'amount must equal the items', fields: [{ path: '/amount', rule: 'sum' }],
-    source_queue: 'arn:aws:sqs:eu-west-3:123456789012:tp-orders-main', message_id: records[1]!.messageId, receive_count: 1,
+    class: 'ValidationError',
+    message: 'amount must equal the items',
+    fields: [{ path: '/amount', rule: 'sum' }],
+    source_queue: 'arn:aws:sqs:eu-west-3:123456789012:tp-orders-main',
+    message_id: records[1]!.messageId,
+    receive_count: 1,
   })
 })
 
 test('a record the DLQ refused stays failed, and so does every record when the DLQ is down', async (t) => {
   const refused = chain([invalid, invalid])
-  refused.sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: '' }], Failed: [{ Id: '1', Code: 'InvalidParameterValue', SenderFault: true }] })
+  refused.sqs.on(SendMessageBatchCommand).resolves({
+    Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: '' }],
+    Failed: [{ Id: '1', Code: 'InvalidParameterValue', SenderFault: true }],
+  })
   const records = [sqsRecord('{}'), sqsRecord('{}')]
-  t.deepEqual(await refused.invoke(sqsEvent(...records)), { batchItemFailures: [{ itemIdentifier: records[1]!.messageId }] })
+  t.deepEqual(await refused.invoke(sqsEvent(...records)), {
+    batchItemFailures: [{ itemIdentifier: records[1]!.messageId }],
+  })
 
   const down = chain([invalid, invalid])
   down.sqs.on(SendMessageBatchCommand).rejects(new Error('connect ECONNREFUSED'))
-  t.deepEqual(await down.invoke(sqsEvent(...records)), { batchItemFailures: records.map((r) => ({ itemIdentifier: r.messageId })) })
+  t.deepEqual(await down.invoke(sqsEvent(...records)), {
+    batchItemFailures: records.map((r) => ({ itemIdentifier: r.messageId })),
+  })
 })
 
 test('a SyntaxError (a body that is not JSON) is permanent; a thrown string is transient', async (t) => {
-  const { sqs, invoke } = chain([() => JSON.parse('{'), () => { throw 'oops' }]) // eslint-disable-line @typescript-eslint/only-throw-error
-  sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: '' }], Failed: [] })
+  const { sqs, invoke } = chain([
+    () => JSON.parse('{'),
+    () => {
+      throw 'oops'
+    },
+  ]) // eslint-disable-line @typescript-eslint/only-throw-error
+  sqs
+    .on(SendMessageBatchCommand)
+    .resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: '' }], Failed: [] })
   const records = [sqsRecord('{'), sqsRecord('{}')]
   t.deepEqual(await invoke(sqsEvent(...records)), { batchItemFailures: [{ itemIdentifier: records[1]!.messageId }] })
-  t.is(JSON.parse(sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries![0]!.MessageAttributes!.error!.StringValue!).class, 'MalformedOrderError')
+  t.is(
+    JSON.parse(
+      sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries![0]!.MessageAttributes!.error!.StringValue!,
+    ).class,
+    'MalformedOrderError',
+  )
 })
 
 test('a dlqUrl is required at factory time', (t) => {

@@ -10,7 +10,14 @@ const setup = (handler: (context: MetricsContext) => unknown) => {
   const client = new CloudWatchClient({ region: 'eu-west-3' })
   const cloudWatch = mockClient(client)
   const warnings: string[] = []
-  const logger = createLogger({ level: 'warn', destination: { write: (line: string) => { warnings.push(line) } } })
+  const logger = createLogger({
+    level: 'warn',
+    destination: {
+      write: (line: string) => {
+        warnings.push(line)
+      },
+    },
+  })
   const run = middy<unknown, unknown, Error, MetricsContext>()
     .use(flushMetrics({ namespace: 'Shop/Orders', stage: 'prod', client, logger }))
     .handler(async (_event, context) => handler(context))
@@ -29,9 +36,17 @@ test('one PutMetricData per invocation carries every count, zeros for the core t
   t.is(calls.length, 1)
   const input = calls[0]!.args[0].input
   t.is(input.Namespace, 'Shop/Orders')
-  t.deepEqual(Object.fromEntries(input.MetricData!.map((d) => [d.MetricName, d.Value])),
-    { OrdersProcessed: 2, OrdersRejected: 0, OrdersDuplicate: 0, OrdersPendingStock: 1 })
-  t.true(input.MetricData!.every((d) => d.Dimensions?.[0]?.Name === 'Stage' && d.Dimensions[0].Value === 'prod' && d.Unit === 'Count'))
+  t.deepEqual(Object.fromEntries(input.MetricData!.map((d) => [d.MetricName, d.Value])), {
+    OrdersProcessed: 2,
+    OrdersRejected: 0,
+    OrdersDuplicate: 0,
+    OrdersPendingStock: 1,
+  })
+  t.true(
+    input.MetricData!.every(
+      (d) => d.Dimensions?.[0]?.Name === 'Stage' && d.Dimensions[0].Value === 'prod' && d.Unit === 'Count',
+    ),
+  )
 })
 
 test('nothing counted, nothing sent', async (t) => {
@@ -47,7 +62,12 @@ test('counts are flushed when the handler throws too', async (t) => {
   })
   cloudWatch.on(PutMetricDataCommand).resolves({})
   await t.throwsAsync(invoke(), { message: 'boom' })
-  t.is(cloudWatch.commandCalls(PutMetricDataCommand)[0]?.args[0].input.MetricData?.find((d) => d.MetricName === 'OrdersRejected')?.Value, 1)
+  t.is(
+    cloudWatch
+      .commandCalls(PutMetricDataCommand)[0]
+      ?.args[0].input.MetricData?.find((d) => d.MetricName === 'OrdersRejected')?.Value,
+    1,
+  )
 })
 
 test('a CloudWatch failure is logged and the response stands', async (t) => {

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict'
 import { Readable } from 'node:stream'
-import { GetObjectCommand, NoSuchKey, S3Client, S3ServiceException, type GetObjectCommandOutput } from '@aws-sdk/client-s3'
+import {
+  GetObjectCommand,
+  NoSuchKey,
+  S3Client,
+  S3ServiceException,
+  type GetObjectCommandOutput,
+} from '@aws-sdk/client-s3'
 import middy from '@middy/core'
 import test from 'ava'
 import type { S3Event, SQSEvent, SQSRecord } from 'aws-lambda'
@@ -8,8 +14,16 @@ import { mockClient } from 'aws-sdk-client-mock'
 import fc from 'fast-check'
 import { FileError, MalformedOrderError } from '../../lib/errors.ts'
 import {
-  decodeS3Key, objectsOfNotification, readOrderLines, s3JsonParser,
-  type OrderLine, type ReadLimits, type S3JsonParserContext, type S3JsonParserOptions, type S3ObjectRef, type S3OrderFiles,
+  decodeS3Key,
+  objectsOfNotification,
+  readOrderLines,
+  s3JsonParser,
+  type OrderLine,
+  type ReadLimits,
+  type S3JsonParserContext,
+  type S3JsonParserOptions,
+  type S3ObjectRef,
+  type S3OrderFiles,
 } from '../../middlewares/s3-json-parser.ts'
 import { awsEvent, fakeContext as lambdaContext, seed } from '../helpers/fixtures.ts'
 
@@ -60,18 +74,26 @@ const collect = async (lines: AsyncIterable<OrderLine>): Promise<OrderLine[]> =>
   return result
 }
 
-const readChunks = async (chunks: Iterable<Buffer | string>, key = 'orders/batch.jsonl', options?: Partial<ReadLimits>) => {
+const readChunks = async (
+  chunks: Iterable<Buffer | string>,
+  key = 'orders/batch.jsonl',
+  options?: Partial<ReadLimits>,
+) => {
   const { client } = s3Serving(chunks)
   return collect(readOrderLines(client, ref(key), options))
 }
 
 /** Lines as (line, value | error message) pairs: what a reader of the file would check. */
-const summary = (lines: OrderLine[]) => lines.map(({ line, value, error }) => (error ? { line, error: error.message } : { line, value }))
+const summary = (lines: OrderLine[]) =>
+  lines.map(({ line, value, error }) => (error ? { line, error: error.message } : { line, value }))
 
 const fakeContext = () => lambdaContext() as S3JsonParserContext
 
 /** The middleware in a chain whose handler hands back what `before` prepared. */
-const orderFilesOf = async (event: SQSEvent | S3Event, opts: Partial<S3JsonParserOptions> = {}): Promise<S3OrderFiles> => {
+const orderFilesOf = async (
+  event: SQSEvent | S3Event,
+  opts: Partial<S3JsonParserOptions> = {},
+): Promise<S3OrderFiles> => {
   const handler = middy<SQSEvent | S3Event, S3OrderFiles, Error, S3JsonParserContext>()
     .use(s3JsonParser(opts))
     .handler(async (_event, context) => context.orderFiles)
@@ -87,7 +109,7 @@ const s3Error = (name: string, httpStatusCode: number, fault: 'client' | 'server
 
 // ---------- keys and notifications ----------
 
-test('decodeS3Key turns + into spaces and decodes percent-encoded UTF-8, a literal plus and moto\'s %2F', (t) => {
+test("decodeS3Key turns + into spaces and decodes percent-encoded UTF-8, a literal plus and moto's %2F", (t) => {
   // Act + Assess
   t.is(decodeS3Key('orders/lot+de+commandes+%C3%A9t%C3%A9.jsonl'), 'orders/lot de commandes été.jsonl')
   t.is(decodeS3Key('orders/a%2Bb.json'), 'orders/a+b.json')
@@ -117,7 +139,10 @@ test('objectsOfNotification names no object for the s3:TestEvent and refuses wha
   t.deepEqual(objectsOfNotification(sqsTestEvent.Records[0]?.body), [])
   t.throws(() => objectsOfNotification('not json'), { instanceOf: FileError, message: /not JSON/ })
   t.throws(() => objectsOfNotification('{"order_id":"A1"}'), { instanceOf: FileError, message: /no Records/ })
-  t.throws(() => objectsOfNotification({ Records: [{ s3: { bucket: { name: BUCKET } } }] }), { instanceOf: FileError, message: /Records\[0\]/ })
+  t.throws(() => objectsOfNotification({ Records: [{ s3: { bucket: { name: BUCKET } } }] }), {
+    instanceOf: FileError,
+    message: /Records\[0\]/,
+  })
   t.throws(() => objectsOfNotification(undefined), { instanceOf: FileError })
 })
 
@@ -125,8 +150,16 @@ test('objectsOfNotification skips records that are not ObjectCreated and keeps t
   // Prepare
   const body = JSON.stringify({
     Records: [
-      { eventSource: 'aws:s3', eventName: 'ObjectRemoved:Delete', s3: { bucket: { name: BUCKET }, object: { key: 'orders/gone.json' } } },
-      { eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: BUCKET }, object: { key: 'orders/new.json', versionId: 'v2', size: 10 } } },
+      {
+        eventSource: 'aws:s3',
+        eventName: 'ObjectRemoved:Delete',
+        s3: { bucket: { name: BUCKET }, object: { key: 'orders/gone.json' } },
+      },
+      {
+        eventSource: 'aws:s3',
+        eventName: 'ObjectCreated:Put',
+        s3: { bucket: { name: BUCKET }, object: { key: 'orders/new.json', versionId: 'v2', size: 10 } },
+      },
     ],
   })
   // Act
@@ -167,7 +200,10 @@ test('s3JsonParser fails only the records whose body is not JSON or not an S3 no
   // Act
   const { sources } = await orderFilesOf(event)
   // Assess
-  t.deepEqual(sources.map((source) => source.id), [firstRecord.messageId, 'not-json', 'not-s3', secondRecord.messageId])
+  t.deepEqual(
+    sources.map((source) => source.id),
+    [firstRecord.messageId, 'not-json', 'not-s3', secondRecord.messageId],
+  )
   t.is(sources[0]?.objects?.length, 1)
   t.true(sources[1]?.error instanceof FileError)
   t.is(sources[1]?.objects, undefined)
@@ -179,14 +215,24 @@ test('s3JsonParser reads a direct S3 event, one source per record keyed by its s
   // Prepare
   const event = {
     Records: [
-      { eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: BUCKET }, object: { key: 'orders/caf%C3%A9+1.jsonl', versionId: 'v1', size: 99, eTag: 'e' } } },
+      {
+        eventSource: 'aws:s3',
+        eventName: 'ObjectCreated:Put',
+        s3: {
+          bucket: { name: BUCKET },
+          object: { key: 'orders/caf%C3%A9+1.jsonl', versionId: 'v1', size: 99, eTag: 'e' },
+        },
+      },
       { eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: BUCKET }, object: {} } },
     ],
   } as unknown as S3Event
   // Act
   const { sources } = await orderFilesOf(event)
   // Assess
-  t.deepEqual(sources[0], { id: `s3://${BUCKET}/orders/café 1.jsonl`, objects: [{ bucket: BUCKET, key: 'orders/café 1.jsonl', versionId: 'v1', size: 99 }] })
+  t.deepEqual(sources[0], {
+    id: `s3://${BUCKET}/orders/café 1.jsonl`,
+    objects: [{ bucket: BUCKET, key: 'orders/café 1.jsonl', versionId: 'v1', size: 99 }],
+  })
   t.is(sources[1]?.id, `s3://${BUCKET}/`)
   t.true(sources[1]?.error instanceof FileError)
 })
@@ -195,7 +241,13 @@ test('s3JsonParser reads through the given client and passes the version id to G
   // Prepare
   const { client, s3 } = s3Serving(['{"order_id":"A1"}\n'])
   const event = {
-    Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: BUCKET }, object: { key: 'orders/a.jsonl', versionId: 'v7', size: 18 } } }],
+    Records: [
+      {
+        eventSource: 'aws:s3',
+        eventName: 'ObjectCreated:Put',
+        s3: { bucket: { name: BUCKET }, object: { key: 'orders/a.jsonl', versionId: 'v7', size: 18 } },
+      },
+    ],
   } as unknown as S3Event
   const orderFiles = await orderFilesOf(event, { client })
   const objectRef = orderFiles.sources[0]?.objects?.[0]
@@ -204,7 +256,11 @@ test('s3JsonParser reads through the given client and passes the version id to G
   const lines = await collect(orderFiles.read(objectRef))
   // Assess
   t.deepEqual(summary(lines), [{ line: 1, value: { order_id: 'A1' } }])
-  t.deepEqual(s3.commandCalls(GetObjectCommand)[0]?.args[0].input, { Bucket: BUCKET, Key: 'orders/a.jsonl', VersionId: 'v7' })
+  t.deepEqual(s3.commandCalls(GetObjectCommand)[0]?.args[0].input, {
+    Bucket: BUCKET,
+    Key: 'orders/a.jsonl',
+    VersionId: 'v7',
+  })
 })
 
 // Serial: ava runs serial tests before the concurrent ones, and the class-wide stub must be gone before those
@@ -246,7 +302,10 @@ test('a .jsonl with a BOM, CRLF, blank lines and a bad line yields orders and a 
   // Act
   const lines = await readChunks([content])
   // Assess
-  t.deepEqual(summary(lines).map((l) => l.line), [1, 4, 5, 7])
+  t.deepEqual(
+    summary(lines).map((l) => l.line),
+    [1, 4, 5, 7],
+  )
   t.deepEqual(lines[0]?.value, { order_id: 'A' })
   t.is(lines[0]?.bytes, Buffer.byteLength('{"order_id":"A"}'))
   t.deepEqual(lines[1]?.value, { order_id: 'B' })
@@ -261,7 +320,10 @@ test('a .JSONL extension in upper case is read as .jsonl', async (t) => {
   // Act
   const lines = await readChunks(['{"a":1}\n{"a":2}\n'], 'orders/BATCH.JSONL')
   // Assess
-  t.deepEqual(summary(lines), [{ line: 1, value: { a: 1 } }, { line: 2, value: { a: 2 } }])
+  t.deepEqual(summary(lines), [
+    { line: 1, value: { a: 1 } },
+    { line: 2, value: { a: 2 } },
+  ])
 })
 
 test('a multi-byte character split across two stream chunks comes out whole', async (t) => {
@@ -273,7 +335,10 @@ test('a multi-byte character split across two stream chunks comes out whole', as
   const splitInEuro = await readChunks([bytes.subarray(0, euro + 1), bytes.subarray(euro + 1)])
   const byteByByte = await readChunks(chunked(bytes, [1]))
   // Assess
-  const expected = [{ line: 1, value: { name: 'Café € 😀' } }, { line: 2, value: { name: 'été' } }]
+  const expected = [
+    { line: 1, value: { name: 'Café € 😀' } },
+    { line: 2, value: { name: 'été' } },
+  ]
   t.deepEqual(summary(splitInEuro), expected)
   t.deepEqual(summary(byteByByte), expected)
 })
@@ -284,7 +349,10 @@ test('a line that is not valid UTF-8 is a rejected line, not a failed file', asy
   // Act
   const lines = await readChunks(chunks)
   // Assess
-  t.deepEqual(summary(lines), [{ line: 1, error: 'line 1 is not valid UTF-8' }, { line: 2, value: { a: 2 } }])
+  t.deepEqual(summary(lines), [
+    { line: 1, error: 'line 1 is not valid UTF-8' },
+    { line: 2, value: { a: 2 } },
+  ])
 })
 
 test('an over-long line is reported and skipped while the next lines still come', async (t) => {
@@ -314,10 +382,16 @@ test('a line of exactly maxLineBytes is accepted', async (t) => {
 
 test('a large .jsonl is consumed lazily: the first order comes before the stream is read to its end', async (t) => {
   // Prepare
-  const content = Buffer.from(Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ order_id: `O-${i}`, amount: i })).join('\n'))
+  const content = Buffer.from(
+    Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ order_id: `O-${i}`, amount: i })).join('\n'),
+  )
   const chunks = chunked(content, [64])
   let pulled = 0
-  const stream = new Readable({ read () { this.push(chunks[pulled++] ?? null) } })
+  const stream = new Readable({
+    read() {
+      this.push(chunks[pulled++] ?? null)
+    },
+  })
   const { client } = s3Serving(stream)
   const lines = readOrderLines(client, ref('orders/big.jsonl'))
   // Act
@@ -358,21 +432,48 @@ test('a .json array is one order per element, numbered by position', async (t) =
   // Act
   const lines = await readChunks(chunked(Buffer.from(JSON.stringify(orders)), [5]), 'orders/lot.JSON')
   // Assess
-  t.deepEqual(summary(lines), orders.map((value, i) => ({ line: i + 1, value })))
-  t.deepEqual(lines.map((line) => line.bytes), orders.map((value) => Buffer.byteLength(JSON.stringify(value))))
+  t.deepEqual(
+    summary(lines),
+    orders.map((value, i) => ({ line: i + 1, value })),
+  )
+  t.deepEqual(
+    lines.map((line) => line.bytes),
+    orders.map((value) => Buffer.byteLength(JSON.stringify(value))),
+  )
 })
 
-const fileError = test.macro(async (t, content: string, key: string, message: RegExp, options?: Partial<ReadLimits>) => {
-  // Act
-  const err = await t.throwsAsync(readChunks([content], key, options), { instanceOf: FileError })
-  // Assess
-  t.regex(err?.message ?? '', message)
-})
+const fileError = test.macro(
+  async (t, content: string, key: string, message: RegExp, options?: Partial<ReadLimits>) => {
+    // Act
+    const err = await t.throwsAsync(readChunks([content], key, options), { instanceOf: FileError })
+    // Assess
+    t.regex(err?.message ?? '', message)
+  },
+)
 
-test('a .json scalar is a FileError', fileError, '"hello"', 'orders/x.json', /s3:\/\/.*orders\/x\.json is neither an order object nor an array/)
+test(
+  'a .json scalar is a FileError',
+  fileError,
+  '"hello"',
+  'orders/x.json',
+  /s3:\/\/.*orders\/x\.json is neither an order object nor an array/,
+)
 test('a .json null is a FileError', fileError, 'null', 'orders/x.json', /neither an order object nor an array/)
-test('a .json that is not JSON is a FileError', fileError, '{"order_id":', 'orders/x.json', /orders\/x\.json is not a valid JSON file/)
-test('a .json larger than maxJsonBytes is a FileError that points to .jsonl', fileError, JSON.stringify([{ a: 'x'.repeat(100) }]), 'orders/x.json', /larger than 50 bytes.*\.jsonl/, { maxJsonBytes: 50 })
+test(
+  'a .json that is not JSON is a FileError',
+  fileError,
+  '{"order_id":',
+  'orders/x.json',
+  /orders\/x\.json is not a valid JSON file/,
+)
+test(
+  'a .json larger than maxJsonBytes is a FileError that points to .jsonl',
+  fileError,
+  JSON.stringify([{ a: 'x'.repeat(100) }]),
+  'orders/x.json',
+  /larger than 50 bytes.*\.jsonl/,
+  { maxJsonBytes: 50 },
+)
 
 test('an unknown extension is a FileError naming the key and the accepted extensions, without a GetObject', async (t) => {
   // Prepare
@@ -388,7 +489,10 @@ test('a .json announced larger than maxJsonBytes is refused before it is downloa
   // Prepare
   const { client, s3 } = s3Serving(['{}'])
   // Act
-  await t.throwsAsync(collect(readOrderLines(client, ref('orders/big.json', { size: 11 * 1024 * 1024 }))), { instanceOf: FileError, message: /\.jsonl/ })
+  await t.throwsAsync(collect(readOrderLines(client, ref('orders/big.json', { size: 11 * 1024 * 1024 }))), {
+    instanceOf: FileError,
+    message: /\.jsonl/,
+  })
   // Assess
   t.is(s3.commandCalls(GetObjectCommand).length, 0)
 })
@@ -409,9 +513,16 @@ const permanentS3Error = test.macro(async (t, error: Error) => {
   t.is(err?.cause, error)
 })
 
-test('NoSuchKey is a FileError with the bucket, key and original error', permanentS3Error,
-  new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } }))
-test('403 AccessDenied (a missing key without s3:ListBucket) is a FileError', permanentS3Error, s3Error('AccessDenied', 403))
+test(
+  'NoSuchKey is a FileError with the bucket, key and original error',
+  permanentS3Error,
+  new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } }),
+)
+test(
+  '403 AccessDenied (a missing key without s3:ListBucket) is a FileError',
+  permanentS3Error,
+  s3Error('AccessDenied', 403),
+)
 test('a bare 404 NotFound is a FileError', permanentS3Error, s3Error('NotFound', 404))
 
 const transientS3Error = test.macro(async (t, error: Error) => {
@@ -424,24 +535,40 @@ const transientS3Error = test.macro(async (t, error: Error) => {
 
 test('503 SlowDown is rethrown unchanged, not as a FileError', transientS3Error, s3Error('SlowDown', 503, 'server'))
 test('a 500 InternalError is rethrown unchanged', transientS3Error, s3Error('InternalError', 500, 'server'))
-test('a network error is rethrown unchanged', transientS3Error, Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))
+test(
+  'a network error is rethrown unchanged',
+  transientS3Error,
+  Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+)
 
 // ---------- property ----------
 
 /** What a .jsonl reader must yield for the whole file, computed line by line on the whole buffer. */
 const expectedLines = (bytes: Buffer, maxLineBytes: number) => {
-  const expected: Array<{ line: number, value?: unknown, error?: true }> = []
+  const expected: Array<{ line: number; value?: unknown; error?: true }> = []
   let start = 0
   for (let line = 1; start <= bytes.length; line++) {
     const end = bytes.indexOf(0x0a, start) === -1 ? bytes.length : bytes.indexOf(0x0a, start)
     const raw = bytes.subarray(start, end)
     start = end + 1
-    if (raw.length > maxLineBytes) { expected.push({ line, error: true }); continue }
+    if (raw.length > maxLineBytes) {
+      expected.push({ line, error: true })
+      continue
+    }
     let text: string
-    try { text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw) } catch { expected.push({ line, error: true }); continue }
+    try {
+      text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw)
+    } catch {
+      expected.push({ line, error: true })
+      continue
+    }
     text = (line === 1 ? text.replace(/^\uFEFF/, '') : text).replace(/\r$/, '')
     if (text.trim() === '') continue
-    try { expected.push({ line, value: JSON.parse(text) }) } catch { expected.push({ line, error: true }) }
+    try {
+      expected.push({ line, value: JSON.parse(text) })
+    } catch {
+      expected.push({ line, error: true })
+    }
   }
   return expected
 }
@@ -455,28 +582,38 @@ const lineArbitrary = fc.oneof(
 )
 
 test('for any content and any chunking, a .jsonl yields its valid lines in order and only rejected lines otherwise', async (t) => {
-  await t.notThrowsAsync(fc.assert(fc.asyncProperty(
-    fc.array(lineArbitrary, { maxLength: 30 }),
-    fc.constantFrom('\n', '\r\n'),
-    fc.boolean(),
-    fc.boolean(),
-    fc.array(fc.integer({ min: 1, max: 32 }), { minLength: 1, maxLength: 8 }),
-    fc.integer({ min: 4, max: 200 }),
-    async (lines, newline, bom, finalNewline, sizes, maxLineBytes) => {
-      // Prepare
-      const separated = lines.flatMap((line, i) => (i < lines.length - 1 || finalNewline ? [line, Buffer.from(newline)] : [line]))
-      const bytes = Buffer.concat([...(bom ? [Buffer.from('\uFEFF')] : []), ...separated])
-      // Act
-      const actual = await readChunks(chunked(bytes, sizes), undefined, { maxLineBytes })
-      // Assess
-      for (const line of actual) {
-        assert.ok(('value' in line) !== (line.error !== undefined), `line ${line.line} has exactly one of value and error`)
-        if (line.error !== undefined) assert.ok(line.error instanceof MalformedOrderError)
-      }
-      assert.deepEqual(
-        actual.map(({ line, value, error }) => (error ? { line, error: true } : { line, value })),
-        expectedLines(bytes, maxLineBytes),
-      )
-    },
-  ), { numRuns: 300 }))
+  await t.notThrowsAsync(
+    fc.assert(
+      fc.asyncProperty(
+        fc.array(lineArbitrary, { maxLength: 30 }),
+        fc.constantFrom('\n', '\r\n'),
+        fc.boolean(),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 1, max: 32 }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 4, max: 200 }),
+        async (lines, newline, bom, finalNewline, sizes, maxLineBytes) => {
+          // Prepare
+          const separated = lines.flatMap((line, i) =>
+            i < lines.length - 1 || finalNewline ? [line, Buffer.from(newline)] : [line],
+          )
+          const bytes = Buffer.concat([...(bom ? [Buffer.from('\uFEFF')] : []), ...separated])
+          // Act
+          const actual = await readChunks(chunked(bytes, sizes), undefined, { maxLineBytes })
+          // Assess
+          for (const line of actual) {
+            assert.ok(
+              'value' in line !== (line.error !== undefined),
+              `line ${line.line} has exactly one of value and error`,
+            )
+            if (line.error !== undefined) assert.ok(line.error instanceof MalformedOrderError)
+          }
+          assert.deepEqual(
+            actual.map(({ line, value, error }) => (error ? { line, error: true } : { line, value })),
+            expectedLines(bytes, maxLineBytes),
+          )
+        },
+      ),
+      { numRuns: 300 },
+    ),
+  )
 })

@@ -16,19 +16,41 @@ test('a missing response means every message succeeded', keeps, undefined, [])
 test('an empty batchItemFailures means every message succeeded', keeps, { batchItemFailures: [] }, [])
 test('a response without batchItemFailures means every message succeeded', keeps, { statusCode: 200 }, [])
 test('listed identifiers stay in the queue', keeps, { batchItemFailures: [{ itemIdentifier: b }] }, [b])
-test('an identifier not in the batch fails the whole batch', keeps, { batchItemFailures: [{ itemIdentifier: a }, { itemIdentifier: 'other' }] }, 'all')
+test(
+  'an identifier not in the batch fails the whole batch',
+  keeps,
+  { batchItemFailures: [{ itemIdentifier: a }, { itemIdentifier: 'other' }] },
+  'all',
+)
 test('an empty identifier fails the whole batch', keeps, { batchItemFailures: [{ itemIdentifier: '' }] }, 'all')
 test('a batchItemFailures that is not a list fails the whole batch', keeps, { batchItemFailures: 'oops' }, 'all')
 
 test('a received message becomes the record Lambda builds, attributes and message attributes included', (t) => {
-  const record = toRecord({
-    MessageId: 'm-1', ReceiptHandle: 'h-1', Body: '{"a":1}', MD5OfBody: 'md5',
-    Attributes: { ApproximateReceiveCount: '3', SentTimestamp: '1', SenderId: 'me', ApproximateFirstReceiveTimestamp: '2' },
-    MessageAttributes: { correlation_id: { DataType: 'String', StringValue: 'c-1' } },
-  }, 'arn:aws:sqs:eu-west-3:123456789012:tp-orders-main', 'eu-west-3')
+  const record = toRecord(
+    {
+      MessageId: 'm-1',
+      ReceiptHandle: 'h-1',
+      Body: '{"a":1}',
+      MD5OfBody: 'md5',
+      Attributes: {
+        ApproximateReceiveCount: '3',
+        SentTimestamp: '1',
+        SenderId: 'me',
+        ApproximateFirstReceiveTimestamp: '2',
+      },
+      MessageAttributes: { correlation_id: { DataType: 'String', StringValue: 'c-1' } },
+    },
+    'arn:aws:sqs:eu-west-3:123456789012:tp-orders-main',
+    'eu-west-3',
+  )
   t.like(record, {
-    messageId: 'm-1', receiptHandle: 'h-1', body: '{"a":1}', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:eu-west-3:123456789012:tp-orders-main',
-    attributes: { ApproximateReceiveCount: '3' }, messageAttributes: { correlation_id: { stringValue: 'c-1', dataType: 'String' } },
+    messageId: 'm-1',
+    receiptHandle: 'h-1',
+    body: '{"a":1}',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-3:123456789012:tp-orders-main',
+    attributes: { ApproximateReceiveCount: '3' },
+    messageAttributes: { correlation_id: { stringValue: 'c-1', dataType: 'String' } },
   })
 })
 

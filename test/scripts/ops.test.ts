@@ -12,7 +12,19 @@ const parked = (errorClass: string | undefined, minutesAgo: number, extra: Parti
   Attributes: { SentTimestamp: String(NOW - minutesAgo * 60_000), ApproximateReceiveCount: '2' },
   MessageAttributes: {
     correlation_id: { DataType: 'String', StringValue: 'corr-1' },
-    ...(errorClass ? { error: { DataType: 'String', StringValue: JSON.stringify({ class: errorClass, message: `${errorClass} happened`, parked_at: new Date(NOW - minutesAgo * 60_000).toISOString(), source_queue: 'arn:aws:sqs:eu-west-3:123456789012:tp-orders-main' }) } } : {}),
+    ...(errorClass
+      ? {
+          error: {
+            DataType: 'String',
+            StringValue: JSON.stringify({
+              class: errorClass,
+              message: `${errorClass} happened`,
+              parked_at: new Date(NOW - minutesAgo * 60_000).toISOString(),
+              source_queue: 'arn:aws:sqs:eu-west-3:123456789012:tp-orders-main',
+            }),
+          },
+        }
+      : {}),
   },
   ...extra,
 })
@@ -28,7 +40,9 @@ test('a message moved by the redrive policy reads as Retried, with its order id 
 test('filters select by class, order id and age; permanent rejects and worn-out messages are skipped', (t) => {
   const retried = describeMessage(parked(undefined, 30))
   const invalid = describeMessage(parked('ValidationError', 30))
-  const tired = describeMessage(parked('TransientError', 30, { MessageAttributes: { replay_count: { DataType: 'String', StringValue: '3' } } }))
+  const tired = describeMessage(
+    parked('TransientError', 30, { MessageAttributes: { replay_count: { DataType: 'String', StringValue: '3' } } }),
+  )
   t.is(skipReason(retried, all, NOW), undefined)
   t.is(skipReason(retried, { ...all, errorClasses: ['TransientError'] }, NOW), 'error class not selected')
   t.is(skipReason(retried, { ...all, orderIds: ['ORD-1'] }, NOW), 'order id not selected')
@@ -40,17 +54,29 @@ test('filters select by class, order id and age; permanent rejects and worn-out 
 })
 
 test('a replay keeps the business attributes, drops the error and counts the replay', (t) => {
-  t.deepEqual(replayAttributes(describeMessage(parked('TransientError', 1))), { correlation_id: 'corr-1', replay_count: '1' })
+  t.deepEqual(replayAttributes(describeMessage(parked('TransientError', 1))), {
+    correlation_id: 'corr-1',
+    replay_count: '1',
+  })
 })
 
 test('the summary groups by error class with counts and ages', (t) => {
-  const groups = summarise([parked('ValidationError', 90), parked('ValidationError', 5), parked(undefined, 2)].map(describeMessage), NOW)
+  const groups = summarise(
+    [parked('ValidationError', 90), parked('ValidationError', 5), parked(undefined, 2)].map(describeMessage),
+    NOW,
+  )
   t.like(groups[0], { class: 'ValidationError', count: 2, oldest: '1h 30m', newest: '5m 0s', orders: 'ORD-90, ORD-5' })
   t.like(groups[1], { class: 'Retried', count: 1 })
 })
 
-test('queue ARNs become URLs on the DLQ\'s endpoint', (t) => {
-  t.is(queueUrlOfArn('arn:aws:sqs:eu-west-3:123456789012:tp-orders-main', 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-main-dlq'), 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-main')
+test("queue ARNs become URLs on the DLQ's endpoint", (t) => {
+  t.is(
+    queueUrlOfArn(
+      'arn:aws:sqs:eu-west-3:123456789012:tp-orders-main',
+      'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-main-dlq',
+    ),
+    'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-main',
+  )
 })
 
 test('durations, ages, function names and log filters read as a person writes them', (t) => {
@@ -67,7 +93,11 @@ test('durations, ages, function names and log filters read as a person writes th
 })
 
 test('a log line reads as time, level, message and fields; other lines stay as they are', (t) => {
-  t.is(readable('{"level":"warn","time":"2026-01-07T10:00:00.000Z","name":"tp-order-worker","orderId":"ORD-1","pending":["A"],"msg":"order settled"}'),
-    '2026-01-07 10:00:00.000 WARN  order settled orderId=ORD-1 pending=["A"]')
+  t.is(
+    readable(
+      '{"level":"warn","time":"2026-01-07T10:00:00.000Z","name":"tp-order-worker","orderId":"ORD-1","pending":["A"],"msg":"order settled"}',
+    ),
+    '2026-01-07 10:00:00.000 WARN  order settled orderId=ORD-1 pending=["A"]',
+  )
   t.is(readable('START RequestId: 1'), 'START RequestId: 1')
 })

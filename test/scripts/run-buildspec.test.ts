@@ -10,7 +10,15 @@ import { tempDir } from '../helpers/fixtures.ts'
 import { join } from 'node:path'
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { parse } from 'yaml'
-import { checkBuildspec, globToRegExp, loadBuildspec, missingOutputs, selectPhases, PHASES, type Buildspec } from '../../scripts/run-buildspec.ts'
+import {
+  checkBuildspec,
+  globToRegExp,
+  loadBuildspec,
+  missingOutputs,
+  selectPhases,
+  PHASES,
+  type Buildspec,
+} from '../../scripts/run-buildspec.ts'
 import { loadTemplate, parseTemplate } from '../../scripts/local/template.ts'
 import { configurationFileName } from '../../scripts/template-config.ts'
 import { evaluate, list, obj, valuesOf, type Obj, type Template } from '../helpers/cfn.ts'
@@ -19,15 +27,25 @@ import { clientsFor, startMoto } from '../helpers/moto.ts'
 const root = new URL('../../', import.meta.url).pathname
 const REAL = join(root, 'buildspec.yml')
 
-interface Run { code: number, stdout: string, stderr: string }
-const runBuildspec = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> => new Promise((done) => {
-  execFile('npx', ['tsx', join(root, 'scripts/run-buildspec.ts'), ...args], { cwd: root, timeout: 55_000, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
-    done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
+const runBuildspec = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> =>
+  new Promise((done) => {
+    execFile(
+      'npx',
+      ['tsx', join(root, 'scripts/run-buildspec.ts'), ...args],
+      { cwd: root, timeout: 55_000, env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
+      },
+    )
   })
-})
 
 /** A directory holding `buildspec.yml` with this text. */
-const fixture = (t: { teardown: (fn: () => void) => void }, text: string): { dir: string, file: string } => {
+const fixture = (t: { teardown: (fn: () => void) => void }, text: string): { dir: string; file: string } => {
   const dir = tempDir(t, 'buildspec-')
   writeFileSync(join(dir, 'buildspec.yml'), text)
   return { dir, file: join(dir, 'buildspec.yml') }
@@ -73,10 +91,10 @@ test('the phases run in order, variables and the directory carry over, and the f
   t.is(read(dir, 'install.txt'), 'hello from-env', 'env.variables, overridden by the environment')
   t.is(read(dir, 'pre_build.txt'), 'carried', 'an exported variable reaches the next phase')
   t.is(read(dir, 'cwd.txt'), join(dir, 'sub'), 'cd carries over to the next command')
-  t.is(read(dir, 'src.txt'), dir, 'CODEBUILD_SRC_DIR is the buildspec\'s directory')
+  t.is(read(dir, 'src.txt'), dir, "CODEBUILD_SRC_DIR is the buildspec's directory")
   t.true(existsSync(join(dir, 'sub/built.txt')))
   t.false(existsSync(join(dir, 'sub/never.txt')), 'nothing after the failing command runs')
-  t.true(existsSync(join(dir, 'sub/cleanup.txt')), 'the phase\'s finally commands run')
+  t.true(existsSync(join(dir, 'sub/cleanup.txt')), "the phase's finally commands run")
   t.false(existsSync(join(dir, 'sub/post.txt')), 'no later phase runs')
 })
 
@@ -112,7 +130,7 @@ test('a run ends by checking that the artifact and report files exist', async (t
   t.regex(missing.stderr, /no file matches\n {2}artifacts: out\/packaged\.yaml/)
 })
 
-test('--phases runs the chosen phases in the buildspec\'s order, checking artifacts only when build ran', async (t) => {
+test("--phases runs the chosen phases in the buildspec's order, checking artifacts only when build ran", async (t) => {
   const { dir, file } = fixture(t, PRODUCING)
   const pre = await runBuildspec(['--file', file, '--phases', 'pre_build'])
   t.is(pre.code, 0, `${pre.stderr}`)
@@ -129,39 +147,72 @@ test('--phases runs the chosen phases in the buildspec\'s order, checking artifa
   t.deepEqual(selectPhases(spec), ['pre_build', 'build'])
 })
 
-test('--dry-run prints every phase\'s commands and runs none of them', async (t) => {
+test("--dry-run prints every phase's commands and runs none of them", async (t) => {
   const { dir, file } = fixture(t, FAILING)
   const { code, stdout } = await runBuildspec(['--file', file, '--dry-run'])
   t.is(code, 0)
-  t.regex(stdout, /phase install\n {2}\$ echo "\$GREETING \$OVERRIDDEN" > install\.txt\n {2}\$ export FROM_INSTALL=carried\n/)
+  t.regex(
+    stdout,
+    /phase install\n {2}\$ echo "\$GREETING \$OVERRIDDEN" > install\.txt\n {2}\$ export FROM_INSTALL=carried\n/,
+  )
   t.regex(stdout, /phase build\n.*\n.*\n.*\n {2}finally \$ echo cleanup > cleanup\.txt/)
   t.regex(stdout, /dry run: nothing was run/)
   t.false(existsSync(join(dir, 'install.txt')))
 })
 
 test('a broken buildspec fails the check, each problem named, and the runner refuses it (exit 2)', async (t) => {
-  t.deepEqual(checkBuildspec(parse('version: 0.2\n')), ['phases: missing (a buildspec needs phases, from install, pre_build, build, post_build)'])
+  t.deepEqual(checkBuildspec(parse('version: 0.2\n')), [
+    'phases: missing (a buildspec needs phases, from install, pre_build, build, post_build)',
+  ])
   t.deepEqual(checkBuildspec(parse('version: 0.2\nphases:\n  build:\n    commands: []\n  pre_build: {}\n')), [
-    'phases.build: has no commands', 'phases.pre_build: has no commands',
+    'phases.build: has no commands',
+    'phases.pre_build: has no commands',
   ])
-  t.deepEqual(checkBuildspec(parse('version: 0.1\nphases:\n  biuld:\n    commands: [make]\n  build:\n    commands: [make, 3, ""]\n')), [
-    'version: must be 0.2 (found 0.1)',
-    'phases.biuld: unknown phase (phases are install, pre_build, build, post_build)',
-    'phases.build.commands[1]: not a non-empty string (3)',
-  ])
-  t.deepEqual(checkBuildspec(parse([
-    'version: 0.2', 'env:', '  variables:', '    LIST: [a]', 'phases:', '  install:', '    runtime-versions: { nodejs: 22 }',
-    '  build:', '    commands: [make]', '    runtime-versions: { nodejs: 22 }',
-    'artifacts:', '  files: []', '  base-directory: ../out', 'reports:', '  unit:', '    files: [x.xml]', '    file-format: XML',
-    'cache:', '  paths: /root/.npm',
-  ].join('\n'))), [
-    'env.variables.LIST: not a string',
-    'phases.build.runtime-versions: a mapping, in the install phase only',
-    'artifacts.files: an empty list',
-    'artifacts.base-directory: must stay inside the source directory (../out)',
-    'reports.unit.file-format: one of JUNITXML, CUCUMBERJSON, TESTNGXML, VISUALSTUDIOTRX, NUNITXML, NUNIT3XML, CLOVERXML, COBERTURAXML, JACOCOXML, SIMPLECOV',
-    'cache.paths: a list of strings',
-  ])
+  t.deepEqual(
+    checkBuildspec(
+      parse('version: 0.1\nphases:\n  biuld:\n    commands: [make]\n  build:\n    commands: [make, 3, ""]\n'),
+    ),
+    [
+      'version: must be 0.2 (found 0.1)',
+      'phases.biuld: unknown phase (phases are install, pre_build, build, post_build)',
+      'phases.build.commands[1]: not a non-empty string (3)',
+    ],
+  )
+  t.deepEqual(
+    checkBuildspec(
+      parse(
+        [
+          'version: 0.2',
+          'env:',
+          '  variables:',
+          '    LIST: [a]',
+          'phases:',
+          '  install:',
+          '    runtime-versions: { nodejs: 22 }',
+          '  build:',
+          '    commands: [make]',
+          '    runtime-versions: { nodejs: 22 }',
+          'artifacts:',
+          '  files: []',
+          '  base-directory: ../out',
+          'reports:',
+          '  unit:',
+          '    files: [x.xml]',
+          '    file-format: XML',
+          'cache:',
+          '  paths: /root/.npm',
+        ].join('\n'),
+      ),
+    ),
+    [
+      'env.variables.LIST: not a string',
+      'phases.build.runtime-versions: a mapping, in the install phase only',
+      'artifacts.files: an empty list',
+      'artifacts.base-directory: must stay inside the source directory (../out)',
+      'reports.unit.file-format: one of JUNITXML, CUCUMBERJSON, TESTNGXML, VISUALSTUDIOTRX, NUNITXML, NUNIT3XML, CLOVERXML, COBERTURAXML, JACOCOXML, SIMPLECOV',
+      'cache.paths: a list of strings',
+    ],
+  )
   const { dir, file } = fixture(t, 'version: 0.2\nphases:\n  build:\n    commands:\n')
   const refused = await runBuildspec(['--file', file])
   t.is(refused.code, 2)
@@ -183,7 +234,7 @@ test('artifact patterns read as CodeBuild reads them', (t) => {
 
 const real = loadBuildspec(REAL)
 const spec = real.spec
-const commands = (phase: typeof PHASES[number]): string[] => spec.phases[phase]?.commands ?? []
+const commands = (phase: (typeof PHASES)[number]): string[] => spec.phases[phase]?.commands ?? []
 
 test('buildspec.yml passes the check and has install, pre_build and build, each with commands', (t) => {
   t.deepEqual(real.problems, [])
@@ -195,9 +246,16 @@ test('buildspec.yml passes the check and has install, pre_build and build, each 
 })
 
 test('buildspec.yml installs from the lock file, and its pre_build is npm test with JUnit output where reports reads it', (t) => {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string>, devDependencies: Record<string, string> }
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>
+    devDependencies: Record<string, string>
+  }
   t.true(commands('install').some((c) => /^npm ci\b/.test(c)))
-  t.true(commands('install').some((c) => c.includes("pip install") && c.includes("'moto[server]'") && c.includes('cfn-lint')))
+  t.true(
+    commands('install').some(
+      (c) => c.includes('pip install') && c.includes("'moto[server]'") && c.includes('cfn-lint'),
+    ),
+  )
   // npm test is test:checks then test:unit (ava): pre_build runs the first, then ava with TAP into tap-junit.
   t.is(pkg.scripts.test, 'npm run test:checks && npm run test:unit')
   t.is(pkg.scripts['test:unit'], 'ava')
@@ -215,60 +273,108 @@ test('buildspec.yml installs from the lock file, and its pre_build is npm test w
   // CodeBuild files the report under <project>-<key>: the report group pipeline.yaml creates for the build role.
   const pipeline = loadTemplate(join(root, 'cloudformation/pipeline.yaml')) as unknown as Template
   const values = valuesOf(pipeline)
-  t.is(evaluate(pipeline.Resources.TestReportGroup?.Properties?.Name, pipeline, values), `${String(evaluate(pipeline.Resources.BuildProject?.Properties?.Name, pipeline, values))}-${key}`)
+  t.is(
+    evaluate(pipeline.Resources.TestReportGroup?.Properties?.Name, pipeline, values),
+    `${String(evaluate(pipeline.Resources.BuildProject?.Properties?.Name, pipeline, values))}-${key}`,
+  )
 })
 
-test('buildspec.yml\'s artifacts are what the deploy action reads, from the variables the CodeBuild project sets', (t) => {
+test("buildspec.yml's artifacts are what the deploy action reads, from the variables the CodeBuild project sets", (t) => {
   const pipeline = loadTemplate(join(root, 'cloudformation/pipeline.yaml')) as unknown as Template
-  const projectVariables = list<Obj>(obj(pipeline.Resources.BuildProject?.Properties?.Environment).EnvironmentVariables).map((v) => String(v.Name))
-  const used = new Set(commands('build').join('\n').match(/\$\{?([A-Z_]+)/g)?.map((v) => v.replace(/^\$\{?/, '')))
-  t.deepEqual([...used].sort(), [...projectVariables].sort(), 'the build uses exactly the project\'s variables')
-  for (const variable of ['STAGE', 'NAME_PREFIX']) t.truthy(spec.env?.variables?.[variable], `${variable} has a local default`)
+  const projectVariables = list<Obj>(
+    obj(pipeline.Resources.BuildProject?.Properties?.Environment).EnvironmentVariables,
+  ).map((v) => String(v.Name))
+  const used = new Set(
+    commands('build')
+      .join('\n')
+      .match(/\$\{?([A-Z_]+)/g)
+      ?.map((v) => v.replace(/^\$\{?/, '')),
+  )
+  t.deepEqual([...used].sort(), [...projectVariables].sort(), "the build uses exactly the project's variables")
+  for (const variable of ['STAGE', 'NAME_PREFIX'])
+    t.truthy(spec.env?.variables?.[variable], `${variable} has a local default`)
   t.false('ARTIFACTS_BUCKET' in (spec.env?.variables ?? {}), 'no default bucket: a local run must name one')
-  const deploy = obj(list<Obj>(list<Obj>(pipeline.Resources.Pipeline?.Properties?.Stages).find((s) => s.Name === 'Deploy')?.Actions)[0]?.Configuration)
+  const deploy = obj(
+    list<Obj>(list<Obj>(pipeline.Resources.Pipeline?.Properties?.Stages).find((s) => s.Name === 'Deploy')?.Actions)[0]
+      ?.Configuration,
+  )
   const values = valuesOf(pipeline, { Stage: 'prod' })
   const templatePath = String(evaluate(deploy.TemplatePath, pipeline, values)).replace('BuildOutput::', '')
-  const configurationPath = String(evaluate(deploy.TemplateConfiguration, pipeline, values)).replace('BuildOutput::', '')
+  const configurationPath = String(evaluate(deploy.TemplateConfiguration, pipeline, values)).replace(
+    'BuildOutput::',
+    '',
+  )
   t.is(configurationPath, configurationFileName('prod'))
   // The deploy action reads files at the root of the build artifact: each must match one of the artifact patterns.
-  for (const path of [templatePath, configurationPath]) t.true(spec.artifacts!.files.some((p) => globToRegExp(p).test(path)), `${path}`)
+  for (const path of [templatePath, configurationPath])
+    t.true(
+      spec.artifacts!.files.some((p) => globToRegExp(p).test(path)),
+      `${path}`,
+    )
   t.true(commands('build').some((c) => c.includes(`--output ${spec.artifacts!['base-directory']!}/${templatePath}`)))
-  t.true(commands('build').some((c) => c.includes('template-config') && c.includes(`--output-dir ${spec.artifacts!['base-directory']!}`)))
+  t.true(
+    commands('build').some(
+      (c) => c.includes('template-config') && c.includes(`--output-dir ${spec.artifacts!['base-directory']!}`),
+    ),
+  )
 })
 
 test('a dry run of buildspec.yml lists every command in order and runs nothing', async (t) => {
   const { code, stdout } = await runBuildspec(['--dry-run'])
   t.is(code, 0)
-  const listed = stdout.split('\n').filter((l) => l.startsWith('  $ ')).map((l) => l.slice(4))
+  const listed = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('  $ '))
+    .map((l) => l.slice(4))
   t.deepEqual(listed, [...commands('install'), ...commands('pre_build'), ...commands('build')])
-  t.regex(stdout, /then checks: \.build\/delivery\/packaged\.yaml, \.build\/delivery\/\*-configuration\.json, \.build\/reports\/ava\.xml/)
+  t.regex(
+    stdout,
+    /then checks: \.build\/delivery\/packaged\.yaml, \.build\/delivery\/\*-configuration\.json, \.build\/reports\/ava\.xml/,
+  )
 })
 
 test('the build phase of buildspec.yml produces its artifacts: packaged.yaml on the bucket and the stage configuration', async (t) => {
   // A source directory of links to this checkout (its dist/ built by npm test), so that the outputs stay apart.
   const dir = tempDir(t, 'buildspec-real-')
-  for (const entry of ['buildspec.yml', 'package.json', 'node_modules', 'scripts', 'cloudformation', 'dist']) symlinkSync(join(root, entry), join(dir, entry))
+  for (const entry of ['buildspec.yml', 'package.json', 'node_modules', 'scripts', 'cloudformation', 'dist'])
+    symlinkSync(join(root, entry), join(dir, entry))
   mkdirSync(join(dir, '.build'))
   const moto = await startMoto()
   try {
     const { s3 } = clientsFor(moto.endpoint)
-    await s3.send(new CreateBucketCommand({ Bucket: 'rb-delivery', CreateBucketConfiguration: { LocationConstraint: 'eu-west-3' } }))
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: 'rb-delivery',
+        CreateBucketConfiguration: { LocationConstraint: 'eu-west-3' },
+      }),
+    )
     const { code, stdout, stderr } = await runBuildspec(['--file', join(dir, 'buildspec.yml'), '--phases', 'build'], {
-      AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'eu-west-3',
-      ARTIFACTS_BUCKET: 'rb-delivery', STAGE: 'prod', NAME_PREFIX: 'rb',
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: 'eu-west-3',
+      ARTIFACTS_BUCKET: 'rb-delivery',
+      STAGE: 'prod',
+      NAME_PREFIX: 'rb',
     })
     t.is(code, 0, `${stdout}\n${stderr}`)
     t.regex(stdout, /outputs present \(artifacts\)/)
     t.deepEqual(missingOutputs(spec, dir, { artifacts: true, reports: false }), [])
     const packaged = parseTemplate<Template>(readFileSync(join(dir, '.build/delivery/packaged.yaml'), 'utf8'))
-    for (const [id, stack] of Object.entries(packaged.Resources)) t.regex(String(stack.Properties?.TemplateURL), /rb-delivery\/packages\/[0-9a-f]+\.template$/, `${id}`)
-    const uploaded = (await s3.send(new ListObjectsV2Command({ Bucket: 'rb-delivery' }))).Contents?.map((o) => o.Key) ?? []
+    for (const [id, stack] of Object.entries(packaged.Resources))
+      t.regex(String(stack.Properties?.TemplateURL), /rb-delivery\/packages\/[0-9a-f]+\.template$/, `${id}`)
+    const uploaded =
+      (await s3.send(new ListObjectsV2Command({ Bucket: 'rb-delivery' }))).Contents?.map((o) => o.Key) ?? []
     t.is(uploaded.filter((k) => k?.endsWith('.template')).length, 5)
     t.is(uploaded.filter((k) => !k?.endsWith('.template')).length, 3, 'the three bundles')
-    const configuration = JSON.parse(readFileSync(join(dir, '.build/delivery/prod-configuration.json'), 'utf8')) as { Parameters: Record<string, string> }
+    const configuration = JSON.parse(readFileSync(join(dir, '.build/delivery/prod-configuration.json'), 'utf8')) as {
+      Parameters: Record<string, string>
+    }
     t.like(configuration.Parameters, { NamePrefix: 'rb', Stage: 'prod', TableDeletionProtection: 'true' })
     // Without the bucket, the build stops on the first command and says why.
-    const unnamed = await runBuildspec(['--file', join(dir, 'buildspec.yml'), '--phases', 'build'], { ARTIFACTS_BUCKET: '' })
+    const unnamed = await runBuildspec(['--file', join(dir, 'buildspec.yml'), '--phases', 'build'], {
+      ARTIFACTS_BUCKET: '',
+    })
     t.is(unnamed.code, 1)
     t.regex(unnamed.stderr, /ARTIFACTS_BUCKET must name the artifacts bucket/)
     t.regex(unnamed.stderr, /FAILED in phase build, command 1 of 2/)

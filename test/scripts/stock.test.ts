@@ -4,7 +4,7 @@ import { clientsFor, createResources, startMoto, type Clients, type Moto, type R
 import { getStock } from '../../lib/store.ts'
 import { runCommand } from '../helpers/cli.ts'
 
-const test = anyTest as TestFn<{ moto: Moto, clients: Clients, r: Resources }>
+const test = anyTest as TestFn<{ moto: Moto; clients: Clients; r: Resources }>
 
 test.before(async (t) => {
   t.context.moto = await startMoto()
@@ -13,7 +13,7 @@ test.before(async (t) => {
 })
 test.after.always((t) => t.context.moto?.stop())
 
-const stock = async (t: { context: { moto: Moto, r: Resources } }, ...args: string[]): Promise<string> =>
+const stock = async (t: { context: { moto: Moto; r: Resources } }, ...args: string[]): Promise<string> =>
   runCommand(program, [...args, '--endpoint', t.context.moto.endpoint, '--table', t.context.r.ordersTable])
 
 test.serial('set writes the available counts and prints them', async (t) => {
@@ -24,7 +24,7 @@ test.serial('set writes the available counts and prints them', async (t) => {
 
 test.serial('show lists every SKU as JSON, and names a SKU without a record', async (t) => {
   await stock(t, 'set', 'SKU-3=7')
-  const all = JSON.parse(await stock(t, 'show', '--json')) as { sku: string, available: number }[]
+  const all = JSON.parse(await stock(t, 'show', '--json')) as { sku: string; available: number }[]
   t.true(all.some((l) => l.sku === 'SKU-3' && l.available === 7))
   t.regex(await stock(t, 'show', 'SKU-NONE'), /SKU-NONE\s+0\s+0\s+\(no record: no stock\)/)
 })
