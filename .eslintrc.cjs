@@ -5,7 +5,7 @@ module.exports = {
   plugins: ['@typescript-eslint', 'ava'],
   extends: ['eslint:recommended', 'plugin:@typescript-eslint/recommended', 'plugin:ava/recommended'],
   env: { node: true, es2022: true },
-  ignorePatterns: ['dist/', 'node_modules/', 'lib/generated/', '.build/'],
+  ignorePatterns: ['dist/', 'node_modules/', 'lib/orders/generated/', '.build/'],
   rules: {
     'ava/no-skip-test': 'error',
     'ava/no-only-test': 'error',

@@ -17,15 +17,22 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResul
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import { cloudWatchClient, dynamoClient, sqsClient } from '../lib/aws.ts'
-import { loadConfig, type Config } from '../lib/config.ts'
-import { ATTRIBUTE, LIMITS, METRIC } from '../lib/constants.ts'
-import { TransientError, ValidationError } from '../lib/errors.ts'
-import { logger as baseLogger, type Logger } from '../lib/logger.ts'
-import { detectDialect, newOrderId, normalise, orderHash, orderIdFromIdempotencyKey, type Order } from '../lib/order.ts'
-import { sendMessages } from '../lib/queue.ts'
-import { getOrderStatus, orderKey } from '../lib/store.ts'
-import { orderEventValidator } from '../lib/validate.ts'
+import { cloudWatchClient, dynamoClient, sqsClient } from '../lib/aws/clients.ts'
+import { loadConfig, type Config } from '../lib/runtime/config.ts'
+import { ATTRIBUTE, LIMITS, METRIC } from '../lib/orders/constants.ts'
+import { TransientError, ValidationError } from '../lib/orders/errors.ts'
+import { logger as baseLogger, type Logger } from '../lib/runtime/logger.ts'
+import {
+  detectDialect,
+  newOrderId,
+  normalise,
+  orderHash,
+  orderIdFromIdempotencyKey,
+  type Order,
+} from '../lib/orders/order.ts'
+import { sendMessages } from '../lib/aws/queue.ts'
+import { getOrderStatus, orderKey } from '../lib/aws/table.ts'
+import { orderEventValidator } from '../lib/orders/validate.ts'
 import { httpErrors } from '../middlewares/http-errors.ts'
 import { flushMetrics, type MetricsContext } from '../middlewares/metrics.ts'
 

@@ -9,11 +9,11 @@
 import type { MiddlewareObj, Request } from '@middy/core'
 import type { SQSEvent, SQSRecord } from 'aws-lambda'
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import { sqsClient } from '../lib/aws.ts'
-import { ATTRIBUTE } from '../lib/constants.ts'
-import { errorClass, errorMessage, isPermanent, ValidationError, type FieldError } from '../lib/errors.ts'
-import { logger as baseLogger, type Logger } from '../lib/logger.ts'
-import { sendMessages } from '../lib/queue.ts'
+import { sqsClient } from '../lib/aws/clients.ts'
+import { ATTRIBUTE } from '../lib/orders/constants.ts'
+import { errorClass, errorMessage, isPermanent, ValidationError, type FieldError } from '../lib/orders/errors.ts'
+import { logger as baseLogger, type Logger } from '../lib/runtime/logger.ts'
+import { sendMessages } from '../lib/aws/queue.ts'
 
 /** What the `error` attribute of a parked message holds (JSON). */
 export interface ParkedError {

@@ -14,8 +14,8 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
-import { dynamoClient } from '../lib/aws.ts'
-import { ConflictError, OrderError, TransientError } from '../lib/errors.ts'
+import { dynamoClient } from '../lib/aws/clients.ts'
+import { ConflictError, OrderError, TransientError } from '../lib/orders/errors.ts'
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number]
 

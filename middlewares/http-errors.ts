@@ -6,8 +6,8 @@
 import type { MiddlewareObj, Request } from '@middy/core'
 import type { Context } from 'aws-lambda'
 import { createError } from '@middy/util'
-import { MalformedOrderError, summarise, ValidationError, type FieldError } from '../lib/errors.ts'
-import { logger as baseLogger, type Logger } from '../lib/logger.ts'
+import { MalformedOrderError, summarise, ValidationError, type FieldError } from '../lib/orders/errors.ts'
+import { logger as baseLogger, type Logger } from '../lib/runtime/logger.ts'
 
 export interface ErrorBody {
   message: string

@@ -6,9 +6,9 @@
 import type { MiddlewareObj, Request } from '@middy/core'
 import type { Context } from 'aws-lambda'
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch'
-import { cloudWatchClient } from '../lib/aws.ts'
-import { LIMITS, METRIC, type MetricName } from '../lib/constants.ts'
-import { logger as baseLogger, type Logger } from '../lib/logger.ts'
+import { cloudWatchClient } from '../lib/aws/clients.ts'
+import { LIMITS, METRIC, type MetricName } from '../lib/orders/constants.ts'
+import { logger as baseLogger, type Logger } from '../lib/runtime/logger.ts'
 
 export class MetricsBuffer {
   readonly #counts = new Map<MetricName, number>()

@@ -15,8 +15,8 @@
 import { GetObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3'
 import type { MiddlewareObj, Request } from '@middy/core'
 import type { Context, S3Event, SQSEvent } from 'aws-lambda'
-import { LIMITS } from '../lib/constants.ts'
-import { FileError, MalformedOrderError, TransientError } from '../lib/errors.ts'
+import { LIMITS } from '../lib/orders/constants.ts'
+import { FileError, MalformedOrderError, TransientError } from '../lib/orders/errors.ts'
 
 /** An S3 object to read. `key` is decoded (as stored in S3), not URL-encoded as in the notification. */
 export interface S3ObjectRef {

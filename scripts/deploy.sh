@@ -123,7 +123,7 @@ if ! aws s3api head-bucket --bucket "$artifacts" >/dev/null 2>&1; then
 fi
 
 packaged="$root/.build/$stack.packaged.yaml"
-"$root/scripts/package.sh" --bucket "$artifacts" --output "$packaged" --region "$region" ${endpoint:+--endpoint "$endpoint"} "${skip_build[@]}"
+"$root/scripts/delivery/package.sh" --bucket "$artifacts" --output "$packaged" --region "$region" ${endpoint:+--endpoint "$endpoint"} "${skip_build[@]}"
 
 deploy_template "$packaged"
 

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline/promises'
 import { Command } from 'commander'
 import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import { DeleteObjectsCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3'
-import { listResources } from './local/stack.ts'
+import { listResources } from './stack/deployment.ts'
 import { clientConfig, notFound, run, s3Client, withAwsOptions, type AwsOptions } from './cli.ts'
 
 /** Deletes every object version and delete marker. @returns how many were deleted */

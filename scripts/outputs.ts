@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander'
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
-import { describeDeployment, listResources } from './local/stack.ts'
+import { describeDeployment, listResources } from './stack/deployment.ts'
 import { clientConfig, formatTable, run } from './cli.ts'
 
 interface Options {

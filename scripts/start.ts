@@ -146,7 +146,7 @@ const program = new Command('start')
     }
     console.log(`
 The local stack is up (Ctrl-C stops it):
-  API          ${runner.apiUrl}/orders     e.g. curl -s -XPOST ${runner.apiUrl}/orders -H 'content-type: application/json' -d @test/fixtures/seed-orders/api-create-order.json
+  API          ${runner.apiUrl}/orders     e.g. curl -s -XPOST ${runner.apiUrl}/orders -H 'content-type: application/json' -d @schemas/examples/api-create-order.json
   emulator     ${moto.endpoint}            e.g. aws --endpoint-url ${moto.endpoint} s3 cp order.json s3://${d.bucket}/orders/
   table        ${d.table}      queues ${d.prefix}-orders-{main,main-dlq,ingest,ingest-dlq}
   logs         .build/local/logs/`)

@@ -6,7 +6,7 @@ import { Command } from 'commander'
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { paginateScan } from '@aws-sdk/lib-dynamodb'
-import { describeDeployment, listResources } from './local/stack.ts'
+import { describeDeployment, listResources } from './stack/deployment.ts'
 import { outcomeMetrics, queueStatus } from './ops/observe.ts'
 import { toRow } from './scan.ts'
 import {

@@ -3,7 +3,7 @@
  * Shows and sets stock levels in the orders table (stock records STOCK#<sku>).
  */
 import { Command } from 'commander'
-import { getStock, listStock, setStock, type StockLevel } from '../lib/store.ts'
+import { getStock, listStock, setStock, type StockLevel } from '../lib/aws/table.ts'
 import { documentClient, formatTable, run, tableName, withAwsOptions, type AwsOptions } from './cli.ts'
 
 /** `SKU-1=10` → ['SKU-1', 10]; a clear error otherwise. */

@@ -26,7 +26,7 @@ const test = anyTest as TestFn<{ moto: Moto; clients: Clients; r: Resources; dir
 
 test.before(async (t) => {
   t.context.dir = mkdtempSync(join(tmpdir(), 'bundles-'))
-  execFileSync('npx', ['tsx', 'scripts/build.ts', '--outdir', t.context.dir], { stdio: 'ignore' })
+  execFileSync('npx', ['tsx', 'scripts/delivery/build.ts', '--outdir', t.context.dir], { stdio: 'ignore' })
   t.context.moto = await startMoto()
   t.context.clients = clientsFor(t.context.moto.endpoint)
   t.context.r = await createResources(t.context.clients, 'bundle')

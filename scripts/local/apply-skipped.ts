@@ -12,8 +12,8 @@ import {
   PutBucketVersioningCommand,
   type QueueConfiguration,
 } from '@aws-sdk/client-s3'
-import { listResources, queueArn, type StackResource } from './stack.ts'
-import { evaluate, loadTemplate, type Scope } from './template.ts'
+import { listResources, queueArn, type StackResource } from '../stack/deployment.ts'
+import { evaluate, loadTemplate, type Scope } from '../stack/template.ts'
 import { clientConfig, s3Client } from '../cli.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')

@@ -3,18 +3,14 @@
  * one a JSON array and one a JSONL file, and HTTP POSTs), waits until every order has settled, and reports each
  * order's outcome against the outcome it must get, with the metrics, the queue depths and the DLQ's reasons.
  */
-import { readFileSync } from 'node:fs'
+import { example, exampleText } from '../../schemas/examples.ts'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
-import { getOrderStatus, getStock, setStock } from '../../lib/store.ts'
+import { getOrderStatus, getStock, setStock } from '../../lib/aws/table.ts'
 import { clientConfig, documentClient, formatTable, s3Client, sqsClient } from '../cli.ts'
-import type { Deployment } from './stack.ts'
+import type { Deployment } from '../stack/deployment.ts'
 import { describeMessage, receiveAll } from '../ops/dlq.ts'
 import { outcomeMetrics, queueStatus } from '../ops/observe.ts'
-
-const FIXTURES = new URL('../../test/fixtures/seed-orders/', import.meta.url)
-const seedText = (name: string): string => readFileSync(new URL(name, FIXTURES), 'utf8')
-const seed = (name: string): Record<string, unknown> => JSON.parse(seedText(name)) as Record<string, unknown>
 
 /** Stock for the demo SKUs; PRD-2002 is short (the rich order wants 2), so that order waits for stock. */
 export const DEMO_STOCK: Record<string, number> = {
@@ -144,11 +140,11 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   for (const [sku, n] of Object.entries(DEMO_STOCK)) await setStock(dynamo, d.table, sku, n, now)
 
   print('sending the seed orders: 3 S3 objects first')
-  await upload('orders/demo/tp-valid.json', seedText('tp-valid.json'))
+  await upload('orders/demo/tp-valid.json', exampleText('tp-valid.json'))
   expect('S3 orders/demo/tp-valid.json', 'tp-valid.json', 'ORD-2026-001', 'PROCESSED')
-  await upload('orders/demo/tp-invalid.json', seedText('tp-invalid.json'))
+  await upload('orders/demo/tp-invalid.json', exampleText('tp-invalid.json'))
   expect('S3 orders/demo/tp-invalid.json', 'tp-invalid.json', 'ORD-2026-002', 'REJECTED')
-  await upload('orders/demo/lab-orders.json', JSON.stringify([seed('lab-rich-order.json')]))
+  await upload('orders/demo/lab-orders.json', JSON.stringify([example('lab-rich-order.json')]))
   expect(
     'S3 orders/demo/lab-orders.json (array)',
     'lab-rich-order.json',
@@ -184,7 +180,7 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   }
   await upload(
     jsonl,
-    [JSON.stringify(seed('tp-valid.json')), '{"order_id": "ORD-BROKEN", "items": [', JSON.stringify(newOrder)].join(
+    [JSON.stringify(example('tp-valid.json')), '{"order_id": "ORD-BROKEN", "items": [', JSON.stringify(newOrder)].join(
       '\n',
     ),
   )
@@ -193,31 +189,31 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   expect(`S3 ${jsonl} line 2`, 'a line that is not JSON', `${bucketSource}#2`, 'REJECTED')
   expect(`S3 ${jsonl} line 3`, 'a new canonical order', 'ORD-2026-003', 'PROCESSED')
 
-  const api = await post(apiUrl, seedText('api-create-order.json'), { 'Idempotency-Key': 'demo-order-1' })
+  const api = await post(apiUrl, exampleText('api-create-order.json'), { 'Idempotency-Key': 'demo-order-1' })
   expect(
     'POST /orders (Idempotency-Key demo-order-1)',
     'api-create-order.json',
     api.json.orderId ?? `HTTP ${api.status}`,
     'PROCESSED',
   )
-  const missing = await post(apiUrl, seedText('api-missing-email.json'))
+  const missing = await post(apiUrl, exampleText('api-missing-email.json'))
   expect('POST /orders', 'api-missing-email.json', '-', 'REJECTED', {
     actual: missing.status === 400 ? 'REJECTED' : undefined,
     detail: `HTTP ${missing.status}: ${missing.json.message}`,
   })
-  const form = await post(apiUrl, seedText('form-order.json'))
+  const form = await post(apiUrl, exampleText('form-order.json'))
   expect('POST /orders', 'form-order.json', '-', 'REJECTED', {
     actual: form.status === 400 ? 'REJECTED' : undefined,
     detail: `HTTP ${form.status}: ${form.json.message}`,
   })
-  const again = await post(apiUrl, seedText('tp-valid.json'))
+  const again = await post(apiUrl, exampleText('tp-valid.json'))
   expect('POST /orders', 'tp-valid.json again', 'ORD-2026-001', 'DUPLICATE', {
     actual: again.status === 409 && again.json.status === 'DUPLICATE' ? 'DUPLICATE' : undefined,
     detail: `HTTP ${again.status} ${again.json.status ?? ''}`,
   })
   await settle()
 
-  const retry = await post(apiUrl, seedText('api-create-order.json'), { 'Idempotency-Key': 'demo-order-1' })
+  const retry = await post(apiUrl, exampleText('api-create-order.json'), { 'Idempotency-Key': 'demo-order-1' })
   expect('POST /orders (same Idempotency-Key)', 'api-create-order.json again', api.json.orderId ?? '?', 'DUPLICATE', {
     actual: retry.status === 409 && retry.json.status === 'DUPLICATE' ? 'DUPLICATE' : undefined,
     detail: `HTTP ${retry.status} ${retry.json.status ?? ''}`,

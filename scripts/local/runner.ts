@@ -17,7 +17,7 @@ import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda'
 import { LambdaHost, type FunctionSpec } from './lambda-host.ts'
 import { pollQueue } from './poller.ts'
 import { startApiServer, type Route } from './api-server.ts'
-import { describeDeployment, listResources, type Deployment } from './stack.ts'
+import { describeDeployment, listResources, type Deployment } from '../stack/deployment.ts'
 import { clientConfig, s3Client, sqsClient } from '../cli.ts'
 
 export interface RunnerOptions {

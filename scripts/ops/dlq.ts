@@ -14,9 +14,9 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs'
-import { ATTRIBUTE } from '../../lib/constants.ts'
-import { orderIdOf } from '../../lib/order.ts'
-import { stringAttributes } from '../../lib/queue.ts'
+import { ATTRIBUTE } from '../../lib/orders/constants.ts'
+import { orderIdOf } from '../../lib/orders/order.ts'
+import { stringAttributes } from '../../lib/aws/queue.ts'
 
 /** The error classes that no retry fixes: replayed only when asked for explicitly. */
 export const PERMANENT_CLASSES = new Set(['ValidationError', 'ConflictError', 'MalformedOrderError', 'FileError'])

@@ -4,7 +4,7 @@
  */
 import { GetMetricStatisticsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import { METRIC } from '../../lib/constants.ts'
+import { METRIC } from '../../lib/orders/constants.ts'
 import { formatAge } from '../cli.ts'
 import { describeMessage, receiveAll } from './dlq.ts'
 

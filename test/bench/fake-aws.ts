@@ -20,8 +20,8 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import pino from 'pino'
 import { buildValidator } from '../../handlers/validator.ts'
 import { buildWorker } from '../../handlers/worker.ts'
-import type { Config } from '../../lib/config.ts'
-import { createLogger, type Logger } from '../../lib/logger.ts'
+import type { Config } from '../../lib/runtime/config.ts'
+import { createLogger, type Logger } from '../../lib/runtime/logger.ts'
 import { awsEvent, fakeContext, sqsRecord } from '../helpers/fixtures.ts'
 
 // ---------- the fake network ----------
@@ -272,7 +272,7 @@ export const fakeAws = (): FakeAws => {
   const sns = new SNSClient({ ...common, requestHandler: requestHandler(snsResponder) })
   const cloudWatch = new CloudWatchClient({ ...common, requestHandler: requestHandler(() => json({})) })
   for (const client of [dynamoBase, sqs, s3, sns, cloudWatch]) addCounter(client as unknown as Stacked, count)
-  // As lib/aws.ts builds it (the document client shares the base client's middleware stack).
+  // As lib/aws/clients.ts builds it (the document client shares the base client's middleware stack).
   const dynamo = DynamoDBDocumentClient.from(dynamoBase, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   })

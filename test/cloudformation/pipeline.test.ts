@@ -9,8 +9,8 @@ import test from 'ava'
 import { execFile } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadTemplate } from '../../scripts/local/template.ts'
-import { configurationFileName } from '../../scripts/template-config.ts'
+import { loadTemplate } from '../../scripts/stack/template.ts'
+import { configurationFileName } from '../../scripts/delivery/template-config.ts'
 import {
   grantsOfRole,
   list,
@@ -314,7 +314,7 @@ test('the artifacts bucket is encrypted, versioned, private, TLS-only, expires o
   t.deepEqual(deployed('Pipeline')?.ArtifactStore, { Type: 'S3', Location: '<ArtifactsBucket>' })
   t.deepEqual(list(pipeline.Resources.Pipeline?.DependsOn), ['ArtifactsBucketPolicy'])
   // --force-upload in the build keeps what a deployed stack references younger than the expiry.
-  t.regex(readFileSync(join(root, 'buildspec.yml'), 'utf8'), /scripts\/package\.sh [^\n]*--force-upload/)
+  t.regex(readFileSync(join(root, 'buildspec.yml'), 'utf8'), /scripts\/delivery\/package\.sh [^\n]*--force-upload/)
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -395,7 +395,7 @@ test("the deploy role acts on the application's own names: stacks, table, queues
   t.deepEqual(
     g.get('s3:GetObject'),
     ['<ArtifactsBucket.Arn>/packages/*'],
-    'the packages only (scripts/package.sh --s3-prefix packages)',
+    'the packages only (scripts/delivery/package.sh --s3-prefix packages)',
   )
   // What the children name, resolved with the defaults (NamePrefix tp on both sides).
   for (const table of names('storage.yaml', 'AWS::DynamoDB::Table', 'TableName'))

@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs'
 import { tempDir } from '../helpers/fixtures.ts'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseTemplate } from '../../scripts/local/template.ts'
+import { parseTemplate } from '../../scripts/stack/template.ts'
 import {
   evaluate,
   grantsOfRole,
@@ -28,7 +28,7 @@ import {
   type Template,
   type Values,
 } from '../helpers/cfn.ts'
-import { loadConfig, type ConfigKey } from '../../lib/config.ts'
+import { loadConfig, type ConfigKey } from '../../lib/runtime/config.ts'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reading templates: short-form intrinsics become their long form ({ Ref }, { 'Fn::Sub' }, ...).
@@ -123,8 +123,8 @@ const run = (command: string, args: string[]): Promise<{ code: number; stdout: s
     })
   })
 
-test('every template passes cfn-lint (scripts/lint-templates.sh), with a [pass] line each', async (t) => {
-  const { code, stdout, stderr } = await run(join(root, 'scripts/lint-templates.sh'), [])
+test('every template passes cfn-lint (scripts/delivery/lint-templates.sh), with a [pass] line each', async (t) => {
+  const { code, stdout, stderr } = await run(join(root, 'scripts/delivery/lint-templates.sh'), [])
   t.is(code, 0, `${stdout}${stderr}`)
   t.deepEqual(
     stdout.trim().split('\n'),
@@ -139,10 +139,10 @@ test('the lint script fails a template with only a warning, and ignores W3002 an
     file,
     'AWSTemplateFormatVersion: "2010-09-09"\nParameters:\n  Unused:\n    Type: String\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n',
   )
-  const { code, stdout } = await run(join(root, 'scripts/lint-templates.sh'), [file])
+  const { code, stdout } = await run(join(root, 'scripts/delivery/lint-templates.sh'), [file])
   t.is(code, 1)
   t.regex(stdout, /^\[fail\] .*unused-parameter\.yaml\n {2}W2001 /m)
-  const script = readFileSync(join(root, 'scripts/lint-templates.sh'), 'utf8')
+  const script = readFileSync(join(root, 'scripts/delivery/lint-templates.sh'), 'utf8')
   t.deepEqual(script.match(/--ignore-checks \S+/g), ['--ignore-checks W3002'])
 })
 

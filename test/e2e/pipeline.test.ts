@@ -4,7 +4,7 @@
  */
 import anyTest, { type TestFn } from 'ava'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { getOrderStatus, getStock, setStock } from '../../lib/store.ts'
+import { getOrderStatus, getStock, setStock } from '../../lib/aws/table.ts'
 import { seed, seedText } from '../helpers/fixtures.ts'
 import { depth, drain, metricSum, type Resources } from '../helpers/moto.ts'
 import { deployLocalStack, waitFor, type LocalStack } from '../helpers/local-stack.ts'

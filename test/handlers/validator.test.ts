@@ -3,7 +3,7 @@ import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { buildValidator, type ValidatorConfig } from '../../handlers/validator.ts'
-import { getOrderStatus } from '../../lib/store.ts'
+import { getOrderStatus } from '../../lib/aws/table.ts'
 import { fakeContext, seed, seedText, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
 import { createResources, drain, metricSum, useMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
 

@@ -2,10 +2,10 @@ import anyTest, { type TestFn } from 'ava'
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { buildWorker, type WorkerConfig } from '../../handlers/worker.ts'
-import { setStock, stockKey, orderKey } from '../../lib/store.ts'
+import { setStock, stockKey, orderKey } from '../../lib/aws/table.ts'
 import { awsEvent, fakeContext, seed, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
 import { createResources, drain, metricSum, useMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
-import { normalise, newOrderId } from '../../lib/order.ts'
+import { normalise, newOrderId } from '../../lib/orders/order.ts'
 
 const test = anyTest as TestFn<{
   moto: Moto

@@ -1,13 +1,13 @@
 /**
  * CloudFormation templates read as data, and evaluated with parameter values: enough of CloudFormation to resolve
  * names, ARNs and conditions (Ref, Fn::Sub, Fn::Join, Fn::If, Fn::GetAtt, Conditions and Rules), for the template
- * tests of test/cloudformation/. Load templates with parseTemplate/loadTemplate (scripts/local/template.ts).
+ * tests of test/cloudformation/. Load templates with parseTemplate/loadTemplate (scripts/stack/template.ts).
  */
 
-import * as cfn from '../../scripts/local/template.ts'
-import type { Obj, Resource, Template } from '../../scripts/local/template.ts'
+import * as cfn from '../../scripts/stack/template.ts'
+import type { Obj, Resource, Template } from '../../scripts/stack/template.ts'
 
-export type { Obj, Parameter, Resource, Template } from '../../scripts/local/template.ts'
+export type { Obj, Parameter, Resource, Template } from '../../scripts/stack/template.ts'
 export interface Statement {
   Sid?: string
   Effect: string
@@ -17,7 +17,7 @@ export interface Statement {
   Condition?: Obj
 }
 
-export { list, obj } from '../../scripts/local/template.ts'
+export { list, obj } from '../../scripts/stack/template.ts'
 const { list, obj } = cfn
 export const resourcesOf = (t: Template, type: string): [string, Resource][] =>
   Object.entries(t.Resources).filter(([, r]) => r.Type === type)
@@ -49,7 +49,7 @@ const scope = (values: Values): cfn.Scope => ({
   attribute: (logicalId, attribute) => `<${logicalId}.${attribute}>`,
 })
 
-/** Resolves Ref, Fn::Sub, Fn::Join, Fn::If, Fn::GetAtt (scripts/local/template.ts) with these parameter values. */
+/** Resolves Ref, Fn::Sub, Fn::Join, Fn::If, Fn::GetAtt (scripts/stack/template.ts) with these parameter values. */
 export const evaluate = (value: unknown, t: Template, values: Values): unknown => cfn.evaluate(value, t, scope(values))
 export const truth = (expr: unknown, t: Template, values: Values): boolean => cfn.truth(expr, t, scope(values))
 export const conditionHolds = (name: string, t: Template, values: Values): boolean =>

@@ -1,17 +1,19 @@
 /**
- * The seed orders and AWS event fixtures (test/fixtures: a copy of the project's shared fixtures, kept equal by
- * test/fixtures.test.ts, so that a clone builds and tests on its own, in CodeBuild too) and a minimal Lambda context.
+ * The seed orders (schemas/examples) and AWS event fixtures (test/fixtures), both copies of the project's shared
+ * fixtures kept equal by test/fixtures.test.ts, so that a clone builds and tests on its own, in CodeBuild too, and a
+ * minimal Lambda context.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda'
+import { example, exampleText } from '../../schemas/examples.ts'
 
 export const FIXTURES = new URL('../fixtures/', import.meta.url)
 const root = FIXTURES
 
-export const seedText = (name: string): string => readFileSync(new URL(`seed-orders/${name}`, root), 'utf8')
-export const seed = (name: string): Record<string, unknown> => JSON.parse(seedText(name)) as Record<string, unknown>
+export const seedText = exampleText
+export const seed = example
 export const awsEvent = <T = unknown>(name: string): T =>
   JSON.parse(readFileSync(new URL(`aws-events/${name}`, root), 'utf8')) as T
 

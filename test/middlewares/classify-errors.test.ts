@@ -5,8 +5,8 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSEvent, SQSRecord } from 'aws-lambda'
 import { classifyErrors } from '../../middlewares/classify-errors.ts'
-import { TransientError, ValidationError } from '../../lib/errors.ts'
-import { createLogger } from '../../lib/logger.ts'
+import { TransientError, ValidationError } from '../../lib/orders/errors.ts'
+import { createLogger } from '../../lib/runtime/logger.ts'
 import { fakeContext, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
 
 const silent = createLogger({ level: 'silent' })

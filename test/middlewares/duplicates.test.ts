@@ -9,7 +9,7 @@ import {
   type DuplicatesContext,
   type WriteOnceRequest,
 } from '../../middlewares/duplicates.ts'
-import { ConflictError, TransientError } from '../../lib/errors.ts'
+import { ConflictError, TransientError } from '../../lib/orders/errors.ts'
 import { fakeContext } from '../helpers/fixtures.ts'
 
 /** Fault injection for the shapes DynamoDB answers with; the real conditional writes are tested against moto. */

@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch'
 import { flushMetrics, type MetricsContext } from '../../middlewares/metrics.ts'
 import { fakeContext } from '../helpers/fixtures.ts'
-import { createLogger } from '../../lib/logger.ts'
+import { createLogger } from '../../lib/runtime/logger.ts'
 
 const setup = (handler: (context: MetricsContext) => unknown) => {
   const client = new CloudWatchClient({ region: 'eu-west-3' })

@@ -12,7 +12,7 @@ import test from 'ava'
 import type { S3Event, SQSEvent, SQSRecord } from 'aws-lambda'
 import { mockClient } from 'aws-sdk-client-mock'
 import fc from 'fast-check'
-import { FileError, MalformedOrderError } from '../../lib/errors.ts'
+import { FileError, MalformedOrderError } from '../../lib/orders/errors.ts'
 import {
   decodeS3Key,
   objectsOfNotification,

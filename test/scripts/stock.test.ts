@@ -1,7 +1,7 @@
 import anyTest, { type TestFn } from 'ava'
 import { program, parseLevel } from '../../scripts/stock.ts'
 import { clientsFor, createResources, startMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
-import { getStock } from '../../lib/store.ts'
+import { getStock } from '../../lib/aws/table.ts'
 import { runCommand } from '../helpers/cli.ts'
 
 const test = anyTest as TestFn<{ moto: Moto; clients: Clients; r: Resources }>

@@ -1,7 +1,7 @@
 import test from 'ava'
 import { Writable } from 'node:stream'
-import { createLogger } from '../../lib/logger.ts'
-import { seed, seedText } from '../helpers/fixtures.ts'
+import { createLogger } from '../../../lib/runtime/logger.ts'
+import { seed, seedText } from '../../helpers/fixtures.ts'
 
 /** A logger writing to a stream whose lines the test reads back (pino writes synchronously to it). */
 const collectingLogger = (level = 'info') => {

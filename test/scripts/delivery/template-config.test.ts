@@ -1,12 +1,16 @@
 import test from 'ava'
 import { execFile } from 'node:child_process'
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { tempDir } from '../helpers/fixtures.ts'
+import { tempDir } from '../../helpers/fixtures.ts'
 import { join } from 'node:path'
-import { loadTemplate } from '../../scripts/local/template.ts'
-import { buildConfiguration, configurationFileName, type StageConfig } from '../../scripts/template-config.ts'
+import { loadTemplate } from '../../../scripts/stack/template.ts'
+import {
+  buildConfiguration,
+  configurationFileName,
+  type StageConfig,
+} from '../../../scripts/delivery/template-config.ts'
 
-const root = new URL('../../', import.meta.url).pathname
+const root = new URL('../../../', import.meta.url).pathname
 const configDir = join(root, 'cloudformation/config')
 const parameters = loadTemplate(join(root, 'cloudformation/main.yaml')).Parameters as Parameters<
   typeof buildConfiguration
@@ -93,7 +97,7 @@ const runCli = (args: string[]): Promise<{ code: number; stdout: string; stderr:
   new Promise((done) => {
     execFile(
       'npx',
-      ['tsx', join(root, 'scripts/template-config.ts'), ...args],
+      ['tsx', join(root, 'scripts/delivery/template-config.ts'), ...args],
       { cwd: root, timeout: 30_000 },
       (error, stdout, stderr) => {
         done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })

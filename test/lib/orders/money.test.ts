@@ -1,6 +1,6 @@
 import test from 'ava'
 import fc from 'fast-check'
-import { formatCents, fromCents, toCents } from '../../lib/money.ts'
+import { formatCents, fromCents, toCents } from '../../../lib/orders/money.ts'
 
 const cents = test.macro({
   exec: (t, input: unknown, expected: number | undefined) => t.is(toCents(input), expected),

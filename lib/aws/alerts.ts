@@ -3,8 +3,8 @@
  * A failure is logged; it never fails or re-runs an order.
  */
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns'
-import { LIMITS } from './constants.ts'
-import type { Logger } from './logger.ts'
+import { LIMITS } from '../orders/constants.ts'
+import type { Logger } from '../runtime/logger.ts'
 
 export interface Alert {
   type: 'PENDING_STOCK' | 'REJECTED'

@@ -4,7 +4,7 @@
  * or park it).
  */
 import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs'
-import { LIMITS } from './constants.ts'
+import { LIMITS } from '../orders/constants.ts'
 
 export interface OutgoingMessage {
   id: string

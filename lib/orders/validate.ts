@@ -1,5 +1,5 @@
 /**
- * Order validation: the precompiled dialect schemas (lib/generated, ajv standalone, no type coercion) plus the
+ * Order validation: the precompiled dialect schemas (lib/orders/generated, ajv standalone, no type coercion) plus the
  * business rules a schema cannot say (money to the cent, amount equal to the items, the maximum amount, the size
  * bound). Every failure names the field (a JSON Pointer in the dialect the client sent) and the rule.
  */

@@ -5,17 +5,17 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/lint-templates.sh [--help] [TEMPLATE...]
+usage: scripts/delivery/lint-templates.sh [--help] [TEMPLATE...]
 
 Lints every template in cloudformation/ (or the TEMPLATEs given) with cfn-lint, errors and warnings alike.
 One rule is ignored, and only that one: W3002, which flags the local Code and TemplateURL paths that
-`aws cloudformation package` rewrites (scripts/package.sh).
+`aws cloudformation package` rewrites (scripts/delivery/package.sh).
 
 Exit status: 0 when every template passes, 1 when any fails, 2 on a usage error or a missing tool.
 USAGE
 }
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 templates=()
 while [[ $# -gt 0 ]]; do
   case $1 in

@@ -1,12 +1,12 @@
 /**
- * scripts/run-buildspec.ts on small fixture buildspecs in temporary directories, and the real buildspec.yml: checked
+ * scripts/delivery/run-buildspec.ts on small fixture buildspecs in temporary directories, and the real buildspec.yml: checked
  * statically against CodeBuild's rules, package.json and the pipeline that runs it, dry-run, and its build phase run
  * for real against a moto server (running its pre_build here would run the whole test suite again).
  */
 import test from 'ava'
 import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tempDir } from '../helpers/fixtures.ts'
+import { tempDir } from '../../helpers/fixtures.ts'
 import { join } from 'node:path'
 import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { parse } from 'yaml'
@@ -18,13 +18,13 @@ import {
   selectPhases,
   PHASES,
   type Buildspec,
-} from '../../scripts/run-buildspec.ts'
-import { loadTemplate, parseTemplate } from '../../scripts/local/template.ts'
-import { configurationFileName } from '../../scripts/template-config.ts'
-import { evaluate, list, obj, valuesOf, type Obj, type Template } from '../helpers/cfn.ts'
-import { clientsFor, startMoto } from '../helpers/moto.ts'
+} from '../../../scripts/delivery/run-buildspec.ts'
+import { loadTemplate, parseTemplate } from '../../../scripts/stack/template.ts'
+import { configurationFileName } from '../../../scripts/delivery/template-config.ts'
+import { evaluate, list, obj, valuesOf, type Obj, type Template } from '../../helpers/cfn.ts'
+import { clientsFor, startMoto } from '../../helpers/moto.ts'
 
-const root = new URL('../../', import.meta.url).pathname
+const root = new URL('../../../', import.meta.url).pathname
 const REAL = join(root, 'buildspec.yml')
 
 interface Run {
@@ -36,7 +36,7 @@ const runBuildspec = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run>
   new Promise((done) => {
     execFile(
       'npx',
-      ['tsx', join(root, 'scripts/run-buildspec.ts'), ...args],
+      ['tsx', join(root, 'scripts/delivery/run-buildspec.ts'), ...args],
       { cwd: root, timeout: 55_000, env: { ...process.env, ...env } },
       (error, stdout, stderr) => {
         done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })

@@ -2,7 +2,7 @@
  * Bundles each Lambda handler with esbuild into dist/<function>/index.mjs (ESM, node22, minified, source maps,
  * the AWS SDK bundled and tree-shaken from its ES builds, credentials from the environment as Lambda gives them).
  * Prints each bundle's size.
- * Usage: tsx scripts/build.ts [--help] [--outdir dist]
+ * Usage: tsx scripts/delivery/build.ts [--help] [--outdir dist]
  */
 import { build, type Plugin } from 'esbuild'
 import { statSync } from 'node:fs'
@@ -16,7 +16,7 @@ export const FUNCTIONS = {
   worker: 'handlers/worker.ts',
 } as const
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const { values } = parseArgs({ options: { help: { type: 'boolean' }, outdir: { type: 'string', default: 'dist' } } })
 if (values.help) {
   console.log(
@@ -25,12 +25,12 @@ if (values.help) {
   process.exit(0)
 }
 
-/** Lambda gives credentials in the environment: see lib/lambda-credentials.ts. */
+/** Lambda gives credentials in the environment: see lib/aws/lambda-credentials.ts. */
 const lambdaCredentials: Plugin = {
   name: 'lambda-credentials',
   setup(b) {
     b.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({
-      path: join(root, 'lib/lambda-credentials.ts'),
+      path: join(root, 'lib/aws/lambda-credentials.ts'),
     }))
   },
 }

@@ -8,9 +8,9 @@ import {
   orderIdFromS3,
   type Dialect,
   type Order,
-} from '../../lib/order.ts'
-import { parseOrder } from '../../lib/validate.ts'
-import { seed, seedText } from '../helpers/fixtures.ts'
+} from '../../../lib/orders/order.ts'
+import { parseOrder } from '../../../lib/orders/validate.ts'
+import { seed, seedText } from '../../helpers/fixtures.ts'
 
 type Json = Record<string, unknown>
 

@@ -1,8 +1,8 @@
 import test, { type ExecutionContext } from 'ava'
-import { ValidationError, type FieldError } from '../../lib/errors.ts'
-import { customerIdFromEmail, orderIdFromIdempotencyKey, type Order } from '../../lib/order.ts'
-import { checkCanonical, checkOrder, fieldName, orderEventValidator, parseOrder } from '../../lib/validate.ts'
-import { seed } from '../helpers/fixtures.ts'
+import { ValidationError, type FieldError } from '../../../lib/orders/errors.ts'
+import { customerIdFromEmail, orderIdFromIdempotencyKey, type Order } from '../../../lib/orders/order.ts'
+import { checkCanonical, checkOrder, fieldName, orderEventValidator, parseOrder } from '../../../lib/orders/validate.ts'
+import { seed } from '../../helpers/fixtures.ts'
 
 type Json = Record<string, unknown>
 

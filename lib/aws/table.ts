@@ -17,8 +17,8 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb'
-import type { FieldError } from './errors.ts'
-import type { Order } from './order.ts'
+import type { FieldError } from '../orders/errors.ts'
+import type { Order } from '../orders/order.ts'
 
 export const ORDER_SK = 'ORDER'
 export const STOCK_SK = 'STOCK'

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { ConfigError, loadConfig, type RequiredKey } from '../../lib/config.ts'
+import { ConfigError, loadConfig, type RequiredKey } from '../../../lib/runtime/config.ts'
 
 const ALL_REQUIRED: RequiredKey[] = ['ordersTable', 'mainQueueUrl', 'mainDlqUrl', 'ingestDlqUrl']
 const REQUIRED_ENV = {

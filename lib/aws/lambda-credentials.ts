@@ -1,7 +1,7 @@
 /**
  * Credentials inside Lambda: the runtime puts the execution role's credentials in the environment
  * (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), so the bundles read them from there only.
- * scripts/build.ts substitutes this module for @aws-sdk/credential-provider-node, which keeps the SSO, STS, INI,
+ * scripts/delivery/build.ts substitutes this module for @aws-sdk/credential-provider-node, which keeps the SSO, STS, INI,
  * process and IMDS providers (about 70 KB minified) out of every bundle. Code run outside the bundles (tests,
  * scripts) keeps the SDK's full default chain.
  */

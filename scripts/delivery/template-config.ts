@@ -9,10 +9,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFi
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Command } from 'commander'
-import { loadTemplate } from './local/template.ts'
-import { run } from './cli.ts'
+import { loadTemplate } from '../stack/template.ts'
+import { run } from '../cli.ts'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
 /** What a stage's file may hold: CodePipeline's template configuration, NamePrefix and Stage left out. */
 export interface StageConfig {

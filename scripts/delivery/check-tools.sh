@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Checks the tools the tests and the local stack need, and says how to get each one that is missing.
-# Usage: scripts/check-tools.sh [--help]
+# Usage: scripts/delivery/check-tools.sh [--help]
 set -euo pipefail
 if [[ ${1:-} == --help ]]; then
-  echo "usage: scripts/check-tools.sh   checks Node.js >= 20, moto_server (the local AWS emulator), the aws CLI and cfn-lint"
+  echo "usage: scripts/delivery/check-tools.sh   checks Node.js >= 20, moto_server (the local AWS emulator), the aws CLI and cfn-lint"
   exit 0
 fi
 missing=0

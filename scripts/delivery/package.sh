@@ -5,7 +5,7 @@ set -euo pipefail
 
 usage() {
   cat <<'USAGE'
-usage: scripts/package.sh --bucket NAME [--output FILE] [--region REGION] [--endpoint URL] [--skip-build] [--force-upload]
+usage: scripts/delivery/package.sh --bucket NAME [--output FILE] [--region REGION] [--endpoint URL] [--skip-build] [--force-upload]
 
   --bucket NAME     artifacts bucket (must exist)
   --output FILE     packaged root template (default .build/packaged.yaml)
@@ -18,7 +18,7 @@ usage: scripts/package.sh --bucket NAME [--output FILE] [--region REGION] [--end
 USAGE
 }
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 bucket='' output="$root/.build/packaged.yaml" region=${AWS_REGION:-eu-west-3} endpoint=${AWS_ENDPOINT_URL:-} build=1 force=()
 while [[ $# -gt 0 ]]; do
   case $1 in
