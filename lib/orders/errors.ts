@@ -22,7 +22,7 @@ export class ValidationError extends OrderError {
   override readonly name = 'ValidationError'
   readonly permanent = true
   readonly fields: FieldError[]
-  constructor(fields: FieldError[], message = summarise(fields)) {
+  constructor(fields: FieldError[], message = fieldsMessage(fields)) {
     super(message)
     this.fields = fields
   }
@@ -62,7 +62,7 @@ export class TransientError extends OrderError {
 }
 
 /** The message of a list of field errors: one sentence a client can act on. */
-export const summarise = (fields: FieldError[]): string => {
+export const fieldsMessage = (fields: FieldError[]): string => {
   if (fields.length === 0) return 'Order failed validation'
   const missing = fields.filter((f) => f.rule === 'required' && f.path.lastIndexOf('/') === 0)
   const rest = fields.filter((f) => !missing.includes(f))
@@ -90,6 +90,17 @@ export const isPermanent = (err: unknown): boolean => {
   const name = (err as { name?: unknown } | null)?.name
   return typeof name === 'string' && PERMANENT_AWS_ERRORS.has(name)
 }
+
+/**
+ * The classes of our permanent errors, by the name a DLQ message carries: what no retry or replay fixes without a
+ * change to the order or the file (the redrive command skips them unless asked).
+ */
+export const PERMANENT_ERROR_CLASSES: readonly string[] = [
+  'ValidationError',
+  'ConflictError',
+  'MalformedOrderError',
+  'FileError',
+] satisfies (ValidationError | ConflictError | MalformedOrderError | FileError)['name'][]
 
 /** A name for the error class attribute of a DLQ message. */
 export const errorClass = (err: unknown): string => {

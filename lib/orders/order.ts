@@ -3,6 +3,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { configure } from 'safe-stable-stringify'
+import { isObject, type JsonObject } from './json.ts'
 import { toCents, fromCents } from './money.ts'
 
 export const DIALECTS = ['canonical', 'rich', 'api'] as const
@@ -54,8 +55,7 @@ export interface Order {
   intake?: Intake
 }
 
-type Json = Record<string, unknown>
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+type Json = JsonObject
 const itemsOf = (v: Json): Json[] => (Array.isArray(v.items) ? v.items.filter(isObject) : [])
 
 /**

@@ -5,7 +5,8 @@
  */
 import type { ErrorObject } from 'ajv'
 import { validateApi, validateCanonical, validateRich, type CompiledValidator } from './generated/validators.mjs'
-import { LIMITS } from './constants.ts'
+import { isObject } from './json.ts'
+import { LIMITS } from './limits.ts'
 import { ValidationError, type FieldError } from './errors.ts'
 import { formatCents, toCents } from './money.ts'
 import { detectDialect, normalise, sumCents, type Dialect, type NormaliseContext, type Order } from './order.ts'
@@ -223,10 +224,9 @@ export const checkCanonical = (input: unknown, rules: Rules, bytes?: number): Or
 export const orderEventValidator = (rules: Rules) => {
   const validate = (event: { body?: unknown }): boolean => {
     const { body } = event
-    const errors =
-      typeof body === 'object' && body !== null && !Array.isArray(body)
-        ? checkOrder(body, detectDialect(body), rules)
-        : [{ path: '', rule: 'type', message: 'The body must be a JSON object: one order' }]
+    const errors = isObject(body)
+      ? checkOrder(body, detectDialect(body), rules)
+      : [{ path: '', rule: 'type', message: 'The body must be a JSON object: one order' }]
     validate.errors = errors.length > 0 ? errors : null
     return errors.length === 0
   }

@@ -1,0 +1,55 @@
+/**
+ * What can become of an order, the metric each outcome counts, and the names of the log lines that report them.
+ * The log names are the oracle of the demo and of the end-to-end tests (they read the functions' logs): change a
+ * name here, and every reader follows.
+ */
+
+export const OUTCOME = {
+  PROCESSED: 'PROCESSED',
+  REJECTED: 'REJECTED',
+  DUPLICATE: 'DUPLICATE',
+  CONFLICT: 'CONFLICT',
+} as const
+export type Outcome = (typeof OUTCOME)[keyof typeof OUTCOME]
+
+/** The stock state of a stored order: every item reserved, some waiting for stock, or stock not tracked. */
+export const STOCK_STATUS = {
+  RESERVED: 'RESERVED',
+  PENDING_STOCK: 'PENDING_STOCK',
+  UNTRACKED: 'UNTRACKED',
+} as const
+export type StockStatus = (typeof STOCK_STATUS)[keyof typeof STOCK_STATUS]
+
+export const METRIC = {
+  [OUTCOME.PROCESSED]: 'OrdersProcessed',
+  [OUTCOME.REJECTED]: 'OrdersRejected',
+  [OUTCOME.DUPLICATE]: 'OrdersDuplicate',
+  [OUTCOME.CONFLICT]: 'OrdersConflict',
+  PENDING_STOCK: 'OrdersPendingStock',
+  /** Valid orders put on the main queue by the API or the S3 validator (the worker then counts the outcome). */
+  ACCEPTED: 'OrdersAccepted',
+} as const
+export type MetricName = (typeof METRIC)[keyof typeof METRIC]
+
+/** The `msg` of the log lines that report an order's fate (pino's message key). */
+export const LOG = {
+  /** worker: the order was stored (PROCESSED) or was already there (DUPLICATE); `orderId`, `outcome`, `pending`. */
+  ORDER_SETTLED: 'order settled',
+  /** validator or worker: the order was rejected; `orderId` when it has one, `source` for a file's line. */
+  ORDER_REJECTED: 'order rejected',
+  /** api: the answer to a POST; `orderId`, `statusCode`, `status`. */
+  ORDER_RECEIVED: 'order received',
+  /** validator: one file done; `accepted`, `rejected`. */
+  FILE_VALIDATED: 'file validated',
+  /** classifyErrors: a permanent failure is now in the DLQ. */
+  MESSAGE_PARKED: 'message parked in the DLQ',
+  /** flushMetrics: PutMetricData failed; the counts are in the line. */
+  METRICS_NOT_PUBLISHED: 'metrics not published',
+} as const
+
+/**
+ * The same order id seen again: the same content hash is a DUPLICATE (nothing to do), another one a CONFLICT (the
+ * first order stands). The one rule behind the worker's conditional write and the API's 409.
+ */
+export const compareStored = (storedHash: string, hash: string): typeof OUTCOME.DUPLICATE | typeof OUTCOME.CONFLICT =>
+  storedHash === hash ? OUTCOME.DUPLICATE : OUTCOME.CONFLICT
