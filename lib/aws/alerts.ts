@@ -3,7 +3,7 @@
  * A failure is logged; it never fails or re-runs an order.
  */
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns'
-import { LIMITS } from '../orders/constants.ts'
+import { batchesOf } from '../orders/limits.ts'
 import type { Logger } from '../runtime/logger.ts'
 
 export interface Alert {
@@ -20,8 +20,7 @@ export const publishAlerts = async (
   logger: Logger,
 ): Promise<void> => {
   if (!topicArn || alerts.length === 0) return
-  for (let i = 0; i < alerts.length; i += LIMITS.SQS_BATCH) {
-    const batch = alerts.slice(i, i + LIMITS.SQS_BATCH)
+  for (const batch of batchesOf(alerts)) {
     try {
       const result = await client.send(
         new PublishBatchCommand({

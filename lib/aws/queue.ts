@@ -4,7 +4,16 @@
  * or park it).
  */
 import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs'
-import { LIMITS } from '../orders/constants.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { batchesOf, LIMITS } from '../orders/limits.ts'
+
+/** Message attribute names on our queues. */
+export const ATTRIBUTE = {
+  CORRELATION_ID: 'correlation_id',
+  SOURCE: 'source',
+  ERROR: 'error',
+  REPLAY_COUNT: 'replay_count',
+} as const
 
 export interface OutgoingMessage {
   id: string
@@ -20,15 +29,10 @@ export interface FailedMessage {
   senderFault: boolean
 }
 
-const chunk = <T>(items: T[], size: number): T[][] =>
-  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
-
 export const stringAttributes = (attributes: Record<string, string> = {}): Record<string, MessageAttributeValue> =>
   Object.fromEntries(
     Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
   )
-
-const pause = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * Sends messages with SendMessageBatch (ids must be unique among `messages` and match [A-Za-z0-9_-]{1,80}).
@@ -41,7 +45,7 @@ export const sendMessages = async (
 ): Promise<FailedMessage[]> => {
   const failed: FailedMessage[] = []
   await Promise.all(
-    chunk(messages, LIMITS.SQS_BATCH).map(async (batch) => {
+    batchesOf(messages).map(async (batch) => {
       let pending = batch
       for (let attempt = 1; pending.length > 0; attempt++) {
         const byId = new Map(pending.map((m) => [m.id, m]))
@@ -71,7 +75,7 @@ export const sendMessages = async (
           }
         }
         pending = retry
-        if (pending.length > 0) await pause(50 * 2 ** attempt)
+        if (pending.length > 0) await sleep(50 * 2 ** attempt)
       }
     }),
   )

@@ -9,16 +9,22 @@
  * | conflict  | ORDER#<id>    | CONFLICT#<hash>                  |
  * | stock     | STOCK#<sku>   | STOCK                            |
  */
+import { createHash } from 'node:crypto'
 import {
   GetCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
+  TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
+  type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb'
-import type { FieldError } from '../orders/errors.ts'
+import { unmarshall } from '@aws-sdk/util-dynamodb'
+import { ConflictError, OrderError, TransientError, type FieldError } from '../orders/errors.ts'
+import { isObject } from '../orders/json.ts'
 import type { Order } from '../orders/order.ts'
+import { compareStored, OUTCOME, STOCK_STATUS, type StockStatus } from '../orders/outcomes.ts'
 
 export const ORDER_SK = 'ORDER'
 export const STOCK_SK = 'STOCK'
@@ -28,7 +34,7 @@ const RECORD_TTL_SECONDS = 90 * 24 * 3600
 export const orderKey = (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: ORDER_SK })
 export const stockKey = (sku: string) => ({ pk: `STOCK#${sku}`, sk: STOCK_SK })
 
-export type StockStatus = 'RESERVED' | 'PENDING_STOCK' | 'UNTRACKED'
+export type { StockStatus }
 
 /** Σ qty per SKU: lines with the same SKU reserve together. */
 export const reservations = (order: Order): Map<string, number> => {
@@ -44,16 +50,16 @@ export const orderRecord = (
   options: { tracked: boolean; pending: ReadonlySet<string>; correlationId?: string; now: string },
 ) => {
   const stockStatus: StockStatus = !options.tracked
-    ? 'UNTRACKED'
+    ? STOCK_STATUS.UNTRACKED
     : options.pending.size > 0
-      ? 'PENDING_STOCK'
-      : 'RESERVED'
+      ? STOCK_STATUS.PENDING_STOCK
+      : STOCK_STATUS.RESERVED
   return {
     ...orderKey(order.order_id),
     type: 'order',
     order_id: order.order_id,
     hash,
-    status: 'PROCESSED',
+    status: OUTCOME.PROCESSED,
     stock_status: stockStatus,
     order: {
       ...order,
@@ -78,6 +84,177 @@ export const reserveStockAction = (tableName: string, sku: string, qty: number, 
     ExpressionAttributeValues: { ':qty': qty, ':zero': 0, ':now': now },
   },
 })
+
+/** One write of an order, with the actions that must succeed with it. */
+export interface WriteOnceRequest {
+  /** The record to create: carries pk, sk, order_id and hash. */
+  item: { pk: string; sk: string; order_id: string; hash: string } & Record<string, unknown>
+  /** Actions that must succeed in the same transaction (stock reservations). */
+  with?: TransactItem[]
+  /** Makes a retried transaction idempotent for 10 minutes (TransactWriteItems ClientRequestToken). */
+  token?: string
+}
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number]
+
+/** Conditions of `with` actions failed (the order's own condition did not): their indexes in `with`. */
+export class ConditionsFailedError extends OrderError {
+  override readonly name = 'ConditionsFailedError'
+  readonly permanent = false
+  readonly indexes: number[]
+  constructor(indexes: number[], options?: ErrorOptions) {
+    super(`Conditions failed on actions ${indexes.join(', ')}`, options)
+    this.indexes = indexes
+  }
+}
+
+const TRANSIENT_REASONS = new Set([
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+  'InternalServerError',
+])
+
+type RawItem = Record<string, unknown>
+/** The DocumentClient does not unmarshall the item returned with a failed condition: do it here (both shapes accepted). */
+const storedItem = (raw: RawItem | undefined): RawItem | undefined => {
+  if (!raw) return undefined
+  const hash = raw.hash as unknown
+  return isObject(hash) && 'S' in hash ? unmarshall(raw as Parameters<typeof unmarshall>[0]) : raw
+}
+
+/** What the stored record says of a write that found its id taken: DUPLICATE, or a ConflictError. */
+const settleTaken = (item: WriteOnceRequest['item'], raw: RawItem | undefined, cause: unknown): 'DUPLICATE' => {
+  const stored = storedItem(raw)
+  if (typeof stored?.hash !== 'string') {
+    throw new TransientError(`Order ${item.order_id} exists but its record was not returned`, { cause })
+  }
+  if (compareStored(stored.hash, item.hash) === OUTCOME.DUPLICATE) return OUTCOME.DUPLICATE
+  throw new ConflictError(item.order_id, stored.hash, item.hash)
+}
+
+/**
+ * Duplicate detection: the conditional write is the detector. The record is written only if its id is new
+ * (`attribute_not_exists(pk)`); when the id exists, DynamoDB returns the stored record
+ * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`) and its hash decides: same content → DUPLICATE, nothing
+ * written; other content → ConflictError. No read on the happy path. With `with` actions, one transaction: its
+ * cancellation reasons come one per action, in request order, and the order's own condition wins.
+ * @returns PROCESSED when written, DUPLICATE when the same content is stored
+ * @throws ConflictError; ConditionsFailedError (a `with` condition failed); TransientError (throttled, conflicting)
+ */
+export const writeOnce = async (
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  request: WriteOnceRequest,
+): Promise<typeof OUTCOME.PROCESSED | typeof OUTCOME.DUPLICATE> => {
+  const { item } = request
+  const put = {
+    TableName: tableName,
+    Item: item,
+    ConditionExpression: 'attribute_not_exists(pk)',
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  }
+  if (!request.with?.length) {
+    try {
+      await client.send(new PutCommand(put))
+      return OUTCOME.PROCESSED
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err
+      return settleTaken(item, (err as { Item?: RawItem }).Item, err)
+    }
+  }
+  try {
+    await client.send(
+      new TransactWriteCommand({ TransactItems: [{ Put: put }, ...request.with], ClientRequestToken: request.token }),
+    )
+    return OUTCOME.PROCESSED
+  } catch (err) {
+    if ((err as Error).name !== 'TransactionCanceledException') throw err
+    const reasons = (err as { CancellationReasons?: { Code?: string; Item?: RawItem }[] }).CancellationReasons ?? []
+    if (reasons[0]?.Code === 'ConditionalCheckFailed') return settleTaken(item, reasons[0].Item, err)
+    const failed = reasons.flatMap((r, i) => (i > 0 && r.Code === 'ConditionalCheckFailed' ? [i - 1] : []))
+    if (failed.length > 0) throw new ConditionsFailedError(failed, { cause: err })
+    if (reasons.some((r) => TRANSIENT_REASONS.has(r.Code ?? ''))) {
+      const codes = reasons.map((r) => r.Code).join(', ')
+      throw new TransientError(`Transaction for order ${item.order_id} cancelled: ${codes}`, { cause: err })
+    }
+    throw err
+  }
+}
+
+export interface StoreOptions {
+  /** Reserve stock in the order's transaction (STOCK_TRACKING). */
+  stockTracking: boolean
+  now: string
+  correlationId?: string
+}
+
+export interface StoreResult {
+  outcome: typeof OUTCOME.PROCESSED | typeof OUTCOME.DUPLICATE
+  /** SKUs that could not be reserved: the order is flagged pending-stock. */
+  pending: string[]
+}
+
+/**
+ * Stores an order once and reserves its stock in the same transaction. A SKU short of stock is marked pending and
+ * the transaction retried without it, so the order is never half-written; with stock tracking off, one
+ * conditional put.
+ * @throws ConflictError when the id is stored with other content; TransientError
+ */
+export const storeOrder = async (
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  order: Order,
+  hash: string,
+  options: StoreOptions,
+): Promise<StoreResult> => {
+  const record = (pending: Set<string>) =>
+    orderRecord(order, hash, {
+      tracked: options.stockTracking,
+      pending,
+      correlationId: options.correlationId,
+      now: options.now,
+    })
+  if (!options.stockTracking)
+    return { outcome: await writeOnce(client, tableName, { item: record(new Set()) }), pending: [] }
+  const wanted = [...reservations(order)]
+  const pending = new Set<string>()
+  for (;;) {
+    const reserve = wanted.filter(([sku]) => !pending.has(sku))
+    try {
+      const outcome = await writeOnce(client, tableName, {
+        item: record(pending),
+        with: reserve.map(([sku, qty]) => reserveStockAction(tableName, sku, qty, options.now)),
+        token: createHash('sha256')
+          .update(`${order.order_id}\n${hash}\n${[...pending].sort().join(',')}`)
+          .digest('hex')
+          .slice(0, 36),
+      })
+      return { outcome, pending: outcome === OUTCOME.PROCESSED ? [...pending] : [] }
+    } catch (err) {
+      if (!(err instanceof ConditionsFailedError)) throw err
+      for (const index of err.indexes) pending.add(reserve[index]![0])
+    }
+  }
+}
+
+/** The content hash stored for an order id, or undefined when the id is not stored (one small read: the API's 409). */
+export const storedHash = async (
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  orderId: string,
+): Promise<string | undefined> => {
+  const { Item } = await client.send(
+    new GetCommand({
+      TableName: tableName,
+      Key: orderKey(orderId),
+      ProjectionExpression: '#hash',
+      ExpressionAttributeNames: { '#hash': 'hash' },
+    }),
+  )
+  return typeof Item?.hash === 'string' ? Item.hash : undefined
+}
 
 export interface Rejection {
   orderId: string
@@ -105,7 +282,7 @@ export const recordRejection = async (
         sk: conflict ? `CONFLICT#${r.hash}` : `REJECTION#${r.now}#${(r.hash ?? '').slice(0, 12)}`,
         type: conflict ? 'conflict' : 'rejection',
         order_id: r.orderId,
-        status: conflict ? 'CONFLICT' : 'REJECTED',
+        status: conflict ? OUTCOME.CONFLICT : OUTCOME.REJECTED,
         error_class: r.errorClass,
         message: r.message,
         reasons: r.reasons,
@@ -121,7 +298,7 @@ export const recordRejection = async (
 
 export interface OrderStatus {
   order_id: string
-  status: 'PROCESSED' | 'REJECTED' | 'CONFLICT'
+  status: typeof OUTCOME.PROCESSED | typeof OUTCOME.REJECTED | typeof OUTCOME.CONFLICT
   stock_status?: StockStatus
   processed_at?: string
   items?: { sku: string; qty: number; stock: string }[]
@@ -155,13 +332,13 @@ export const getOrderStatus = async (
   if (!order)
     return {
       order_id: orderId,
-      status: rejections.some((r) => r.status === 'REJECTED') ? 'REJECTED' : 'CONFLICT',
+      status: rejections.some((r) => r.status === OUTCOME.REJECTED) ? OUTCOME.REJECTED : OUTCOME.CONFLICT,
       rejections,
     }
   const items = ((order.order as Order | undefined)?.items ?? []) as (Order['items'][number] & { stock: string })[]
   return {
     order_id: orderId,
-    status: 'PROCESSED',
+    status: OUTCOME.PROCESSED,
     stock_status: order.stock_status as StockStatus,
     processed_at: order.processed_at as string,
     items: items.map(({ sku, qty, stock }) => ({ sku, qty, stock })),

@@ -25,9 +25,21 @@ export interface Config {
   maxOrderAmount: number
   /** WORKER_CONCURRENCY (default 10): records of one batch the worker processes at once. */
   workerConcurrency: number
+  /** CORS_ORIGINS (comma-separated; default none): origins of the order form, answered by the API. */
+  corsOrigins: string[]
 }
 
 export type ConfigKey = keyof Config
+
+/** The default of every setting that has one: the one place they are decided. */
+export const DEFAULTS = {
+  metricsNamespace: 'OrderPipeline',
+  stage: 'dev',
+  stockTracking: true,
+  defaultCurrency: 'EUR',
+  maxOrderAmount: 10000,
+  workerConcurrency: 10,
+} as const satisfies Partial<Config>
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -62,17 +74,17 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
   if (missing.length > 0)
     throw new ConfigError(`Missing environment variable${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`)
 
-  const maxOrderAmount = Number(env.MAX_ORDER_AMOUNT ?? 10000)
+  const maxOrderAmount = Number(env.MAX_ORDER_AMOUNT ?? DEFAULTS.maxOrderAmount)
   if (!Number.isFinite(maxOrderAmount) || maxOrderAmount <= 0 || maxOrderAmount > 10_000_000) {
     throw new ConfigError(
       `MAX_ORDER_AMOUNT must be a positive number up to 10000000 (the schemas' bound on money), got "${env.MAX_ORDER_AMOUNT}"`,
     )
   }
-  const defaultCurrency = env.DEFAULT_CURRENCY ?? 'EUR'
+  const defaultCurrency = env.DEFAULT_CURRENCY ?? DEFAULTS.defaultCurrency
   if (!Intl.supportedValuesOf('currency').includes(defaultCurrency))
     throw new ConfigError(`DEFAULT_CURRENCY must be an ISO 4217 code, got "${defaultCurrency}"`)
 
-  const workerConcurrency = Number(env.WORKER_CONCURRENCY || 10)
+  const workerConcurrency = Number(env.WORKER_CONCURRENCY || DEFAULTS.workerConcurrency)
   if (!Number.isInteger(workerConcurrency) || workerConcurrency < 1)
     throw new ConfigError(`WORKER_CONCURRENCY must be a positive integer, got "${env.WORKER_CONCURRENCY}"`)
 
@@ -82,12 +94,16 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
     mainDlqUrl: env.MAIN_DLQ_URL ?? '',
     ingestDlqUrl: env.INGEST_DLQ_URL ?? '',
     alertTopicArn: env.ALERT_TOPIC_ARN || undefined,
-    metricsNamespace: env.METRICS_NAMESPACE || 'OrderPipeline',
-    stage: env.STAGE || 'dev',
-    stockTracking: flag('STOCK_TRACKING', env.STOCK_TRACKING, true),
+    metricsNamespace: env.METRICS_NAMESPACE || DEFAULTS.metricsNamespace,
+    stage: env.STAGE || DEFAULTS.stage,
+    stockTracking: flag('STOCK_TRACKING', env.STOCK_TRACKING, DEFAULTS.stockTracking),
     defaultCurrency,
     maxOrderAmount,
     workerConcurrency,
+    corsOrigins: (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
   }
 }
 

@@ -1,0 +1,130 @@
+/**
+ * The dead-letter message format, written and read here only. A parked message keeps the body it had (or, for a
+ * line of a file, the order as read) and its business attributes (correlation id, source, replay count), and
+ * carries one JSON `error` attribute that says why (SQS allows 10 attributes: one is enough). A message moved by a
+ * queue's redrive policy has no `error` attribute: it reads as class `Retried`.
+ */
+import type { Message, SQSClient } from '@aws-sdk/client-sqs'
+import type { SQSRecord } from 'aws-lambda'
+import { errorClass, errorMessage, ValidationError, type FieldError } from '../orders/errors.ts'
+import { orderIdOf } from '../orders/order.ts'
+import { ATTRIBUTE, sendMessages } from './queue.ts'
+
+/** What the `error` attribute of a parked message holds (JSON). */
+export interface ParkedError {
+  class: string
+  message: string
+  fields?: FieldError[]
+  /** ARN of the queue the message came from: where a replay sends it back. */
+  source_queue?: string
+  message_id?: string
+  receive_count?: number
+  parked_at: string
+}
+
+/** The class of a message the redrive policy moved (it failed transiently maxReceiveCount times). */
+export const RETRIED = 'Retried'
+
+/** The error attribute of a message parked because of `err`. */
+export const parkedError = (err: unknown, record?: SQSRecord, now = new Date()): ParkedError => ({
+  class: errorClass(err),
+  message: errorMessage(err),
+  fields: err instanceof ValidationError ? err.fields : undefined,
+  source_queue: record?.eventSourceARN,
+  message_id: record?.messageId,
+  receive_count: record?.attributes?.ApproximateReceiveCount
+    ? Number(record.attributes.ApproximateReceiveCount)
+    : undefined,
+  parked_at: now.toISOString(),
+})
+
+/** The attributes that travel with a message through parking and replay; our own `error` attribute does not. */
+const KEPT = [ATTRIBUTE.CORRELATION_ID, ATTRIBUTE.SOURCE, ATTRIBUTE.REPLAY_COUNT] as const
+
+/** String message attributes as a Lambda event (`stringValue`) or the SDK (`StringValue`) gives them. */
+type Attributes = Record<string, { stringValue?: string; StringValue?: string }> | undefined
+
+/** The business attributes of a message: correlation id, source, replay count. */
+export const keptAttributes = (attributes: Attributes): Record<string, string> =>
+  Object.fromEntries(
+    KEPT.map((name) => [name, attributes?.[name]?.stringValue ?? attributes?.[name]?.StringValue]).filter(
+      (entry): entry is [string, string] => typeof entry[1] === 'string',
+    ),
+  )
+
+/** A message to park: its body, the attributes it keeps, and why it is parked. */
+export interface Parking {
+  id: string
+  body: string
+  reason: unknown
+  attributes?: Record<string, string>
+  /** The SQS record it came from (its queue, id and receive count go into the error attribute). */
+  record?: SQSRecord
+}
+
+/**
+ * Sends messages to a dead-letter queue with the `error` attribute that says why. Every parking path uses it: the
+ * SQS chains through `classifyErrors`, the validator for rejected lines, and a direct S3 event for its files.
+ * @returns the ids that could not be parked
+ */
+export const parkMessages = async (
+  client: SQSClient,
+  dlqUrl: string,
+  parkings: Parking[],
+  now = new Date(),
+): Promise<Set<string>> => {
+  const failed = await sendMessages(
+    client,
+    dlqUrl,
+    parkings.map((p) => ({
+      id: p.id,
+      body: p.body,
+      attributes: { ...p.attributes, [ATTRIBUTE.ERROR]: JSON.stringify(parkedError(p.reason, p.record, now)) },
+    })),
+  )
+  return new Set(failed.map((f) => f.id))
+}
+
+/** A DLQ message as read back. */
+export interface DlqMessage {
+  message: Message
+  /** Error class from our error attribute; `Retried` for a message moved by the redrive policy. */
+  errorClass: string
+  reason: string
+  orderId?: string
+  /** When it reached the DLQ (our parked_at, else SQS's SentTimestamp). */
+  parkedAt: Date
+  sourceQueueArn?: string
+  replayCount: number
+}
+
+const parseOr = <T>(text: string, fallback: T): T => {
+  try {
+    return JSON.parse(text) as T
+  } catch {
+    return fallback
+  }
+}
+
+/** Reads a received DLQ message (received with MessageAttributeNames and MessageSystemAttributeNames `All`). */
+export const describeMessage = (message: Message): DlqMessage => {
+  const error = parseOr<Partial<ParkedError>>(message.MessageAttributes?.[ATTRIBUTE.ERROR]?.StringValue ?? '{}', {})
+  const sent = Number(message.Attributes?.SentTimestamp ?? Date.now())
+  return {
+    message,
+    errorClass: error.class ?? RETRIED,
+    reason:
+      error.message ??
+      `moved by the redrive policy after ${message.Attributes?.ApproximateReceiveCount ?? '?'} receives here`,
+    orderId: orderIdOf(parseOr<unknown>(message.Body ?? '', undefined)),
+    parkedAt: error.parked_at ? new Date(error.parked_at) : new Date(sent),
+    sourceQueueArn: error.source_queue,
+    replayCount: Number(message.MessageAttributes?.[ATTRIBUTE.REPLAY_COUNT]?.StringValue ?? 0),
+  }
+}
+
+/** The attributes of a message as replayed: business attributes kept, error attribute dropped, replay count + 1. */
+export const replayAttributes = (m: DlqMessage): Record<string, string> => ({
+  ...keptAttributes(m.message.MessageAttributes),
+  [ATTRIBUTE.REPLAY_COUNT]: String(m.replayCount + 1),
+})
