@@ -1,0 +1,135 @@
+/**
+ * An order file's bytes → its orders, one OrderLine each, in order (pure: no I/O; read.ts feeds it).
+ *
+ * The .jsonl splitter is our own, over the byte stream (not node:readline, which cannot bound a line): bytes are
+ * cut at each `\n`, a line is decoded only once it is complete (so a UTF-8 character split across two chunks is
+ * never broken), and a line longer than `maxLineBytes` is counted and dropped, never buffered whole. CRLF, a UTF-8
+ * BOM and blank lines are tolerated (blank lines are skipped but counted). A .json file is parsed whole: an object
+ * is one order (line 1), an array one order per element (line = position).
+ */
+import { errorMessage, FileError, MalformedOrderError } from '../orders/errors.ts'
+import { isObject } from '../orders/json.ts'
+import { s3Url, type S3ObjectRef } from './notification.ts'
+
+/**
+ * One order of a file: `line` is the 1-based physical line of a .jsonl, the 1-based position in a .json array,
+ * 1 for a single-object .json. Exactly one of `value` (the parsed JSON) and `error` is set. `bytes` is the UTF-8
+ * length of the line's text (of `JSON.stringify(element)` for a .json element).
+ */
+export interface OrderLine {
+  ref: S3ObjectRef
+  line: number
+  value?: unknown
+  error?: MalformedOrderError
+  bytes: number
+}
+
+const NEWLINE = 0x0a
+const BOM = '\uFEFF'
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** One complete .jsonl line (its bytes without the `\n`) as an OrderLine, or undefined when it is blank. */
+const orderLineOf = (ref: S3ObjectRef, line: number, bytes: Buffer): OrderLine | undefined => {
+  let text: string
+  try {
+    text = utf8.decode(bytes)
+  } catch {
+    return { ref, line, error: new MalformedOrderError(`line ${line} is not valid UTF-8`), bytes: bytes.length }
+  }
+  if (line === 1 && text.startsWith(BOM)) text = text.slice(BOM.length)
+  if (text.endsWith('\r')) text = text.slice(0, -1)
+  if (text.trim() === '') return undefined
+  const size = Buffer.byteLength(text, 'utf8')
+  try {
+    return { ref, line, value: JSON.parse(text), bytes: size }
+  } catch (err) {
+    return {
+      ref,
+      line,
+      error: new MalformedOrderError(`line ${line} is not valid JSON: ${errorMessage(err)}`),
+      bytes: size,
+    }
+  }
+}
+
+/** The orders of a .jsonl byte stream, one per non-blank line. */
+export async function* jsonlLines(
+  ref: S3ObjectRef,
+  chunks: AsyncIterable<Buffer>,
+  maxLineBytes: number,
+): AsyncGenerator<OrderLine> {
+  let parts: Buffer[] = [] // the current line so far, while it is within maxLineBytes
+  let length = 0 // bytes of the current line so far, kept or not
+  let line = 0
+  const endOfLine = (last: Buffer): OrderLine | undefined => {
+    line += 1
+    const total = length + last.length
+    const result =
+      total > maxLineBytes
+        ? {
+            ref,
+            line,
+            error: new MalformedOrderError(`line ${line} is larger than ${maxLineBytes} bytes`),
+            bytes: total,
+          }
+        : orderLineOf(ref, line, parts.length === 0 ? last : Buffer.concat([...parts, last]))
+    parts = []
+    length = 0
+    return result
+  }
+  for await (const chunk of chunks) {
+    let start = 0
+    for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
+      const result = endOfLine(chunk.subarray(start, end))
+      if (result !== undefined) yield result
+      start = end + 1
+    }
+    const rest = chunk.subarray(start)
+    length += rest.length
+    if (length > maxLineBytes)
+      parts = [] // too long: count the bytes, keep none
+    else if (rest.length > 0) parts.push(rest)
+  }
+  if (length > 0) {
+    const result = endOfLine(Buffer.alloc(0))
+    if (result !== undefined) yield result
+  }
+}
+
+export const tooLarge = (ref: S3ObjectRef, maxJsonBytes: number): FileError =>
+  new FileError(
+    `${s3Url(ref)} is larger than ${maxJsonBytes} bytes: a .json file is read whole; ` +
+      'upload large files as .jsonl (one order a line), which is streamed',
+  )
+
+/** The orders of a .json byte stream (read whole, at most `maxJsonBytes`). */
+export async function* jsonLines(
+  ref: S3ObjectRef,
+  chunks: AsyncIterable<Buffer>,
+  maxJsonBytes: number,
+): AsyncGenerator<OrderLine> {
+  const parts: Buffer[] = []
+  let length = 0
+  for await (const chunk of chunks) {
+    length += chunk.length
+    if (length > maxJsonBytes) throw tooLarge(ref, maxJsonBytes)
+    parts.push(chunk)
+  }
+  let document: unknown
+  try {
+    const text = utf8.decode(Buffer.concat(parts))
+    document = JSON.parse(text.startsWith(BOM) ? text.slice(BOM.length) : text)
+  } catch (err) {
+    throw new FileError(`${s3Url(ref)} is not a valid JSON file: ${errorMessage(err)}`, { cause: err })
+  }
+  if (Array.isArray(document)) {
+    for (const [index, value] of document.entries()) {
+      yield { ref, line: index + 1, value, bytes: Buffer.byteLength(JSON.stringify(value), 'utf8') }
+    }
+  } else if (isObject(document)) {
+    yield { ref, line: 1, value: document, bytes: Buffer.byteLength(JSON.stringify(document), 'utf8') }
+  } else {
+    throw new FileError(`${s3Url(ref)} is neither an order object nor an array of orders`)
+  }
+}

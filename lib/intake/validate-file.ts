@@ -1,0 +1,187 @@
+/**
+ * One S3 order file through the intake: each line validated and normalised, valid orders sent to the main queue,
+ * rejects parked in the main DLQ (with the order as read, or the line's pointer) and announced, ten at a time
+ * while the file streams in. Every message carries the file's correlation id and its line's source.
+ */
+import { randomUUID } from 'node:crypto'
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { SNSClient } from '@aws-sdk/client-sns'
+import type { SQSClient } from '@aws-sdk/client-sqs'
+import { parkMessages } from '../aws/dlq.ts'
+import type { MetricsBuffer } from '../aws/metrics.ts'
+import { ATTRIBUTE, sendMessages, type FailedMessage } from '../aws/queue.ts'
+import { announceRejects, type Reject } from '../aws/rejections.ts'
+import { TransientError, ValidationError } from '../orders/errors.ts'
+import { LIMITS } from '../orders/limits.ts'
+import { orderIdFromS3, orderIdOf, type Order } from '../orders/order.ts'
+import { LOG, METRIC } from '../orders/outcomes.ts'
+import { parseOrder } from '../orders/validate.ts'
+import type { Config } from '../runtime/config.ts'
+import type { Logger } from '../runtime/logger.ts'
+import type { OrderLine } from './lines.ts'
+import type { S3ObjectRef } from './notification.ts'
+
+export type ValidatorConfig = Pick<
+  Config,
+  | 'ordersTable'
+  | 'mainQueueUrl'
+  | 'mainDlqUrl'
+  | 'ingestDlqUrl'
+  | 'alertTopicArn'
+  | 'metricsNamespace'
+  | 'stage'
+  | 'defaultCurrency'
+  | 'maxOrderAmount'
+>
+
+export interface FileDeps {
+  config: ValidatorConfig
+  sqs: SQSClient
+  dynamo: DynamoDBDocumentClient
+  sns: SNSClient
+  metrics: MetricsBuffer
+  log: Logger
+  now: () => Date
+}
+
+export interface FileSummary {
+  accepted: number
+  rejected: number
+}
+
+/** `s3://bucket/key?versionId=v#line`: where an order came from, on its messages and rejection records. */
+export const lineSource = (ref: S3ObjectRef, line: number): string =>
+  `s3://${ref.bucket}/${ref.key}${ref.versionId ? `?versionId=${encodeURIComponent(ref.versionId)}` : ''}#${line}`
+
+interface Valid {
+  line: OrderLine
+  order: Order
+}
+interface Rejected {
+  line: OrderLine
+  error: Error
+  orderId?: string
+}
+
+/** The reject of an order the main queue refused (too large, a bad attribute): retrying cannot help. */
+const refused = ({ line, order }: Valid, f: FailedMessage): Rejected => ({
+  line,
+  orderId: order.order_id,
+  error: new ValidationError([
+    { path: '', rule: 'queue', message: `the main queue refused the order: ${f.code} ${f.message}` },
+  ]),
+})
+
+/** One file's intake: lines in, batches of ten out. */
+class FileIntake {
+  readonly summary: FileSummary = { accepted: 0, rejected: 0 }
+  readonly correlationId = randomUUID()
+  readonly #receivedAt: string
+  #valid: Valid[] = []
+  #rejects: Rejected[] = []
+
+  constructor(
+    readonly ref: S3ObjectRef,
+    readonly deps: FileDeps,
+  ) {
+    this.#receivedAt = deps.now().toISOString()
+  }
+
+  #attributes(line: number): Record<string, string> {
+    return { [ATTRIBUTE.CORRELATION_ID]: this.correlationId, [ATTRIBUTE.SOURCE]: lineSource(this.ref, line) }
+  }
+
+  /** Validates one line into the next batch; sends the batches once ten are ready. */
+  async add(line: OrderLine): Promise<void> {
+    if (line.error) this.#rejects.push({ line, error: line.error })
+    else {
+      const { config } = this.deps
+      try {
+        const order = parseOrder(line.value, {
+          defaultCurrency: config.defaultCurrency,
+          maxOrderAmount: config.maxOrderAmount,
+          receivedAt: this.#receivedAt,
+          bytes: line.bytes,
+          assignOrderId: () => orderIdFromS3(this.ref.bucket, this.ref.key, this.ref.versionId, line.line),
+        })
+        this.#valid.push({ line, order })
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err
+        this.#rejects.push({ line, error: err, orderId: orderIdOf(line.value) })
+      }
+    }
+    if (this.#valid.length >= LIMITS.SQS_BATCH || this.#rejects.length >= LIMITS.SQS_BATCH) await this.flush()
+  }
+
+  /** Sends what is waiting: valid orders to the main queue, then rejects (and what the queue refused) to the DLQ. */
+  async flush(): Promise<void> {
+    const [sending, rejects] = [this.#valid, this.#rejects]
+    this.#valid = []
+    this.#rejects = []
+    if (sending.length > 0) rejects.push(...(await this.#queue(sending)))
+    if (rejects.length > 0) await this.#reject(rejects)
+  }
+
+  /** @returns the orders the queue refused for what they are; @throws TransientError when it keeps failing */
+  async #queue(sending: Valid[]): Promise<Rejected[]> {
+    const { deps } = this
+    const messages = sending.map(({ line, order }, i) => ({
+      id: String(i),
+      body: JSON.stringify(order),
+      attributes: this.#attributes(line.line),
+    }))
+    const failed = await sendMessages(deps.sqs, deps.config.mainQueueUrl, messages)
+    const transient = failed.filter((f) => !f.senderFault)
+    if (transient.length > 0) {
+      throw new TransientError(`${transient.length} orders could not be queued (${transient[0]?.code})`)
+    }
+    const queued = sending.length - failed.length
+    deps.metrics.count(METRIC.ACCEPTED, queued)
+    this.summary.accepted += queued
+    return failed.map((f) => refused(sending[Number(f.id)]!, f))
+  }
+
+  async #reject(batch: Rejected[]): Promise<void> {
+    const { deps, ref } = this
+    const now = deps.now()
+    const parkings = batch.map((r, i) => ({
+      id: String(i),
+      body:
+        r.line.value === undefined
+          ? `line ${r.line.line} of ${lineSource(ref, r.line.line)}`
+          : JSON.stringify(r.line.value),
+      reason: r.error,
+      attributes: this.#attributes(r.line.line),
+    }))
+    const unparked = await parkMessages(deps.sqs, deps.config.mainDlqUrl, parkings, now)
+    if (unparked.size > 0) throw new TransientError(`${unparked.size} rejected orders could not be parked in the DLQ`)
+    const rejects = batch.map((r): Reject => ({
+      error: r.error,
+      orderId: r.orderId,
+      source: lineSource(ref, r.line.line),
+      correlationId: this.correlationId,
+      subject: `Order rejected from ${ref.key}`,
+    }))
+    await announceRejects(rejects, { ...deps, now })
+    this.summary.rejected += batch.length
+  }
+}
+
+/**
+ * Validates every order of one file, sending valid ones to the main queue and parking rejects in the main DLQ,
+ * ten at a time while the file streams in.
+ * @throws TransientError when the queue keeps refusing entries (the file is then retried: orders already sent
+ * come back as DUPLICATE in the worker; rejects may repeat in the DLQ, each with its source line)
+ */
+export const validateFile = async (
+  ref: S3ObjectRef,
+  lines: AsyncIterable<OrderLine>,
+  deps: FileDeps,
+): Promise<FileSummary> => {
+  const file = new FileIntake(ref, deps)
+  for await (const line of lines) await file.add(line)
+  await file.flush()
+  const { bucket, key, versionId } = ref
+  deps.log.info({ correlationId: file.correlationId, bucket, key, versionId, ...file.summary }, LOG.FILE_VALIDATED)
+  return file.summary
+}
