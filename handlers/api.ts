@@ -14,12 +14,13 @@ import httpRouterHandler from '@middy/http-router'
 import validator from '@middy/validator'
 import { createError } from '@middy/util'
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda'
-import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import { cloudWatchClient, dynamoClient, sqsClient } from '../lib/aws/clients.ts'
 import { loadConfig, type Config } from '../lib/runtime/config.ts'
-import { ATTRIBUTE, LIMITS, METRIC } from '../lib/orders/constants.ts'
+import { LIMITS } from '../lib/orders/limits.ts'
+import { compareStored, LOG, METRIC, OUTCOME } from '../lib/orders/outcomes.ts'
 import { TransientError, ValidationError } from '../lib/orders/errors.ts'
 import { logger as baseLogger, type Logger } from '../lib/runtime/logger.ts'
 import {
@@ -30,19 +31,17 @@ import {
   orderIdFromIdempotencyKey,
   type Order,
 } from '../lib/orders/order.ts'
-import { sendMessages } from '../lib/aws/queue.ts'
-import { getOrderStatus, orderKey } from '../lib/aws/table.ts'
+import { ATTRIBUTE, sendMessages } from '../lib/aws/queue.ts'
+import { getOrderStatus, storedHash } from '../lib/aws/table.ts'
 import { orderEventValidator } from '../lib/orders/validate.ts'
+import { httpBodyLimit } from '../middlewares/http-body-limit.ts'
 import { httpErrors } from '../middlewares/http-errors.ts'
 import { flushMetrics, type MetricsContext } from '../middlewares/metrics.ts'
 
 export type ApiConfig = Pick<
   Config,
-  'ordersTable' | 'mainQueueUrl' | 'metricsNamespace' | 'stage' | 'defaultCurrency' | 'maxOrderAmount'
-> & {
-  /** CORS_ORIGINS: origins of the order form (comma-separated; default none). */
-  corsOrigins: string[]
-}
+  'ordersTable' | 'mainQueueUrl' | 'metricsNamespace' | 'stage' | 'defaultCurrency' | 'maxOrderAmount' | 'corsOrigins'
+>
 
 type HttpEvent = (APIGatewayProxyEvent | APIGatewayProxyEventV2) & {
   body: unknown
@@ -52,9 +51,9 @@ type ApiContext = MetricsContext
 
 export interface ApiDeps {
   config: ApiConfig
-  dynamo?: DynamoDBDocumentClient
-  sqs?: SQSClient
-  cloudWatch?: CloudWatchClient
+  dynamo: DynamoDBDocumentClient
+  sqs: SQSClient
+  cloudWatch: CloudWatchClient
   logger?: Logger
   now?: () => Date
 }
@@ -67,16 +66,6 @@ const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
 
 const requestIdOf = (event: HttpEvent, context: Context): string =>
   event.requestContext?.requestId ?? context.awsRequestId
-
-/** 413 before anything parses a body past the bound (base64 bodies are measured decoded). */
-const limitBodySize = (maxBytes: number): middy.MiddlewareObj<HttpEvent> => ({
-  before: (request) => {
-    const { body, isBase64Encoded } = request.event as { body?: unknown; isBase64Encoded?: boolean }
-    if (typeof body !== 'string') return
-    const bytes = isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body)
-    if (bytes > maxBytes) throw createError(413, `The order is ${bytes} bytes; at most ${maxBytes} are accepted`)
-  },
-})
 
 export interface AcceptDeps {
   config: ApiConfig
@@ -93,50 +82,33 @@ export const acceptOrder = async (
   order: Order,
   deps: AcceptDeps,
 ): Promise<{ statusCode: 202 | 409; body: Record<string, unknown> }> => {
-  const hash = orderHash(order, deps.config.defaultCurrency)
-  const { Item } = await deps.dynamo.send(
-    new GetCommand({
-      TableName: deps.config.ordersTable,
-      Key: orderKey(order.order_id),
-      ProjectionExpression: '#hash',
-      ExpressionAttributeNames: { '#hash': 'hash' },
-    }),
-  )
-  if (Item) {
-    const status = Item.hash === hash ? 'DUPLICATE' : 'CONFLICT'
-    return {
-      statusCode: 409,
-      body: {
-        message:
-          status === 'DUPLICATE'
-            ? `Order ${order.order_id} was already received`
-            : `Order ${order.order_id} already exists with different content`,
-        status,
-        orderId: order.order_id,
-      },
-    }
+  const { order_id: orderId } = order
+  const stored = await storedHash(deps.dynamo, deps.config.ordersTable, orderId)
+  if (stored !== undefined) {
+    const status = compareStored(stored, orderHash(order, deps.config.defaultCurrency))
+    const message =
+      status === OUTCOME.DUPLICATE
+        ? `Order ${orderId} was already received`
+        : `Order ${orderId} already exists with different content`
+    return { statusCode: 409, body: { message, status, orderId } }
   }
+  const attributes = { [ATTRIBUTE.CORRELATION_ID]: deps.correlationId, [ATTRIBUTE.SOURCE]: 'api' }
   const failed = await sendMessages(deps.sqs, deps.config.mainQueueUrl, [
-    {
-      id: 'order',
-      body: JSON.stringify(order),
-      attributes: { [ATTRIBUTE.CORRELATION_ID]: deps.correlationId, [ATTRIBUTE.SOURCE]: 'api' },
-    },
+    { id: 'order', body: JSON.stringify(order), attributes },
   ])
   if (failed.length > 0) throw new TransientError(`The order could not be queued: ${failed[0]?.code}`)
-  return { statusCode: 202, body: { message: 'Order accepted for processing', orderId: order.order_id } }
+  return { statusCode: 202, body: { message: 'Order accepted for processing', orderId } }
 }
 
 /** The API's middy chain (a router of two chains); `handler` below is it with the environment's configuration. */
 export const buildApi = (deps: ApiDeps) => {
   const { config } = deps
   const log = deps.logger ?? baseLogger
-  const dynamo = deps.dynamo ?? dynamoClient()
-  const sqs = deps.sqs ?? sqsClient()
+  const { dynamo, sqs } = deps
   const now = deps.now ?? (() => new Date())
 
   const postOrder = middy<HttpEvent, APIGatewayProxyResult, Error, ApiContext>()
-    .use(limitBodySize(LIMITS.MAX_ORDER_BYTES))
+    .use(httpBodyLimit({ maxBytes: LIMITS.MAX_ORDER_BYTES }))
     .use(httpJsonBodyParser())
     .use(validator({ eventSchema: orderEventValidator(config) }))
     .handler(async (event, context) => {
@@ -154,7 +126,7 @@ export const buildApi = (deps: ApiDeps) => {
       })
       const { statusCode, body } = await acceptOrder(order, { config, dynamo, sqs, correlationId })
       context.metrics.count(
-        statusCode === 202 ? METRIC.ACCEPTED : body.status === 'DUPLICATE' ? METRIC.DUPLICATE : METRIC.REJECTED,
+        statusCode === 202 ? METRIC.ACCEPTED : body.status === OUTCOME.DUPLICATE ? METRIC.DUPLICATE : METRIC.REJECTED,
       )
       log.info(
         {
@@ -164,7 +136,7 @@ export const buildApi = (deps: ApiDeps) => {
           statusCode,
           status: body.status,
         },
-        'order received',
+        LOG.ORDER_RECEIVED,
       )
       return json(statusCode, body)
     })
@@ -201,16 +173,12 @@ export const buildApi = (deps: ApiDeps) => {
 }
 
 let api: ReturnType<typeof buildApi> | undefined
-/** The Lambda entry point (tp-order-api). */
+/** The Lambda entry point (tp-order-api): configuration and clients are decided here, once per cold start. */
 export const handler = (event: APIGatewayProxyEvent | APIGatewayProxyEventV2, context: Context) => {
   api ??= buildApi({
-    config: {
-      ...loadConfig(['ordersTable', 'mainQueueUrl']),
-      corsOrigins: (process.env.CORS_ORIGINS ?? '')
-        .split(',')
-        .map((o) => o.trim())
-        .filter(Boolean),
-    },
+    config: loadConfig(['ordersTable', 'mainQueueUrl']),
+    dynamo: dynamoClient(),
+    sqs: sqsClient(),
     cloudWatch: cloudWatchClient(),
   })
   return api(event as HttpEvent, context as ApiContext)

@@ -6,10 +6,10 @@
 import type { MiddlewareObj, Request } from '@middy/core'
 import type { Context } from 'aws-lambda'
 import { createError } from '@middy/util'
-import { MalformedOrderError, summarise, ValidationError, type FieldError } from '../lib/orders/errors.ts'
+import { MalformedOrderError, fieldsMessage, ValidationError, type FieldError } from '../lib/orders/errors.ts'
 import { logger as baseLogger, type Logger } from '../lib/runtime/logger.ts'
 
-export interface ErrorBody {
+interface ErrorBody {
   message: string
   errors?: FieldError[]
 }
@@ -25,13 +25,13 @@ const httpError = (statusCode: number, body: ErrorBody) =>
   createError(statusCode, JSON.stringify(body), { expose: true })
 
 /** The status and body for an error thrown in the API chain. */
-export const errorAnswer = (err: unknown): { statusCode: number; body: ErrorBody } => {
+const errorAnswer = (err: unknown): { statusCode: number; body: ErrorBody } => {
   if (err instanceof ValidationError) return { statusCode: 400, body: { message: err.message, errors: err.fields } }
   if (err instanceof MalformedOrderError) return { statusCode: 400, body: { message: err.message } }
   const e = (err ?? {}) as HttpLikeError
   if (e.cause?.package === '@middy/validator' && Array.isArray(e.cause.data)) {
     const fields = e.cause.data as FieldError[]
-    return { statusCode: 400, body: { message: summarise(fields), errors: fields } }
+    return { statusCode: 400, body: { message: fieldsMessage(fields), errors: fields } }
   }
   if (e.cause?.package === '@middy/http-json-body-parser') {
     return e.message === 'Unsupported Media Type'
