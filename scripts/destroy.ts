@@ -1,12 +1,15 @@
 /**
  * npm run destroy: deletes the application stack, after emptying its intake bucket (every version), once confirmed.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createInterface } from 'node:readline/promises'
 import { Command } from 'commander'
-import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
+import { DeleteStackCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import { DeleteObjectsCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3'
 import { listResources } from './stack/deployment.ts'
-import { clientConfig, notFound, run, s3Client, withAwsOptions, type AwsOptions } from './cli.ts'
+import { notFound, run, withAwsOptions, type AwsOptions } from './cli.ts'
+import { s3Client, cloudFormationClient } from '../lib/aws/clients.ts'
+import { stackNameOf } from './stack/deployment.ts'
 
 /** Deletes every object version and delete marker. @returns how many were deleted */
 export const emptyBucket = async (
@@ -45,10 +48,9 @@ The orders table is kept (DeletionPolicy Retain): delete it with aws dynamodb de
 The artifacts bucket of scripts/deploy.sh and the delivery pipeline stack are not touched.`,
   )
   .action(async (options: AwsOptions & { stackName?: string; yes?: boolean }) => {
-    const config = clientConfig(options)
-    const cfn = new CloudFormationClient(config)
+    const cfn = cloudFormationClient(options)
     const s3 = s3Client(options)
-    const stackName = options.stackName ?? `${options.prefix}-order-pipeline`
+    const stackName = options.stackName ?? stackNameOf(options.prefix)
     const resources = await listResources(cfn, stackName).catch((err: unknown) => {
       throw notFound(err, `stack ${stackName} not found (are --prefix, --region and --endpoint right?)`)
     })
@@ -83,7 +85,7 @@ The artifacts bucket of scripts/deploy.sh and the delivery pipeline stack are no
         )
       if (Date.now() > deadline) throw new Error(`${stackName} is still ${status} after 30 minutes`)
       process.stderr.write(`\r${stackName}: ${status}   `)
-      await new Promise((resolve) => setTimeout(resolve, 5000))
+      await sleep(5000)
     }
     console.log(`deleted stack ${stackName}`)
     for (const table of tables)

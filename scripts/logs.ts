@@ -2,12 +2,15 @@
  * npm run logs -- <function>: a function's log lines, filtered; from CloudWatch Logs on AWS, from the local
  * runner's log files with --endpoint (the local stack).
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Command, Option } from 'commander'
-import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
-import { clientConfig, parseDuration, run, type AwsOptions } from './cli.ts'
+import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
+import { run, type AwsOptions } from './cli.ts'
+import { cloudWatchLogsClient } from '../lib/aws/clients.ts'
+import { parseDuration } from './format.ts'
 
 interface LogsOptions extends Pick<AwsOptions, 'region' | 'endpoint' | 'prefix' | 'json'> {
   filter?: string
@@ -90,12 +93,12 @@ const program = new Command('logs')
         throw new Error(`no local log for ${name} at ${file} (is npm start running, with --prefix ${options.prefix}?)`)
       let offset = await readLocal(file, 0, since, print, options.filter)
       while (options.follow) {
-        await new Promise((resolve) => setTimeout(resolve, 1000))
+        await sleep(1000)
         offset = await readLocal(file, offset, since, print, options.filter)
       }
       return
     }
-    const logs = new CloudWatchLogsClient(clientConfig(options))
+    const logs = cloudWatchLogsClient(options)
     let startTime = since
     do {
       let nextToken: string | undefined
@@ -114,7 +117,7 @@ const program = new Command('logs')
         }
         nextToken = page.nextToken
       } while (nextToken)
-      if (options.follow) await new Promise((resolve) => setTimeout(resolve, 2000))
+      if (options.follow) await sleep(2000)
     } while (options.follow)
   })
 

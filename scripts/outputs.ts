@@ -4,9 +4,11 @@
  * root Outputs.
  */
 import { Command, Option } from 'commander'
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
 import { describeDeployment, listResources } from './stack/deployment.ts'
-import { clientConfig, formatTable, run } from './cli.ts'
+import { run } from './cli.ts'
+import { cloudFormationClient } from '../lib/aws/clients.ts'
+import { formatTable } from './format.ts'
+import { stackNameOf } from './stack/deployment.ts'
 
 interface Options {
   prefix: string
@@ -27,8 +29,8 @@ const program = new Command('outputs')
   .option('--json', 'print JSON')
   .action(async (options: Options) => {
     const local = options.endpoint !== undefined
-    const cfn = new CloudFormationClient(clientConfig(options))
-    const stackName = options.stackName ?? `${options.prefix}-order-pipeline`
+    const cfn = cloudFormationClient(options)
+    const stackName = options.stackName ?? stackNameOf(options.prefix)
     const d = describeDeployment(await listResources(cfn, stackName), options.prefix, options.region)
     const apiUrl =
       d.restApiId &&

@@ -5,27 +5,11 @@
 import { Command, Option } from 'commander'
 import { SingleBar } from 'cli-progress'
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs'
-import {
-  describeMessage,
-  receiveAll,
-  release,
-  replay,
-  skipReason,
-  sourceQueueOf,
-  type DlqMessage,
-  type Filters,
-  type ReplayReport,
-} from './ops/dlq.ts'
-import {
-  formatAge,
-  formatTable,
-  notFound,
-  parseDuration,
-  run,
-  sqsClient,
-  withAwsOptions,
-  type AwsOptions,
-} from './cli.ts'
+import { receiveAll, release, replay, skipReason, sourceQueueOf, type Filters, type ReplayReport } from './ops/dlq.ts'
+import { describeMessage, type DlqMessage } from '../lib/aws/dlq.ts'
+import { notFound, run, withAwsOptions, type AwsOptions } from './cli.ts'
+import { sqsClient } from '../lib/aws/clients.ts'
+import { formatAge, formatTable, parseDuration } from './format.ts'
 
 interface RedriveOptions extends AwsOptions {
   queue: 'main' | 'ingest'

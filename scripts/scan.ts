@@ -3,47 +3,10 @@
  */
 import { Command, Option } from 'commander'
 import { paginateScan } from '@aws-sdk/lib-dynamodb'
-import { documentClient, formatTable, run, tableName, withAwsOptions, type AwsOptions } from './cli.ts'
-
-export const STATUSES = ['PROCESSED', 'PENDING_STOCK', 'REJECTED', 'CONFLICT'] as const
-type Status = (typeof STATUSES)[number]
-
-export interface OrderRow {
-  order_id: string
-  status: string
-  stock: string
-  amount: string
-  at: string
-  reason: string
-}
-
-/** One row per order record, rejection and conflict. */
-export const toRow = (item: Record<string, unknown>): OrderRow | undefined => {
-  const sk = String(item.sk ?? '')
-  if (!String(item.pk ?? '').startsWith('ORDER#')) return undefined
-  if (sk === 'ORDER') {
-    const order = item.order as { amount?: number; currency?: string } | undefined
-    return {
-      order_id: String(item.order_id),
-      status: 'PROCESSED',
-      stock: String(item.stock_status ?? ''),
-      amount: order?.amount !== undefined ? `${order.amount.toFixed(2)} ${order.currency ?? ''}` : '',
-      at: String(item.processed_at ?? ''),
-      reason: '',
-    }
-  }
-  return {
-    order_id: String(item.order_id),
-    status: String(item.status),
-    stock: '',
-    amount: '',
-    at: String(item.rejected_at ?? ''),
-    reason: String(item.message ?? '').slice(0, 100),
-  }
-}
-
-export const matches = (row: OrderRow, status?: Status): boolean =>
-  status === undefined || (status === 'PENDING_STOCK' ? row.stock === 'PENDING_STOCK' : row.status === status)
+import { dynamoClient } from '../lib/aws/clients.ts'
+import { matches, STATUSES, toRow, type OrderRow, type Status } from './ops/orders.ts'
+import { formatTable } from './format.ts'
+import { run, tableName, withAwsOptions, type AwsOptions } from './cli.ts'
 
 const program = withAwsOptions(new Command('scan'))
   .description('List the orders table: orders, rejections and conflicts, newest first, filtered by status.')
@@ -51,7 +14,7 @@ const program = withAwsOptions(new Command('scan'))
   .addOption(new Option('--limit <n>', 'at most n rows').default(50).argParser(Number))
   .addHelpText('after', '\nA scan reads the whole table: meant for operations, not for the hot path.')
   .action(async (options: AwsOptions & { status?: Status; limit: number }) => {
-    const client = documentClient(options)
+    const client = dynamoClient(options)
     const rows: OrderRow[] = []
     for await (const page of paginateScan(
       { client },

@@ -4,6 +4,7 @@
  * Lambda's semantics, the API served on a local port), runs the demo and prints its report, then keeps serving
  * until Ctrl-C. With --once it exits after the report: 0 when every order got the outcome it must get.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync, openSync } from 'node:fs'
 import { join, dirname } from 'node:path'
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { OutcomeLog, runDemo } from './local/demo.ts'
 import { startRunner } from './local/runner.ts'
+import { stackNameOf } from './stack/deployment.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -45,7 +47,7 @@ const ensureMoto = async (port: number, logFile: string): Promise<{ endpoint: st
   }
   const out = openSync(logFile, 'a')
   const child = spawn('moto_server', ['-H', 'localhost', '-p', String(port)], { stdio: ['ignore', out, out] })
-  for (let i = 0; i < 100 && !(await answers(endpoint)); i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  for (let i = 0; i < 100 && !(await answers(endpoint)); i++) await sleep(100)
   if (!(await answers(endpoint))) throw new Error(`moto_server did not start on port ${port} (see ${logFile})`)
   return { endpoint, child }
 }
@@ -68,7 +70,7 @@ const program = new Command('start')
   .action(async (options: StartOptions) => {
     const workDir = join(root, '.build', 'local')
     mkdirSync(workDir, { recursive: true })
-    const stackName = options.stackName ?? `${options.prefix}-order-pipeline`
+    const stackName = options.stackName ?? stackNameOf(options.prefix)
 
     step(`moto on localhost:${options.port}`)
     const moto = await ensureMoto(options.port, join(workDir, 'moto.log'))

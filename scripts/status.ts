@@ -3,32 +3,24 @@
  * outcome, and the last hour of the outcome metrics.
  */
 import { Command } from 'commander'
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import { paginateScan } from '@aws-sdk/lib-dynamodb'
 import { describeDeployment, listResources } from './stack/deployment.ts'
 import { outcomeMetrics, queueStatus } from './ops/observe.ts'
-import { toRow } from './scan.ts'
-import {
-  clientConfig,
-  documentClient,
-  formatTable,
-  notFound,
-  run,
-  sqsClient,
-  withAwsOptions,
-  type AwsOptions,
-} from './cli.ts'
+import { toRow } from './ops/orders.ts'
+import { notFound, run, withAwsOptions, type AwsOptions } from './cli.ts'
+import { dynamoClient, sqsClient, cloudWatchClient, cloudFormationClient } from '../lib/aws/clients.ts'
+import { formatTable } from './format.ts'
+import { stackNameOf } from './stack/deployment.ts'
 
 const program = withAwsOptions(new Command('status'))
   .description('Show the stack, its queues and DLQs, orders by outcome and the last hour of metrics.')
   .option('--stack-name <name>', 'stack name (default <prefix>-order-pipeline)')
   .action(async (options: AwsOptions & { stackName?: string }) => {
-    const config = clientConfig(options)
-    const cfn = new CloudFormationClient(config)
-    const cw = new CloudWatchClient(config)
+    const cfn = cloudFormationClient(options)
+    const cw = cloudWatchClient(options)
     const sqs = sqsClient(options)
-    const stackName = options.stackName ?? `${options.prefix}-order-pipeline`
+    const stackName = options.stackName ?? stackNameOf(options.prefix)
     const { Stacks = [] } = await cfn
       .send(new DescribeStacksCommand({ StackName: stackName }))
       .catch((err: unknown) => {
@@ -51,7 +43,7 @@ const program = withAwsOptions(new Command('status'))
     ])
     const outcomes: Record<string, number> = { PROCESSED: 0, PENDING_STOCK: 0, REJECTED: 0, CONFLICT: 0 }
     for await (const page of paginateScan(
-      { client: documentClient(options) },
+      { client: dynamoClient(options) },
       {
         TableName: d.table,
         ProjectionExpression: 'pk, sk, order_id, #s, stock_status',

@@ -4,7 +4,9 @@
  */
 import { Command } from 'commander'
 import { getStock, listStock, setStock, type StockLevel } from '../lib/aws/table.ts'
-import { documentClient, formatTable, run, tableName, withAwsOptions, type AwsOptions } from './cli.ts'
+import { run, tableName, withAwsOptions, type AwsOptions } from './cli.ts'
+import { dynamoClient } from '../lib/aws/clients.ts'
+import { formatTable } from './format.ts'
 
 /** `SKU-1=10` → ['SKU-1', 10]; a clear error otherwise. */
 export const parseLevel = (arg: string): [string, number] => {
@@ -30,7 +32,7 @@ withAwsOptions(program.command('show'))
   .description('print stock levels: every SKU, or the ones named')
   .argument('[sku...]', 'SKUs to show')
   .action(async (skus: string[], options: AwsOptions) => {
-    const client = documentClient(options)
+    const client = dynamoClient(options)
     const levels =
       skus.length > 0
         ? (await Promise.all(skus.map(async (sku) => getStock(client, tableName(options), sku)))).map(
@@ -45,7 +47,7 @@ withAwsOptions(program.command('set'))
   .argument('<level...>', 'SKU=COUNT pairs, e.g. SKU-1=10 SKU-2=0')
   .action(async (args: string[], options: AwsOptions) => {
     const levels = args.map(parseLevel)
-    const client = documentClient(options)
+    const client = dynamoClient(options)
     const now = new Date().toISOString()
     for (const [sku, available] of levels) await setStock(client, tableName(options), sku, available, now)
     print(await Promise.all(levels.map(async ([sku]) => (await getStock(client, tableName(options), sku))!)), options)

@@ -23,6 +23,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Command } from 'commander'
 import { parse } from 'yaml'
+import { isObject } from '../../lib/orders/json.ts'
 
 export const PHASES = ['install', 'pre_build', 'build', 'post_build'] as const
 export type Phase = (typeof PHASES)[number]
@@ -89,8 +90,7 @@ const REPORT_FORMATS = [
   'SIMPLECOV',
 ]
 
-const isMap = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
+const isMap = isObject
 const isScalar = (value: unknown): boolean => ['string', 'number', 'boolean'].includes(typeof value)
 
 /** A list of non-empty strings, or what is wrong with it. */

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { listResources, queueArn, type StackResource } from '../stack/deployment.ts'
 import { evaluate, loadTemplate, type Scope } from '../stack/template.ts'
-import { clientConfig, s3Client } from '../cli.ts'
+import { s3Client, cloudFormationClient } from '../../lib/aws/clients.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -85,7 +85,7 @@ export const applySkipped = async (options: {
   log?: (line: string) => void
 }): Promise<void> => {
   const log = options.log ?? console.log
-  const cfn = new CloudFormationClient(clientConfig(options))
+  const cfn = cloudFormationClient(options)
   const s3 = s3Client(options)
   const resources = await listResources(cfn, options.stackName)
   const accountId =

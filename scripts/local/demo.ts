@@ -3,14 +3,17 @@
  * one a JSON array and one a JSONL file, and HTTP POSTs), waits until every order has settled, and reports each
  * order's outcome against the outcome it must get, with the metrics, the queue depths and the DLQ's reasons.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { LOG, OUTCOME } from '../../lib/orders/outcomes.ts'
+import { describeMessage } from '../../lib/aws/dlq.ts'
 import { example, exampleText } from '../../schemas/examples.ts'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { getOrderStatus, getStock, setStock } from '../../lib/aws/table.ts'
-import { clientConfig, documentClient, formatTable, s3Client, sqsClient } from '../cli.ts'
 import type { Deployment } from '../stack/deployment.ts'
-import { describeMessage, receiveAll } from '../ops/dlq.ts'
+import { receiveAll } from '../ops/dlq.ts'
 import { outcomeMetrics, queueStatus } from '../ops/observe.ts'
+import { dynamoClient, sqsClient, s3Client, cloudWatchClient } from '../../lib/aws/clients.ts'
+import { formatTable } from '../format.ts'
 
 /** Stock for the demo SKUs; PRD-2002 is short (the rich order wants 2), so that order waits for stock. */
 export const DEMO_STOCK: Record<string, number> = {
@@ -22,7 +25,13 @@ export const DEMO_STOCK: Record<string, number> = {
   p123: 50,
 }
 
-export type Outcome = 'PROCESSED' | 'PROCESSED (pending stock)' | 'REJECTED' | 'DUPLICATE'
+/** What the demo reports for an order: an outcome, a PROCESSED order waiting for stock told apart. */
+export type Outcome =
+  | typeof OUTCOME.PROCESSED
+  | `${typeof OUTCOME.PROCESSED} (pending stock)`
+  | typeof OUTCOME.REJECTED
+  | typeof OUTCOME.DUPLICATE
+const PENDING: Outcome = `${OUTCOME.PROCESSED} (pending stock)`
 
 export interface Expectation {
   step: number
@@ -47,16 +56,15 @@ export class OutcomeLog {
     } catch {
       return
     }
-    if (entry.msg === 'order settled' && entry.orderId) {
-      this.#add(
-        entry.orderId,
-        entry.outcome === 'DUPLICATE' ? 'DUPLICATE' : entry.pending?.length ? 'PROCESSED (pending stock)' : 'PROCESSED',
-      )
-    } else if (entry.msg === 'order rejected') {
-      // Sources are s3://bucket/key?versionId=…#line: the demo names them without the version.
-      const source = entry.source?.replace(/\?versionId=[^#]*/, '')
-      this.#add(entry.orderId ?? source ?? `${fn}:unknown`, 'REJECTED')
-      if (entry.orderId && source) this.#add(source, 'REJECTED')
+    if (entry.msg === LOG.ORDER_SETTLED && entry.orderId) {
+      const settled =
+        entry.outcome === OUTCOME.DUPLICATE ? OUTCOME.DUPLICATE : entry.pending?.length ? PENDING : OUTCOME.PROCESSED
+      this.#add(entry.orderId, settled)
+    } else if (entry.msg === LOG.ORDER_REJECTED) {
+      // A file's line is s3://bucket/key?versionId=…#line: the demo names it without the version.
+      const source = entry.source?.startsWith('s3://') ? entry.source.replace(/\?versionId=[^#]*/, '') : undefined
+      this.#add(entry.orderId ?? source ?? `${fn}:unknown`, OUTCOME.REJECTED)
+      if (entry.orderId && source) this.#add(source, OUTCOME.REJECTED)
     }
   }
 
@@ -105,8 +113,8 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   const print = options.print ?? ((text: string) => console.log(text))
   const s3 = s3Client(options)
   const sqs = sqsClient(options)
-  const cloudWatch = new CloudWatchClient(clientConfig(options))
-  const dynamo = documentClient(options)
+  const cloudWatch = cloudWatchClient(options)
+  const dynamo = dynamoClient(options)
   const expectations: Expectation[] = []
   let step = 0
   /** An order whose outcome the functions log (a queued one), or one answered at the door (`answered`). */
@@ -141,16 +149,11 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
 
   print('sending the seed orders: 3 S3 objects first')
   await upload('orders/demo/tp-valid.json', exampleText('tp-valid.json'))
-  expect('S3 orders/demo/tp-valid.json', 'tp-valid.json', 'ORD-2026-001', 'PROCESSED')
+  expect('S3 orders/demo/tp-valid.json', 'tp-valid.json', 'ORD-2026-001', OUTCOME.PROCESSED)
   await upload('orders/demo/tp-invalid.json', exampleText('tp-invalid.json'))
-  expect('S3 orders/demo/tp-invalid.json', 'tp-invalid.json', 'ORD-2026-002', 'REJECTED')
+  expect('S3 orders/demo/tp-invalid.json', 'tp-invalid.json', 'ORD-2026-002', OUTCOME.REJECTED)
   await upload('orders/demo/lab-orders.json', JSON.stringify([example('lab-rich-order.json')]))
-  expect(
-    'S3 orders/demo/lab-orders.json (array)',
-    'lab-rich-order.json',
-    'ORD-20231001-0001',
-    'PROCESSED (pending stock)',
-  )
+  expect('S3 orders/demo/lab-orders.json (array)', 'lab-rich-order.json', 'ORD-20231001-0001', PENDING)
   /** Waits until the functions have logged an outcome for every order sent through a queue. */
   const settle = async (): Promise<void> => {
     const deadline = Date.now() + (options.timeoutSeconds ?? 60) * 1000
@@ -163,7 +166,7 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
         e.actual = log.take(e.key, n)
       }
       if (queued().every((e) => e.actual !== undefined) || Date.now() > deadline) return
-      await new Promise((resolve) => setTimeout(resolve, 250))
+      await sleep(250)
     }
   }
   await settle()
@@ -184,40 +187,46 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
       '\n',
     ),
   )
-  expect(`S3 ${jsonl} line 1`, 'tp-valid.json again', 'ORD-2026-001', 'DUPLICATE')
+  expect(`S3 ${jsonl} line 1`, 'tp-valid.json again', 'ORD-2026-001', OUTCOME.DUPLICATE)
   const bucketSource = `s3://${d.bucket}/${jsonl}`
-  expect(`S3 ${jsonl} line 2`, 'a line that is not JSON', `${bucketSource}#2`, 'REJECTED')
-  expect(`S3 ${jsonl} line 3`, 'a new canonical order', 'ORD-2026-003', 'PROCESSED')
+  expect(`S3 ${jsonl} line 2`, 'a line that is not JSON', `${bucketSource}#2`, OUTCOME.REJECTED)
+  expect(`S3 ${jsonl} line 3`, 'a new canonical order', 'ORD-2026-003', OUTCOME.PROCESSED)
 
   const api = await post(apiUrl, exampleText('api-create-order.json'), { 'Idempotency-Key': 'demo-order-1' })
   expect(
     'POST /orders (Idempotency-Key demo-order-1)',
     'api-create-order.json',
     api.json.orderId ?? `HTTP ${api.status}`,
-    'PROCESSED',
+    OUTCOME.PROCESSED,
   )
   const missing = await post(apiUrl, exampleText('api-missing-email.json'))
-  expect('POST /orders', 'api-missing-email.json', '-', 'REJECTED', {
-    actual: missing.status === 400 ? 'REJECTED' : undefined,
+  expect('POST /orders', 'api-missing-email.json', '-', OUTCOME.REJECTED, {
+    actual: missing.status === 400 ? OUTCOME.REJECTED : undefined,
     detail: `HTTP ${missing.status}: ${missing.json.message}`,
   })
   const form = await post(apiUrl, exampleText('form-order.json'))
-  expect('POST /orders', 'form-order.json', '-', 'REJECTED', {
-    actual: form.status === 400 ? 'REJECTED' : undefined,
+  expect('POST /orders', 'form-order.json', '-', OUTCOME.REJECTED, {
+    actual: form.status === 400 ? OUTCOME.REJECTED : undefined,
     detail: `HTTP ${form.status}: ${form.json.message}`,
   })
   const again = await post(apiUrl, exampleText('tp-valid.json'))
-  expect('POST /orders', 'tp-valid.json again', 'ORD-2026-001', 'DUPLICATE', {
-    actual: again.status === 409 && again.json.status === 'DUPLICATE' ? 'DUPLICATE' : undefined,
+  expect('POST /orders', 'tp-valid.json again', 'ORD-2026-001', OUTCOME.DUPLICATE, {
+    actual: again.status === 409 && again.json.status === OUTCOME.DUPLICATE ? OUTCOME.DUPLICATE : undefined,
     detail: `HTTP ${again.status} ${again.json.status ?? ''}`,
   })
   await settle()
 
   const retry = await post(apiUrl, exampleText('api-create-order.json'), { 'Idempotency-Key': 'demo-order-1' })
-  expect('POST /orders (same Idempotency-Key)', 'api-create-order.json again', api.json.orderId ?? '?', 'DUPLICATE', {
-    actual: retry.status === 409 && retry.json.status === 'DUPLICATE' ? 'DUPLICATE' : undefined,
-    detail: `HTTP ${retry.status} ${retry.json.status ?? ''}`,
-  })
+  expect(
+    'POST /orders (same Idempotency-Key)',
+    'api-create-order.json again',
+    api.json.orderId ?? '?',
+    OUTCOME.DUPLICATE,
+    {
+      actual: retry.status === 409 && retry.json.status === OUTCOME.DUPLICATE ? OUTCOME.DUPLICATE : undefined,
+      detail: `HTTP ${retry.status} ${retry.json.status ?? ''}`,
+    },
+  )
 
   // The rich order waits for stock: the table says so too.
   const rich = await getOrderStatus(dynamo, d.table, 'ORD-20231001-0001')

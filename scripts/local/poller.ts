@@ -5,6 +5,7 @@
  * messages come back after the visibility timeout, and the queue's own redrive policy moves them to the DLQ after
  * maxReceiveCount.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSEvent, SQSRecord } from 'aws-lambda'
 
@@ -86,7 +87,7 @@ export const pollQueue = async (options: PollerOptions, signal: AbortSignal): Pr
     } catch (err) {
       if (signal.aborted) return
       options.onBatch?.({ received: 0, deleted: 0, failed: 0, error: err as Error })
-      await new Promise((resolve) => setTimeout(resolve, 1000))
+      await sleep(1000)
       continue
     }
     if (messages.length === 0) continue

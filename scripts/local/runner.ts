@@ -8,9 +8,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Server } from 'node:http'
 import { unzipSync } from 'fflate'
-import { APIGatewayClient, GetResourcesCommand } from '@aws-sdk/client-api-gateway'
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation'
-import { GetFunctionCommand, LambdaClient, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda'
+import { GetResourcesCommand } from '@aws-sdk/client-api-gateway'
+import { GetFunctionCommand, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda'
 import { GetObjectCommand, ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3'
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs'
 import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda'
@@ -18,7 +17,7 @@ import { LambdaHost, type FunctionSpec } from './lambda-host.ts'
 import { pollQueue } from './poller.ts'
 import { startApiServer, type Route } from './api-server.ts'
 import { describeDeployment, listResources, type Deployment } from '../stack/deployment.ts'
-import { clientConfig, s3Client, sqsClient } from '../cli.ts'
+import { sqsClient, s3Client, cloudFormationClient, lambdaClient, apiGatewayClient } from '../../lib/aws/clients.ts'
 
 export interface RunnerOptions {
   endpoint: string
@@ -69,12 +68,11 @@ const unpack = (zip: Uint8Array, dir: string): void => {
 }
 
 export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
-  const config = clientConfig(options)
-  const cfn = new CloudFormationClient(config)
-  const lambda = new LambdaClient(config)
+  const cfn = cloudFormationClient(options)
+  const lambda = lambdaClient(options)
   const s3 = s3Client(options)
   const sqs = sqsClient(options)
-  const apigateway = new APIGatewayClient(config)
+  const apigateway = apiGatewayClient(options)
   // The functions get credentials in their environment, as Lambda gives them: any will do for the emulator.
   const credentials = {
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',

@@ -14,59 +14,11 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs'
-import { ATTRIBUTE } from '../../lib/orders/constants.ts'
-import { orderIdOf } from '../../lib/orders/order.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { replayAttributes, type DlqMessage } from '../../lib/aws/dlq.ts'
 import { stringAttributes } from '../../lib/aws/queue.ts'
-
-/** The error classes that no retry fixes: replayed only when asked for explicitly. */
-export const PERMANENT_CLASSES = new Set(['ValidationError', 'ConflictError', 'MalformedOrderError', 'FileError'])
-
-export interface DlqMessage {
-  message: Message
-  /** Error class from our error attribute; `Retried` for a message moved by the redrive policy. */
-  errorClass: string
-  reason: string
-  orderId?: string
-  /** When it reached the DLQ (our parked_at, else SQS's SentTimestamp). */
-  parkedAt: Date
-  sourceQueueArn?: string
-  replayCount: number
-}
-
-const orderIdOfText = (body: string): string | undefined => {
-  try {
-    return orderIdOf(JSON.parse(body))
-  } catch {
-    return undefined
-  }
-}
-
-export const describeMessage = (message: Message): DlqMessage => {
-  const error = (() => {
-    try {
-      return JSON.parse(message.MessageAttributes?.[ATTRIBUTE.ERROR]?.StringValue ?? '{}') as {
-        class?: string
-        message?: string
-        source_queue?: string
-        parked_at?: string
-      }
-    } catch {
-      return {}
-    }
-  })()
-  const sent = Number(message.Attributes?.SentTimestamp ?? Date.now())
-  return {
-    message,
-    errorClass: error.class ?? 'Retried',
-    reason:
-      error.message ??
-      `moved by the redrive policy after ${message.Attributes?.ApproximateReceiveCount ?? '?'} receives here`,
-    orderId: orderIdOfText(message.Body ?? ''),
-    parkedAt: error.parked_at ? new Date(error.parked_at) : new Date(sent),
-    sourceQueueArn: error.source_queue,
-    replayCount: Number(message.MessageAttributes?.[ATTRIBUTE.REPLAY_COUNT]?.StringValue ?? 0),
-  }
-}
+import { batchesOf } from '../../lib/orders/limits.ts'
+import { PERMANENT_ERROR_CLASSES } from '../../lib/orders/errors.ts'
 
 /**
  * Receives every message of the queue once, hidden for `visibilitySeconds` (make them visible again with
@@ -99,8 +51,7 @@ export const receiveAll = async (
 
 /** Makes messages visible again now. */
 export const release = async (sqs: SQSClient, queueUrl: string, messages: Message[]): Promise<void> => {
-  for (let i = 0; i < messages.length; i += 10) {
-    const batch = messages.slice(i, i + 10)
+  for (const batch of batchesOf(messages)) {
     await sqs.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: queueUrl,
@@ -151,20 +102,10 @@ export const skipReason = (m: DlqMessage, filters: Filters, now = Date.now()): s
   const age = now - m.parkedAt.getTime()
   if (filters.olderThanMs !== undefined && age < filters.olderThanMs) return 'too recent'
   if (filters.newerThanMs !== undefined && age > filters.newerThanMs) return 'too old'
-  if (PERMANENT_CLASSES.has(m.errorClass) && !filters.includePermanent)
+  if (PERMANENT_ERROR_CLASSES.includes(m.errorClass) && !filters.includePermanent)
     return 'permanent reject (use --include-permanent)'
   if (m.replayCount >= filters.maxReplays) return `replayed ${m.replayCount} times already`
   return undefined
-}
-
-/** The message as replayed: same body, business attributes kept, error attribute dropped, replay count + 1. */
-export const replayAttributes = (m: DlqMessage): Record<string, string> => {
-  const kept: Record<string, string> = {}
-  for (const name of [ATTRIBUTE.CORRELATION_ID, ATTRIBUTE.SOURCE]) {
-    const value = m.message.MessageAttributes?.[name]?.StringValue
-    if (value !== undefined) kept[name] = value
-  }
-  return { ...kept, [ATTRIBUTE.REPLAY_COUNT]: String(m.replayCount + 1) }
 }
 
 export interface ReplayReport {
@@ -232,7 +173,7 @@ export const replay = async (options: ReplayOptions): Promise<ReplayReport> => {
     report.replayed++
     options.onProgress?.(++done, m, 'replayed')
     const wait = interval - (Date.now() - started)
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    if (wait > 0) await sleep(wait)
   }
   await release(options.sqs, options.dlqUrl, unreplayed)
   return report

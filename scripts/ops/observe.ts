@@ -4,9 +4,10 @@
  */
 import { GetMetricStatisticsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import { METRIC } from '../../lib/orders/constants.ts'
-import { formatAge } from '../cli.ts'
-import { describeMessage, receiveAll } from './dlq.ts'
+import { describeMessage } from '../../lib/aws/dlq.ts'
+import { METRIC } from '../../lib/orders/outcomes.ts'
+import { receiveAll } from './dlq.ts'
+import { formatAge } from '../format.ts'
 
 /** A metric over the last hour: its sum (or maximum); undefined when CloudWatch has no datapoint. */
 export const lastHour = async (

@@ -95,3 +95,6 @@ export const queueArn = (url: string, region: string): string => {
   const [, account, name] = new URL(url).pathname.split('/')
   return `arn:aws:sqs:${region}:${account}:${name}`
 }
+
+/** The application stack of a deployment: `<prefix>-order-pipeline` unless --stack-name says otherwise. */
+export const stackNameOf = (prefix: string): string => `${prefix}-order-pipeline`

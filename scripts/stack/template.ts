@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { parse, type CollectionTag, type ScalarTag } from 'yaml'
+import { isObject } from '../../lib/orders/json.ts'
 
 const INTRINSICS = [
   'Sub',
@@ -86,8 +87,7 @@ export interface Template {
 export const loadTemplate = (file: string): Template => parseTemplate(readFileSync(file, 'utf8'))
 
 /** A template value as an object ({} when it is not one). */
-export const obj = (value: unknown): Obj =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Obj) : {}
+export const obj = (value: unknown): Obj => (isObject(value) ? value : {})
 /** A template value as a list (CloudFormation accepts one item where it takes a list). */
 export const list = <T = unknown>(value: unknown): T[] =>
   Array.isArray(value) ? (value as T[]) : value === undefined ? [] : [value as T]
