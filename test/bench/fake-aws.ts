@@ -298,6 +298,7 @@ export const benchConfig = (stockTracking: boolean): Config => ({
   mainQueueUrl: queueUrl('tp-orders-main'),
   mainDlqUrl: queueUrl('tp-orders-main-dlq'),
   ingestDlqUrl: queueUrl('tp-orders-ingest-dlq'),
+  corsOrigins: [],
   alertTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:tp-orders-alerts`,
   metricsNamespace: 'OrderPipeline',
   stage: 'bench',

@@ -13,8 +13,10 @@ import { program as status } from '../../scripts/status.ts'
 import { program as scan } from '../../scripts/scan.ts'
 import { program as logs } from '../../scripts/logs.ts'
 import { program as destroy } from '../../scripts/destroy.ts'
-import { describeMessage, receiveAll, replay, sourceQueueOf } from '../../scripts/ops/dlq.ts'
-import { sqsClient } from '../../scripts/cli.ts'
+import { receiveAll, replay, sourceQueueOf } from '../../scripts/ops/dlq.ts'
+import { describeMessage } from '../../lib/aws/dlq.ts'
+import { LOG } from '../../lib/orders/outcomes.ts'
+import { sqsClient } from '../../lib/aws/clients.ts'
 import { seed } from '../helpers/fixtures.ts'
 import { runCommand } from '../helpers/cli.ts'
 import { deployLocalStack, waitFor, type LocalStack } from '../helpers/local-stack.ts'
@@ -186,12 +188,12 @@ test.serial(
         '--log-dir',
         stack.runner.logDir,
         '--filter',
-        'order settled',
+        LOG.ORDER_SETTLED,
         '--json',
       ])
     ).split('\n')
     t.true(lines.length >= 3)
-    t.true(lines.every((l) => JSON.parse(l).msg === 'order settled'))
+    t.true(lines.every((l) => JSON.parse(l).msg === LOG.ORDER_SETTLED))
     t.regex(
       await runCommand(logs, ['worker', ...aws(stack), '--log-dir', stack.runner.logDir, '--filter', 'ORD-R1']),
       /^\d{4}-\d\d-\d\d [\d:.]+ INFO {2}order settled .*orderId=ORD-R1 .*outcome=PROCESSED/m,

@@ -31,6 +31,7 @@ const setup = async (t: { context: { clients: Clients } }) => {
     config: { ...config, mainDlqUrl: r.mainDlqUrl, alertTopicArn: undefined, stockTracking: false },
     dynamo: clients.dynamo,
     sqs: clients.sqs,
+    sns: clients.sns,
     cloudWatch: clients.cloudWatch,
   })
   /** Runs the worker over what the API queued. */

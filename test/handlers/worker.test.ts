@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import anyTest, { type TestFn } from 'ava'
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
@@ -130,6 +131,20 @@ test('the same id with other content is a conflict: rejected and recorded beside
     'the first order stands',
   )
   t.is(await metricSum(clients.cloudWatch, r, 'OrdersRejected'), 1)
+})
+
+test('a conflict is announced on the alerts topic, like the validator announces its rejects', async (t) => {
+  // Prepare
+  const { r, run, clients } = await setup(t, { stockTracking: false })
+  await run(sqsEvent(sqsRecord(seed('tp-valid.json'))))
+  const changed = { ...seed('tp-valid.json'), amount: 99.99, items: [{ sku: 'SKU-1', qty: 1, unit_price: 99.99 }] }
+  // Act
+  await run(sqsEvent(sqsRecord(changed)))
+  // Assess
+  const alerts = (await drain(clients.sqs, r.alertsQueueUrl)).map((m) => JSON.parse(m.Body!) as Record<string, unknown>)
+  t.is(alerts.length, 1)
+  t.like(alerts[0], { type: 'REJECTED', order_id: 'ORD-2026-001', error_class: 'ConflictError' })
+  t.is(await metricSum(clients.cloudWatch, r, 'OrdersConflict'), 1)
 })
 
 test('the same order in two dialects is a DUPLICATE', async (t) => {
@@ -291,7 +306,7 @@ test('the worker processes at most WORKER_CONCURRENCY records of a batch at once
     counting.send = (async (command: never) => {
       most = Math.max(most, ++now)
       try {
-        await new Promise((resolve) => setTimeout(resolve, 20))
+        await sleep(20)
         return await dynamo.send(command)
       } finally {
         now--

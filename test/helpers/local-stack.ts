@@ -3,6 +3,7 @@
  * with scripts/deploy.sh (a fresh prefix per file), and the local runner running the built bundles.
  * `npm test` builds the bundles once before the tests (`npm run build`).
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -88,6 +89,6 @@ export const waitFor = async <T>(
     const value = await check()
     if (value !== undefined && value !== false) return value
     if (Date.now() > deadline) throw new Error(`timed out after ${seconds} s waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await sleep(200)
   }
 }

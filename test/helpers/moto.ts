@@ -2,6 +2,7 @@
  * A moto server of the test file's own (a free port on localhost), and the resources the handlers need, created
  * through the real SDK: tests of AWS behaviour (conditional writes, transactions, queues, metrics) run against it.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { TestFn } from 'ava'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
@@ -47,7 +48,7 @@ export const startMoto = async (): Promise<Moto> => {
     try {
       if ((await fetch(`${endpoint}/moto-api/`)).ok) break
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      await sleep(100)
     }
   }
   process.env.AWS_ENDPOINT_URL = endpoint

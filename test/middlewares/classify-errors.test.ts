@@ -107,3 +107,32 @@ test('a SyntaxError (a body that is not JSON) is permanent; a thrown string is t
 test('a dlqUrl is required at factory time', (t) => {
   t.throws(() => classifyErrors({ dlqUrl: '' }), { instanceOf: TypeError })
 })
+
+test('with rethrow, what is still failed after parking fails the invocation; a custom parking sets the body', async (t) => {
+  // Prepare: a direct S3 event has no partial batch response
+  const client = new SQSClient({ region: 'eu-west-3' })
+  const sqs = mockClient(client)
+  sqs
+    .on(SendMessageBatchCommand)
+    .resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: '' }], Failed: [] })
+  const records = [{ eventSource: 'aws:s3', s3: { object: { key: 'orders/a.json' } } }, { eventSource: 'aws:s3' }]
+  const handler = middy<{ Records: unknown[] }>()
+    .use(
+      classifyErrors<{ Records: unknown[] }>({
+        dlqUrl: 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-ingest-dlq',
+        client,
+        logger: silent,
+        parking: (record) => ({ body: JSON.stringify({ Records: [record] }) }),
+        rethrow: true,
+      }),
+    )
+    .handler(async () => Promise.allSettled([invalid, throttled].map(async (fail) => fail())))
+  // Act
+  const err = await t.throwsAsync(handler({ Records: records }, fakeContext()), { instanceOf: AggregateError })
+  // Assess
+  t.is(err?.errors.length, 1)
+  t.true(err?.errors[0] instanceof TransientError)
+  const entries = sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries!
+  t.is(entries.length, 1, 'only the permanent failure is parked')
+  t.deepEqual(JSON.parse(entries[0]!.MessageBody!), { Records: [records[0]] })
+})

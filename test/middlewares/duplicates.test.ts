@@ -1,15 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import test from 'ava'
 import middy from '@middy/core'
 import { mockClient } from 'aws-sdk-client-mock'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb'
-import {
-  detectDuplicates,
-  ConditionsFailedError,
-  type DuplicatesContext,
-  type WriteOnceRequest,
-} from '../../middlewares/duplicates.ts'
-import { ConflictError, TransientError } from '../../lib/orders/errors.ts'
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb'
+import { detectDuplicates, type DuplicatesContext } from '../../middlewares/duplicates.ts'
 import { fakeContext } from '../helpers/fixtures.ts'
 
 /** Fault injection for the shapes DynamoDB answers with; the real conditional writes are tested against moto. */
@@ -18,74 +13,29 @@ const detector = async () => {
   const dynamo = mockClient(client)
   let captured: DuplicatesContext['duplicates'] | undefined
   await middy<unknown, unknown, Error, DuplicatesContext>()
-    .use(detectDuplicates({ tableName: 'tp-orders', client }))
+    .use(detectDuplicates({ tableName: 'tp-orders', client, stockTracking: false }))
     .handler(async (_e, context) => {
       captured = context.duplicates
     })({}, fakeContext() as DuplicatesContext)
   return { dynamo, duplicates: captured! }
 }
 
-const item = { pk: 'ORDER#A', sk: 'ORDER', order_id: 'A', hash: 'h1' }
-const withStock: WriteOnceRequest = {
-  item,
-  with: [{ Update: { TableName: 't', Key: { pk: 'STOCK#S', sk: 'STOCK' }, UpdateExpression: 'SET a = a - :q' } }],
-  token: 'tok',
-}
-const cancelled = (reasons: object[]) =>
-  Object.assign(new Error('Transaction cancelled'), {
-    name: 'TransactionCanceledException',
-    CancellationReasons: reasons,
-  })
-
-test('a new order is written with the id condition and ALL_OLD', async (t) => {
-  const { dynamo, duplicates } = await detector()
-  dynamo.on(PutCommand).resolves({})
-  t.is(await duplicates.writeOnce({ item }), 'PROCESSED')
-  t.like(dynamo.commandCalls(PutCommand)[0]!.args[0].input, {
-    ConditionExpression: 'attribute_not_exists(pk)',
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-  })
-})
-
-test('a stored record with the same hash is a DUPLICATE, another hash a conflict (raw AttributeValues compared)', async (t) => {
-  const { dynamo, duplicates } = await detector()
-  dynamo
-    .on(PutCommand)
-    .rejectsOnce(
-      Object.assign(new Error('failed'), { name: 'ConditionalCheckFailedException', Item: { hash: { S: 'h1' } } }),
-    )
-    .rejectsOnce(
-      Object.assign(new Error('failed'), { name: 'ConditionalCheckFailedException', Item: { hash: { S: 'h0' } } }),
-    )
-  t.is(await duplicates.writeOnce({ item }), 'DUPLICATE')
-  const err = await t.throwsAsync(duplicates.writeOnce({ item }), { instanceOf: ConflictError })
-  t.is(err?.storedHash, 'h0')
-})
-
-test('transaction cancellation reasons are read in request order', async (t) => {
-  const { dynamo, duplicates } = await detector()
-  dynamo
-    .on(TransactWriteCommand)
-    .rejectsOnce(
-      cancelled([{ Code: 'ConditionalCheckFailed', Item: { hash: { S: 'h1' } } }, { Code: 'ConditionalCheckFailed' }]),
-    )
-    .rejectsOnce(cancelled([{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }]))
-    .rejectsOnce(cancelled([{ Code: 'None' }, { Code: 'TransactionConflict' }]))
-  t.is(await duplicates.writeOnce(withStock), 'DUPLICATE', 'the order condition wins over a stock condition')
-  t.deepEqual(
-    (await t.throwsAsync(duplicates.writeOnce(withStock), { instanceOf: ConditionsFailedError }))?.indexes,
-    [0],
-  )
-  await t.throwsAsync(duplicates.writeOnce(withStock), { instanceOf: TransientError })
-  t.is(dynamo.commandCalls(TransactWriteCommand)[0]!.args[0].input.ClientRequestToken, 'tok')
-})
+const order = (id: string) =>
+  ({
+    order_id: id,
+    customer_id: 'C',
+    created_at: '2026-01-07T10:00:00Z',
+    currency: 'EUR',
+    amount: 1,
+    items: [],
+  }) as never
 
 test('tasks of the same key run one after the other; other keys do not wait', async (t) => {
   const { duplicates } = await detector()
   const events: string[] = []
   const task = (name: string, ms: number) => async () => {
     events.push(`${name} start`)
-    await new Promise((resolve) => setTimeout(resolve, ms))
+    await sleep(ms)
     events.push(`${name} end`)
   }
   await Promise.all([
@@ -108,4 +58,37 @@ test('a failed task does not block the next one of its key', async (t) => {
 
 test('a tableName is required at factory time', (t) => {
   t.throws(() => detectDuplicates({}), { instanceOf: TypeError, message: /tableName is required/ })
+})
+
+test('stores of one order id run one after the other: the second finds the first and is a DUPLICATE', async (t) => {
+  // Prepare: the first put succeeds after a delay; a put that comes while it runs would find nothing yet
+  const { dynamo, duplicates } = await detector()
+  const stored = new Map<string, string>()
+  dynamo.on(PutCommand).callsFake(async (input: { Item: { pk: string; hash: string } }) => {
+    await sleep(20)
+    const hash = stored.get(input.Item.pk)
+    if (hash !== undefined) {
+      throw Object.assign(new Error('failed'), { name: 'ConditionalCheckFailedException', Item: { hash: { S: hash } } })
+    }
+    stored.set(input.Item.pk, input.Item.hash)
+    return {}
+  })
+  const now = '2026-01-07T10:00:00Z'
+  // Act
+  const results = await Promise.all([
+    duplicates.store(order('A'), 'h1', { now }),
+    duplicates.store(order('A'), 'h1', { now }),
+    duplicates.store(order('B'), 'h2', { now }),
+  ])
+  // Assess
+  t.deepEqual(
+    results.map((r) => r.outcome),
+    ['PROCESSED', 'DUPLICATE', 'PROCESSED'],
+  )
+  t.is(dynamo.commandCalls(PutCommand).length, 3)
+  t.deepEqual(
+    dynamo.commandCalls(PutCommand).map((call) => call.args[0].input.Item?.pk),
+    ['ORDER#A', 'ORDER#B', 'ORDER#A'],
+    'B does not wait for A; the second A waits for the first',
+  )
 })

@@ -14,17 +14,14 @@ import { mockClient } from 'aws-sdk-client-mock'
 import fc from 'fast-check'
 import { FileError, MalformedOrderError } from '../../lib/orders/errors.ts'
 import {
-  decodeS3Key,
-  objectsOfNotification,
-  readOrderLines,
   s3JsonParser,
-  type OrderLine,
-  type ReadLimits,
   type S3JsonParserContext,
   type S3JsonParserOptions,
-  type S3ObjectRef,
   type S3OrderFiles,
 } from '../../middlewares/s3-json-parser.ts'
+import type { OrderLine } from '../../lib/intake/lines.ts'
+import { decodeS3Key, objectsOfNotification, type S3ObjectRef } from '../../lib/intake/notification.ts'
+import { readOrderLines, type ReadLimits } from '../../lib/intake/read.ts'
 import { awsEvent, fakeContext as lambdaContext, seed } from '../helpers/fixtures.ts'
 
 // ---------- helpers ----------

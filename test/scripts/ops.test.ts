@@ -1,8 +1,9 @@
 import test from 'ava'
 import type { Message } from '@aws-sdk/client-sqs'
-import { describeMessage, queueUrlOfArn, replayAttributes, skipReason, type Filters } from '../../scripts/ops/dlq.ts'
+import { queueUrlOfArn, skipReason, type Filters } from '../../scripts/ops/dlq.ts'
+import { describeMessage, replayAttributes } from '../../lib/aws/dlq.ts'
 import { summarise } from '../../scripts/redrive.ts'
-import { formatAge, parseDuration } from '../../scripts/cli.ts'
+import { formatAge, parseDuration } from '../../scripts/format.ts'
 import { functionName, readable, wanted } from '../../scripts/logs.ts'
 
 const NOW = Date.parse('2026-01-07T12:00:00Z')

@@ -20,6 +20,7 @@ test('loadConfig reads every variable it is given', (t) => {
     DEFAULT_CURRENCY: 'BRL',
     MAX_ORDER_AMOUNT: '2500.50',
     WORKER_CONCURRENCY: '3',
+    CORS_ORIGINS: 'https://shop.example.com, https://www.shop.example.com',
   })
   // Assess
   t.deepEqual(config, {
@@ -34,6 +35,7 @@ test('loadConfig reads every variable it is given', (t) => {
     defaultCurrency: 'BRL',
     maxOrderAmount: 2500.5,
     workerConcurrency: 3,
+    corsOrigins: ['https://shop.example.com', 'https://www.shop.example.com'],
   })
 })
 
