@@ -54,5 +54,5 @@ test('batchesOf slices in order, 10 by default, the last slice shorter', (t) => 
 
 test('isObject is true for a plain object only', (t) => {
   t.true(isObject({}))
-  for (const value of [null, [], 'x', 1, undefined]) t.false(isObject(value), String(value))
+  for (const value of [null, [], 'x', 1, undefined]) t.false(isObject(value), `${String(value)} is not an object`)
 })
