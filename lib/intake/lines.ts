@@ -6,9 +6,14 @@
  * never broken), and a line longer than `maxLineBytes` is counted and dropped, never buffered whole. CRLF, a UTF-8
  * BOM and blank lines are tolerated (blank lines are skipped but counted). A .json file is parsed whole: an object
  * is one order (line 1), an array one order per element (line = position).
+ *
+ * A line that is not an order is a line with an `error` (a rejected order, never a failed file): not UTF-8, not
+ * JSON, too long, or nested deeper than LIMITS.MAX_JSON_DEPTH (checked before anything recurses over it). Its
+ * `raw` keeps the first LIMITS.RAW_EXCERPT_BYTES of its text for the DLQ; error messages never quote the input.
  */
-import { errorMessage, FileError, MalformedOrderError } from '../orders/errors.ts'
-import { isObject } from '../orders/json.ts'
+import { FileError, MalformedOrderError } from '../orders/errors.ts'
+import { excerpt, isObject, jsonErrorMessage, jsonProblem } from '../orders/json.ts'
+import { LIMITS } from '../orders/limits.ts'
 import { s3Url, type S3ObjectRef } from './notification.ts'
 
 /**
@@ -22,7 +27,12 @@ export interface OrderLine {
   value?: unknown
   error?: MalformedOrderError
   bytes: number
+  /** With an `error`: the start of the line's text (at most LIMITS.RAW_EXCERPT_BYTES), when there is one. */
+  raw?: string
 }
+
+const tooDeep = (what: string): MalformedOrderError =>
+  new MalformedOrderError(`${what} is nested deeper than ${LIMITS.MAX_JSON_DEPTH} levels`)
 
 const NEWLINE = 0x0a
 const BOM = '\uFEFF'
@@ -35,22 +45,24 @@ const orderLineOf = (ref: S3ObjectRef, line: number, bytes: Buffer): OrderLine |
   try {
     text = utf8.decode(bytes)
   } catch {
-    return { ref, line, error: new MalformedOrderError(`line ${line} is not valid UTF-8`), bytes: bytes.length }
+    const error = new MalformedOrderError(`line ${line} is not valid UTF-8`)
+    return { ref, line, error, bytes: bytes.length, raw: excerpt(bytes) }
   }
   if (line === 1 && text.startsWith(BOM)) text = text.slice(BOM.length)
   if (text.endsWith('\r')) text = text.slice(0, -1)
   if (text.trim() === '') return undefined
   const size = Buffer.byteLength(text, 'utf8')
+  let value: unknown
   try {
-    return { ref, line, value: JSON.parse(text), bytes: size }
+    value = JSON.parse(text)
   } catch (err) {
-    return {
-      ref,
-      line,
-      error: new MalformedOrderError(`line ${line} is not valid JSON: ${errorMessage(err)}`),
-      bytes: size,
-    }
+    const error = new MalformedOrderError(`line ${line} is not valid JSON (${jsonErrorMessage(err)})`)
+    return { ref, line, error, bytes: size, raw: excerpt(Buffer.from(text, 'utf8')) }
   }
+  if (jsonProblem(value)?.rule === 'maxDepth') {
+    return { ref, line, error: tooDeep(`line ${line}`), bytes: size, raw: excerpt(Buffer.from(text, 'utf8')) }
+  }
+  return { ref, line, value, bytes: size }
 }
 
 /** The orders of a .jsonl byte stream, one per non-blank line. */
@@ -60,21 +72,21 @@ export async function* jsonlLines(
   maxLineBytes: number,
 ): AsyncGenerator<OrderLine> {
   let parts: Buffer[] = [] // the current line so far, while it is within maxLineBytes
+  let head: Buffer | undefined // the start of a line past maxLineBytes, for its excerpt
   let length = 0 // bytes of the current line so far, kept or not
   let line = 0
   const endOfLine = (last: Buffer): OrderLine | undefined => {
     line += 1
     const total = length + last.length
-    const result =
-      total > maxLineBytes
-        ? {
-            ref,
-            line,
-            error: new MalformedOrderError(`line ${line} is larger than ${maxLineBytes} bytes`),
-            bytes: total,
-          }
-        : orderLineOf(ref, line, parts.length === 0 ? last : Buffer.concat([...parts, last]))
+    let result: OrderLine | undefined
+    if (total > maxLineBytes) {
+      const error = new MalformedOrderError(`line ${line} is larger than ${maxLineBytes} bytes`)
+      result = { ref, line, error, bytes: total, raw: excerpt(head ?? Buffer.concat([...parts, last])) }
+    } else {
+      result = orderLineOf(ref, line, parts.length === 0 ? last : Buffer.concat([...parts, last]))
+    }
     parts = []
+    head = undefined
     length = 0
     return result
   }
@@ -87,9 +99,11 @@ export async function* jsonlLines(
     }
     const rest = chunk.subarray(start)
     length += rest.length
-    if (length > maxLineBytes)
-      parts = [] // too long: count the bytes, keep none
-    else if (rest.length > 0) parts.push(rest)
+    if (length > maxLineBytes) {
+      // Too long: count the bytes, keep only the excerpt's worth of its start.
+      head ??= Buffer.concat([...parts, rest]).subarray(0, LIMITS.RAW_EXCERPT_BYTES)
+      parts = []
+    } else if (rest.length > 0) parts.push(rest)
   }
   if (length > 0) {
     const result = endOfLine(Buffer.alloc(0))
@@ -121,14 +135,17 @@ export async function* jsonLines(
     const text = utf8.decode(Buffer.concat(parts))
     document = JSON.parse(text.startsWith(BOM) ? text.slice(BOM.length) : text)
   } catch (err) {
-    throw new FileError(`${s3Url(ref)} is not a valid JSON file: ${errorMessage(err)}`, { cause: err })
+    throw new FileError(`${s3Url(ref)} is not a valid JSON file (${jsonErrorMessage(err)})`, { cause: err })
   }
+  // The document's depth counts the array: each element is checked on its own before it is measured.
+  const element = (value: unknown, line: number, what: string): OrderLine =>
+    jsonProblem(value)?.rule === 'maxDepth'
+      ? { ref, line, error: tooDeep(what), bytes: 0 }
+      : { ref, line, value, bytes: Buffer.byteLength(JSON.stringify(value), 'utf8') }
   if (Array.isArray(document)) {
-    for (const [index, value] of document.entries()) {
-      yield { ref, line: index + 1, value, bytes: Buffer.byteLength(JSON.stringify(value), 'utf8') }
-    }
+    for (const [index, value] of document.entries()) yield element(value, index + 1, `element ${index + 1}`)
   } else if (isObject(document)) {
-    yield { ref, line: 1, value: document, bytes: Buffer.byteLength(JSON.stringify(document), 'utf8') }
+    yield element(document, 1, 'the order')
   } else {
     throw new FileError(`${s3Url(ref)} is neither an order object nor an array of orders`)
   }

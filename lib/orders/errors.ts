@@ -109,5 +109,22 @@ export const errorClass = (err: unknown): string => {
   return typeof err
 }
 
+/** How much of a reason travels into a record, a DLQ attribute or a log line (a field name can be any length). */
+const MAX_REASON_CHARS = 500
+const MAX_REASON_FIELDS = 20
+
+/** A reason cut to a size every store takes (a DynamoDB item, an SQS attribute, a log line). */
+export const boundedMessage = (text: string): string =>
+  text.length > MAX_REASON_CHARS ? `${text.slice(0, MAX_REASON_CHARS)}… (${text.length} characters)` : text
+
+/** Field errors cut to a size every store takes: the first 20, each path and message bounded. */
+export const boundedFields = (fields: FieldError[]): FieldError[] =>
+  fields.slice(0, MAX_REASON_FIELDS).map((f) => ({
+    path: boundedMessage(f.path),
+    rule: f.rule.slice(0, 40),
+    message: boundedMessage(f.message),
+  }))
+
+/** The message of an error, bounded (see boundedMessage). */
 export const errorMessage = (err: unknown): string =>
-  err instanceof Error ? err.message : `Non-error value thrown: ${String(err)}`
+  boundedMessage(err instanceof Error ? err.message : `Non-error value thrown: ${String(err)}`)

@@ -4,8 +4,19 @@ export const LIMITS = {
   MAX_ORDER_BYTES: 64 * 1024,
   MAX_ITEMS: 50,
   MAX_ID_LENGTH: 64,
+  /**
+   * Nesting levels of a parsed order (an object or an array is one): a real order uses 4 (items → item → field,
+   * customer → address → field). Checked before anything recurses over a value (JSON.stringify, the validators).
+   */
+  MAX_JSON_DEPTH: 32,
+  /** A parked message's body above this is replaced by an excerpt with its source and length (SQS takes 1 MiB). */
+  MAX_PARKED_BODY_BYTES: 256 * 1024,
+  /** What a parked message keeps of a body it cannot keep whole, or of a malformed line's raw text. */
+  RAW_EXCERPT_BYTES: 8 * 1024,
   /** SendMessageBatch, DeleteMessageBatch, ChangeMessageVisibilityBatch and PublishBatch take at most 10 entries. */
   SQS_BATCH: 10,
+  /** SendMessageBatch takes at most 1 MiB in all (bodies and attributes); kept 32 KiB below it. */
+  SQS_BATCH_BYTES: 1024 * 1024 - 32 * 1024,
   /** TransactWriteItems takes at most 100 actions: one order plus up to 50 distinct SKUs fits. */
   DYNAMODB_TRANSACTION_ACTIONS: 100,
   /** PutMetricData takes at most 1,000 metrics a request. */

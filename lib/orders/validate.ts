@@ -5,7 +5,7 @@
  */
 import type { ErrorObject } from 'ajv'
 import { validateApi, validateCanonical, validateRich, type CompiledValidator } from './generated/validators.mjs'
-import { isObject } from './json.ts'
+import { isObject, jsonProblem } from './json.ts'
 import { LIMITS } from './limits.ts'
 import { ValidationError, type FieldError } from './errors.ts'
 import { formatCents, toCents } from './money.ts'
@@ -195,11 +195,28 @@ const checkWith = (validate: CompiledValidator, input: unknown, dialect: Dialect
 const byteLength = (input: unknown): number => Buffer.byteLength(JSON.stringify(input) ?? '')
 
 /**
+ * Checked first, before anything recurses over the value: nesting past LIMITS.MAX_JSON_DEPTH, and numbers that
+ * DynamoDB cannot store exactly. A value that fails here is refused without being measured or validated further.
+ * @throws ValidationError
+ */
+const checkStructure = (input: unknown): void => {
+  const problem = jsonProblem(input)
+  if (!problem) return
+  const field = fieldName(problem.path)
+  const message =
+    problem.rule === 'maxDepth'
+      ? `${field} is nested deeper than ${LIMITS.MAX_JSON_DEPTH} levels`
+      : `${field} must be a finite number within ±${Number.MAX_SAFE_INTEGER}`
+  throw new ValidationError([{ path: problem.path, rule: problem.rule, message }])
+}
+
+/**
  * Intake: detects the dialect, checks the body, and returns the canonical order.
  * @throws ValidationError naming every failed field
  * @example parseOrder(JSON.parse(body), { ...config, receivedAt: new Date().toISOString(), assignOrderId: newOrderId })
  */
 export const parseOrder = (input: unknown, ctx: NormaliseContext & Rules & { bytes?: number }): Order => {
+  checkStructure(input)
   const dialect = detectDialect(input)
   const errors = [...sizeErrors(ctx.bytes ?? byteLength(input)), ...checkOrder(input, dialect, ctx)]
   if (errors.length > 0) throw new ValidationError(errors)
@@ -212,6 +229,7 @@ export const parseOrder = (input: unknown, ctx: NormaliseContext & Rules & { byt
  * @throws ValidationError
  */
 export const checkCanonical = (input: unknown, rules: Rules, bytes?: number): Order => {
+  checkStructure(input)
   const errors = [...sizeErrors(bytes ?? byteLength(input)), ...checkWith(validateCanonical, input, 'canonical', rules)]
   if (errors.length > 0) throw new ValidationError(errors)
   return input as Order
@@ -224,9 +242,16 @@ export const checkCanonical = (input: unknown, rules: Rules, bytes?: number): Or
 export const orderEventValidator = (rules: Rules) => {
   const validate = (event: { body?: unknown }): boolean => {
     const { body } = event
-    const errors = isObject(body)
-      ? checkOrder(body, detectDialect(body), rules)
-      : [{ path: '', rule: 'type', message: 'The body must be a JSON object: one order' }]
+    let errors: FieldError[]
+    try {
+      checkStructure(body)
+      errors = isObject(body)
+        ? checkOrder(body, detectDialect(body), rules)
+        : [{ path: '', rule: 'type', message: 'The body must be a JSON object: one order' }]
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err
+      errors = err.fields
+    }
     validate.errors = errors.length > 0 ? errors : null
     return errors.length === 0
   }
