@@ -74,8 +74,9 @@ export const buildValidator = (deps: ValidatorDeps) => {
   const log = deps.logger ?? baseLogger
   // Built once; only the metrics buffer is the invocation's own.
   const fileDeps = { config, sqs, log, dynamo: deps.dynamo, sns: deps.sns, now: deps.now ?? (() => new Date()) }
-  const eachSource = async (event: { Records: unknown[] }, context: ValidatorContext) =>
-    Promise.allSettled(event.Records.map(async (_, index) => validateSource(index, context, fileDeps)))
+  // middy aborts `signal` when the invocation is about to time out: the files stop, nothing runs on behind it.
+  const eachSource = async (event: { Records: unknown[] }, context: ValidatorContext, signal: AbortSignal) =>
+    Promise.allSettled(event.Records.map(async (_, index) => validateSource(index, context, { ...fileDeps, signal })))
   const retried = (reason: unknown, record: SQSRecord) =>
     log.warn(
       { messageId: record.messageId, errorClass: errorClass(reason), error: errorMessage(reason) },
@@ -96,7 +97,9 @@ export const buildValidator = (deps: ValidatorDeps) => {
     .use(sqsPartialBatchFailure({ logger: retried }))
     .use(classifyErrors<SQSEvent | S3Event>({ dlqUrl: config.ingestDlqUrl, client: sqs, logger: log }))
     .use(s3JsonParser({ client: deps.s3 }))
-    .handler(async (event, context) => (await eachSource(event, context)) as unknown as SQSBatchResponse)
+    .handler(
+      async (event, context, { signal }) => (await eachSource(event, context, signal)) as unknown as SQSBatchResponse,
+    )
 
   const fromS3 = base()
     .use(fileSummaries)
@@ -110,7 +113,9 @@ export const buildValidator = (deps: ValidatorDeps) => {
       }),
     )
     .use(s3JsonParser({ client: deps.s3 }))
-    .handler(async (event, context) => (await eachSource(event, context)) as unknown as FileSummary[][])
+    .handler(
+      async (event, context, { signal }) => (await eachSource(event, context, signal)) as unknown as FileSummary[][],
+    )
 
   return (event: SQSEvent | S3Event, context: Context) =>
     isSqsEvent(event) ? fromQueue(event, context as ValidatorContext) : fromS3(event, context as ValidatorContext)

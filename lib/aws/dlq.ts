@@ -6,7 +6,9 @@
  */
 import type { Message, SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSRecord } from 'aws-lambda'
-import { errorClass, errorMessage, ValidationError, type FieldError } from '../orders/errors.ts'
+import { boundedFields, errorClass, errorMessage, ValidationError, type FieldError } from '../orders/errors.ts'
+import { excerpt } from '../orders/json.ts'
+import { LIMITS } from '../orders/limits.ts'
 import { orderIdOf } from '../orders/order.ts'
 import { ATTRIBUTE, sendMessages } from './queue.ts'
 
@@ -20,6 +22,8 @@ export interface ParkedError {
   message_id?: string
   receive_count?: number
   parked_at: string
+  /** Set when the body was too large to park whole: its length in bytes (the body is then an excerpt). */
+  body_bytes?: number
 }
 
 /** The class of a message the redrive policy moved (it failed transiently maxReceiveCount times). */
@@ -29,7 +33,7 @@ export const RETRIED = 'Retried'
 export const parkedError = (err: unknown, record?: SQSRecord, now = new Date()): ParkedError => ({
   class: errorClass(err),
   message: errorMessage(err),
-  fields: err instanceof ValidationError ? err.fields : undefined,
+  fields: err instanceof ValidationError ? boundedFields(err.fields) : undefined,
   source_queue: record?.eventSourceARN,
   message_id: record?.messageId,
   receive_count: record?.attributes?.ApproximateReceiveCount
@@ -62,6 +66,25 @@ export interface Parking {
   record?: SQSRecord
 }
 
+/** The body of a parked message that was too large to park whole: where it came from, how long, how it began. */
+export interface TruncatedBody {
+  truncated: true
+  bytes: number
+  source?: string
+  excerpt: string
+}
+
+/**
+ * A body within LIMITS.MAX_PARKED_BODY_BYTES as it is; a larger one as a TruncatedBody (JSON), so that parking
+ * always succeeds (SQS refuses a message over 1 MiB, and the whole batch request over 1 MiB).
+ */
+export const boundedBody = (body: string, source?: string): { body: string; bytes?: number } => {
+  const bytes = Buffer.byteLength(body, 'utf8')
+  if (bytes <= LIMITS.MAX_PARKED_BODY_BYTES) return { body }
+  const truncated: TruncatedBody = { truncated: true, bytes, source, excerpt: excerpt(body) }
+  return { body: JSON.stringify(truncated), bytes }
+}
+
 /**
  * Sends messages to a dead-letter queue with the `error` attribute that says why. Every parking path uses it: the
  * SQS chains through `classifyErrors`, the validator for rejected lines, and a direct S3 event for its files.
@@ -76,11 +99,11 @@ export const parkMessages = async (
   const failed = await sendMessages(
     client,
     dlqUrl,
-    parkings.map((p) => ({
-      id: p.id,
-      body: p.body,
-      attributes: { ...p.attributes, [ATTRIBUTE.ERROR]: JSON.stringify(parkedError(p.reason, p.record, now)) },
-    })),
+    parkings.map((p) => {
+      const { body, bytes } = boundedBody(p.body, p.attributes?.[ATTRIBUTE.SOURCE] ?? p.record?.eventSourceARN)
+      const error: ParkedError = { ...parkedError(p.reason, p.record, now), ...(bytes ? { body_bytes: bytes } : {}) }
+      return { id: p.id, body, attributes: { ...p.attributes, [ATTRIBUTE.ERROR]: JSON.stringify(error) } }
+    }),
   )
   return new Set(failed.map((f) => f.id))
 }

@@ -1,11 +1,11 @@
 /**
- * SQS batch sends that lose nothing: entries are chunked by 10, entries that come back Failed are retried (SQS
- * does not throw for them), and what still fails is returned to the caller, who decides (retry the record,
- * or park it).
+ * SQS batch sends that lose nothing: entries are chunked by 10 and by 1 MiB, entries that come back Failed are
+ * retried (SQS does not throw for them), and what still fails is returned to the caller, who decides (retry the
+ * record, or park it).
  */
 import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { batchesOf, LIMITS } from '../orders/limits.ts'
+import { LIMITS } from '../orders/limits.ts'
 
 /** Message attribute names on our queues. */
 export const ATTRIBUTE = {
@@ -38,6 +38,33 @@ export const stringAttributes = (attributes: Record<string, string> = {}): Recor
  * Sends messages with SendMessageBatch (ids must be unique among `messages` and match [A-Za-z0-9_-]{1,80}).
  * @returns the entries that could not be sent after LIMITS.BATCH_RETRY_ATTEMPTS attempts, or that SQS refused
  */
+/** A message's size as SQS counts it: the body, and each attribute's name, type and value. */
+const sizeOf = (m: OutgoingMessage): number =>
+  Buffer.byteLength(m.body, 'utf8') +
+  Object.entries(m.attributes ?? {}).reduce(
+    (sum, [name, value]) => sum + Buffer.byteLength(name) + 'String'.length + Buffer.byteLength(value),
+    0,
+  )
+
+/** Batches of at most 10 entries and LIMITS.SQS_BATCH_BYTES (SQS refuses a larger request whole), in order. */
+export const sendBatchesOf = (messages: OutgoingMessage[]): OutgoingMessage[][] => {
+  const batches: OutgoingMessage[][] = []
+  let batch: OutgoingMessage[] = []
+  let bytes = 0
+  for (const m of messages) {
+    const size = sizeOf(m)
+    if (batch.length > 0 && (batch.length === LIMITS.SQS_BATCH || bytes + size > LIMITS.SQS_BATCH_BYTES)) {
+      batches.push(batch)
+      batch = []
+      bytes = 0
+    }
+    batch.push(m)
+    bytes += size
+  }
+  if (batch.length > 0) batches.push(batch)
+  return batches
+}
+
 export const sendMessages = async (
   client: SQSClient,
   queueUrl: string,
@@ -45,7 +72,7 @@ export const sendMessages = async (
 ): Promise<FailedMessage[]> => {
   const failed: FailedMessage[] = []
   await Promise.all(
-    batchesOf(messages).map(async (batch) => {
+    sendBatchesOf(messages).map(async (batch) => {
       let pending = batch
       for (let attempt = 1; pending.length > 0; attempt++) {
         const byId = new Map(pending.map((m) => [m.id, m]))

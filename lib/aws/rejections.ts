@@ -7,7 +7,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { SNSClient } from '@aws-sdk/client-sns'
-import { ConflictError, errorClass, errorMessage, ValidationError } from '../orders/errors.ts'
+import { boundedFields, ConflictError, errorClass, errorMessage, ValidationError } from '../orders/errors.ts'
 import { LOG, METRIC } from '../orders/outcomes.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { publishAlerts, type Alert } from './alerts.ts'
@@ -52,7 +52,7 @@ export const announceRejects = async (rejects: Reject[], deps: RejectDeps): Prom
               orderId: r.orderId,
               errorClass: errorClass(r.error),
               message: errorMessage(r.error),
-              reasons: r.error instanceof ValidationError ? r.error.fields : [],
+              reasons: r.error instanceof ValidationError ? boundedFields(r.error.fields) : [],
               source: r.source,
               hash: r.hash,
               correlationId: r.correlationId,

@@ -11,7 +11,7 @@ import { parkMessages } from '../aws/dlq.ts'
 import type { MetricsBuffer } from '../aws/metrics.ts'
 import { ATTRIBUTE, sendMessages, type FailedMessage } from '../aws/queue.ts'
 import { announceRejects, type Reject } from '../aws/rejections.ts'
-import { TransientError, ValidationError } from '../orders/errors.ts'
+import { errorClass, MalformedOrderError, TransientError, ValidationError } from '../orders/errors.ts'
 import { LIMITS } from '../orders/limits.ts'
 import { orderIdFromS3, orderIdOf, type Order } from '../orders/order.ts'
 import { LOG, METRIC } from '../orders/outcomes.ts'
@@ -42,6 +42,8 @@ export interface FileDeps {
   metrics: MetricsBuffer
   log: Logger
   now: () => Date
+  /** Aborted when the invocation runs out of time (middy's timeoutEarly): the file stops between two lines. */
+  signal?: AbortSignal
 }
 
 export interface FileSummary {
@@ -93,24 +95,31 @@ class FileIntake {
 
   /** Validates one line into the next batch; sends the batches once ten are ready. */
   async add(line: OrderLine): Promise<void> {
+    this.deps.signal?.throwIfAborted()
     if (line.error) this.#rejects.push({ line, error: line.error })
-    else {
-      const { config } = this.deps
-      try {
-        const order = parseOrder(line.value, {
-          defaultCurrency: config.defaultCurrency,
-          maxOrderAmount: config.maxOrderAmount,
-          receivedAt: this.#receivedAt,
-          bytes: line.bytes,
-          assignOrderId: () => orderIdFromS3(this.ref.bucket, this.ref.key, this.ref.versionId, line.line),
-        })
-        this.#valid.push({ line, order })
-      } catch (err) {
-        if (!(err instanceof ValidationError)) throw err
-        this.#rejects.push({ line, error: err, orderId: orderIdOf(line.value) })
-      }
-    }
+    else this.#validate(line)
     if (this.#valid.length >= LIMITS.SQS_BATCH || this.#rejects.length >= LIMITS.SQS_BATCH) await this.flush()
+  }
+
+  /** One line's own outcome: whatever goes wrong while reading it as an order is its reject, never the file's. */
+  #validate(line: OrderLine): void {
+    const { config } = this.deps
+    try {
+      const order = parseOrder(line.value, {
+        defaultCurrency: config.defaultCurrency,
+        maxOrderAmount: config.maxOrderAmount,
+        receivedAt: this.#receivedAt,
+        bytes: line.bytes,
+        assignOrderId: () => orderIdFromS3(this.ref.bucket, this.ref.key, this.ref.versionId, line.line),
+      })
+      this.#valid.push({ line, order })
+    } catch (err) {
+      const error =
+        err instanceof ValidationError
+          ? err
+          : new MalformedOrderError(`line ${line.line} could not be read as an order (${errorClass(err)})`)
+      this.#rejects.push({ line, error, orderId: orderIdOf(line.value) })
+    }
   }
 
   /** Sends what is waiting: valid orders to the main queue, then rejects (and what the queue refused) to the DLQ. */
@@ -146,10 +155,11 @@ class FileIntake {
     const now = deps.now()
     const parkings = batch.map((r, i) => ({
       id: String(i),
+      // The order as read; for a line that is not one, its raw text (bounded), else where it was.
       body:
-        r.line.value === undefined
-          ? `line ${r.line.line} of ${lineSource(ref, r.line.line)}`
-          : JSON.stringify(r.line.value),
+        r.line.value !== undefined
+          ? JSON.stringify(r.line.value)
+          : (r.line.raw ?? `line ${r.line.line} of ${lineSource(ref, r.line.line)}`),
       reason: r.error,
       attributes: this.#attributes(r.line.line),
     }))
