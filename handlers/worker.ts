@@ -18,6 +18,7 @@ import { ATTRIBUTE } from '../lib/aws/queue.ts'
 import { announceRejects } from '../lib/aws/rejections.ts'
 import type { StoreResult } from '../lib/aws/table.ts'
 import { ConflictError, errorClass, errorMessage, MalformedOrderError } from '../lib/orders/errors.ts'
+import { jsonErrorMessage } from '../lib/orders/json.ts'
 import { orderHash, orderIdOf } from '../lib/orders/order.ts'
 import { LOG, METRIC, OUTCOME } from '../lib/orders/outcomes.ts'
 import { checkCanonical } from '../lib/orders/validate.ts'
@@ -75,7 +76,7 @@ export const processRecord = async (
   try {
     body = JSON.parse(record.body)
   } catch (err) {
-    return reject(new MalformedOrderError(`Message body is not valid JSON: ${errorMessage(err)}`))
+    return reject(new MalformedOrderError(`Message body is not valid JSON (${jsonErrorMessage(err)})`))
   }
   let order
   try {
@@ -133,13 +134,19 @@ export const buildWorker = (deps: WorkerDeps) => {
     .use(sqsPartialBatchFailure({ logger: retried }))
     .use(classifyErrors<SQSEvent>({ dlqUrl: config.mainDlqUrl, client: deps.sqs, logger: log }))
     .use(detectDuplicates({ tableName: config.ordersTable, client: deps.dynamo, stockTracking: config.stockTracking }))
-    .handler(async (event, context) => {
+    .handler(async (event, context, { signal }) => {
       const alerts: Alert[] = []
       // In record order (a FIFO limit), so that records with the same order id settle one after the other.
       const limit = pLimit(config.workerConcurrency ?? DEFAULTS.workerConcurrency)
       const recordDeps = { config, dynamo: deps.dynamo, sns: deps.sns, logger: log, now, alerts }
       const results = await Promise.allSettled(
-        event.Records.map((record) => limit(() => processRecord(record, context, recordDeps))),
+        // A record not started when middy aborts (the invocation is about to time out) is left for SQS to retry.
+        event.Records.map((record) =>
+          limit(async () => {
+            signal.throwIfAborted()
+            return processRecord(record, context, recordDeps)
+          }),
+        ),
       )
       await publishAlerts(deps.sns, config.alertTopicArn, alerts, log)
       return results as unknown as SQSBatchResponse

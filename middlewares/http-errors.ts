@@ -7,6 +7,7 @@ import type { MiddlewareObj, Request } from '@middy/core'
 import type { Context } from 'aws-lambda'
 import { createError } from '@middy/util'
 import { MalformedOrderError, fieldsMessage, ValidationError, type FieldError } from '../lib/orders/errors.ts'
+import { jsonErrorMessage } from '../lib/orders/json.ts'
 import { logger as baseLogger, type Logger } from '../lib/runtime/logger.ts'
 
 interface ErrorBody {
@@ -36,7 +37,7 @@ const errorAnswer = (err: unknown): { statusCode: number; body: ErrorBody } => {
   if (e.cause?.package === '@middy/http-json-body-parser') {
     return e.message === 'Unsupported Media Type'
       ? { statusCode: 415, body: { message: 'Content-Type must be application/json' } }
-      : { statusCode: 400, body: { message: `Body is not valid JSON${e.cause.message ? `: ${e.cause.message}` : ''}` } }
+      : { statusCode: 400, body: { message: `Body is not valid JSON (${jsonErrorMessage(e.cause.message)})` } }
   }
   if (typeof e.statusCode === 'number' && e.statusCode < 500)
     return { statusCode: e.statusCode, body: { message: e.message ?? 'Request failed' } }

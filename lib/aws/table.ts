@@ -9,7 +9,6 @@
  * | conflict  | ORDER#<id>    | CONFLICT#<hash>                  |
  * | stock     | STOCK#<sku>   | STOCK                            |
  */
-import { createHash } from 'node:crypto'
 import {
   GetCommand,
   PutCommand,
@@ -91,7 +90,7 @@ export interface WriteOnceRequest {
   item: { pk: string; sk: string; order_id: string; hash: string } & Record<string, unknown>
   /** Actions that must succeed in the same transaction (stock reservations). */
   with?: TransactItem[]
-  /** Makes a retried transaction idempotent for 10 minutes (TransactWriteItems ClientRequestToken). */
+  /** A ClientRequestToken: only for a request whose every parameter is the same on a retry (DynamoDB refuses a reused token with other parameters, and answers one with the same parameters without applying it). */
   token?: string
 }
 
@@ -200,6 +199,11 @@ export interface StoreResult {
  * Stores an order once and reserves its stock in the same transaction. A SKU short of stock is marked pending and
  * the transaction retried without it, so the order is never half-written; with stock tracking off, one
  * conditional put.
+ *
+ * No ClientRequestToken of our own: DynamoDB answers a token reused within 10 minutes with other parameters (a new
+ * `processed_at`) with IdempotentParameterMismatchException, and one reused with the same parameters with a success
+ * that applied nothing, which would count a duplicate as PROCESSED. The SDK gives each call a token of its own and
+ * keeps it across its own retries of that call; a new delivery is a new call, and the id condition decides.
  * @throws ConflictError when the id is stored with other content; TransientError
  */
 export const storeOrder = async (
@@ -226,10 +230,6 @@ export const storeOrder = async (
       const outcome = await writeOnce(client, tableName, {
         item: record(pending),
         with: reserve.map(([sku, qty]) => reserveStockAction(tableName, sku, qty, options.now)),
-        token: createHash('sha256')
-          .update(`${order.order_id}\n${hash}\n${[...pending].sort().join(',')}`)
-          .digest('hex')
-          .slice(0, 36),
       })
       return { outcome, pending: outcome === OUTCOME.PROCESSED ? [...pending] : [] }
     } catch (err) {

@@ -5,7 +5,17 @@ import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { buildWorker, type WorkerConfig } from '../../handlers/worker.ts'
 import { setStock, stockKey, orderKey } from '../../lib/aws/table.ts'
 import { awsEvent, fakeContext, seed, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
-import { createResources, drain, metricSum, useMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
+import { emulateTokenRules } from '../helpers/dynamo-tokens.ts'
+import {
+  clientsFor,
+  createResources,
+  drain,
+  metricSum,
+  useMoto,
+  type Clients,
+  type Moto,
+  type Resources,
+} from '../helpers/moto.ts'
 import { normalise, newOrderId } from '../../lib/orders/order.ts'
 
 const test = anyTest as TestFn<{
@@ -145,6 +155,25 @@ test('a conflict is announced on the alerts topic, like the validator announces 
   t.is(alerts.length, 1)
   t.like(alerts[0], { type: 'REJECTED', order_id: 'ORD-2026-001', error_class: 'ConflictError' })
   t.is(await metricSum(clients.cloudWatch, r, 'OrdersConflict'), 1)
+})
+
+test('a duplicate within the 10-minute token window is a DUPLICATE, counted once, nothing retried (DynamoDB token rules)', async (t) => {
+  // Prepare: a DynamoDB client of its own that applies DynamoDB's ClientRequestToken rules in front of moto
+  const dynamo = clientsFor(t.context.moto.endpoint).dynamo
+  const tokens = emulateTokenRules(dynamo)
+  const { r, run, clients } = await setup(t, {}, { dynamo })
+  await stockSeed(clients.dynamo, r.ordersTable, { 'SKU-1': 5, 'SKU-2': 5 })
+  const first = await run(sqsEvent(sqsRecord(seed('tp-valid.json'))))
+  // Act: the same order delivered again a moment later (a re-delivered S3 event, a client retry, a replay)
+  const again = await run(sqsEvent(sqsRecord(seed('tp-valid.json'))))
+  // Assess
+  t.deepEqual([first, again], [{ batchItemFailures: [] }, { batchItemFailures: [] }])
+  t.is(await metricSum(clients.cloudWatch, r, 'OrdersProcessed'), 1)
+  t.is(await metricSum(clients.cloudWatch, r, 'OrdersDuplicate'), 1)
+  t.is(tokens.replayed, 0, 'no call was answered from an earlier token')
+  t.is(new Set(tokens.tokens).size, tokens.tokens.length, 'every transaction has a token of its own')
+  t.is((await stored(clients.dynamo, r.ordersTable, stockKey('SKU-1')))?.available, 4, 'stock taken once')
+  t.is((await drain(clients.sqs, r.mainDlqUrl)).length, 0)
 })
 
 test('the same order in two dialects is a DUPLICATE', async (t) => {
