@@ -11,6 +11,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { OutcomeLog, runDemo } from './local/demo.ts'
+import { stopProcess } from './local/process.ts'
 import { startRunner } from './local/runner.ts'
 import { stackNameOf } from './stack/deployment.ts'
 
@@ -134,12 +135,13 @@ const program = new Command('start')
         stage: options.stage,
         metricsNamespace: process.env.METRICS_NAMESPACE ?? 'OrderPipeline',
         log: outcomes,
+        logDir: runner.logDir,
       })
     }
 
     const stop = async () => {
       await runner.stop()
-      moto.child?.kill()
+      await stopProcess(moto.child)
     }
     if (options.once) {
       await stop()

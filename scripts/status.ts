@@ -6,17 +6,22 @@ import { Command } from 'commander'
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import { paginateScan } from '@aws-sdk/lib-dynamodb'
 import { describeDeployment, listResources } from './stack/deployment.ts'
+import { join } from 'node:path'
 import { outcomeMetrics, queueStatus } from './ops/observe.ts'
 import { toRow } from './ops/orders.ts'
 import { notFound, run, withAwsOptions, type AwsOptions } from './cli.ts'
-import { dynamoClient, sqsClient, cloudWatchClient, cloudFormationClient } from '../lib/aws/clients.ts'
+import { dynamoClient, sqsClient, cloudWatchClient, cloudFormationClient, isLocalEndpoint } from '../lib/aws/clients.ts'
 import { formatTable } from './format.ts'
 import { stackNameOf } from './stack/deployment.ts'
 
 const program = withAwsOptions(new Command('status'))
   .description('Show the stack, its queues and DLQs, orders by outcome and the last hour of metrics.')
   .option('--stack-name <name>', 'stack name (default <prefix>-order-pipeline)')
-  .action(async (options: AwsOptions & { stackName?: string }) => {
+  .option(
+    '--log-dir <dir>',
+    "the local runner's log folder: with a local --endpoint, counts the functions logged as EMF while CloudWatch was down are added (default .build/local/logs)",
+  )
+  .action(async (options: AwsOptions & { stackName?: string; logDir?: string }) => {
     const cfn = cloudFormationClient(options)
     const cw = cloudWatchClient(options)
     const sqs = sqsClient(options)
@@ -57,7 +62,9 @@ const program = withAwsOptions(new Command('status'))
         if (row.stock === 'PENDING_STOCK') outcomes.PENDING_STOCK! += 1
       }
     }
-    const metrics = await outcomeMetrics(cw, namespace, stage)
+    // Locally nothing turns the functions' EMF lines into metrics: read them from the runner's logs.
+    const logDir = options.logDir ?? (isLocalEndpoint(options.endpoint) ? join('.build', 'local', 'logs') : undefined)
+    const metrics = await outcomeMetrics(cw, namespace, stage, logDir)
     const result = {
       stack: {
         name: stackName,

@@ -30,7 +30,8 @@ export interface Endpoint {
 
 const endpointOf = (where: Endpoint): string | undefined => where.endpoint ?? process.env.AWS_ENDPOINT_URL
 
-const isLocal = (endpoint: string | undefined): boolean =>
+/** Whether an endpoint is an emulator on this machine (localhost, 127.0.0.1, [::1]). */
+export const isLocalEndpoint = (endpoint: string | undefined): boolean =>
   endpoint !== undefined && /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:|\/|$)/.test(endpoint)
 
 /** The settings every client shares. */
@@ -38,7 +39,7 @@ export const clientConfig = (where: Endpoint = {}) => ({
   ...(where.region ? { region: where.region } : {}),
   ...(where.endpoint ? { endpoint: where.endpoint } : {}),
   // A local emulator takes any credentials.
-  ...(isLocal(where.endpoint) && !process.env.AWS_ACCESS_KEY_ID
+  ...(isLocalEndpoint(where.endpoint) && !process.env.AWS_ACCESS_KEY_ID
     ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
     : {}),
 })

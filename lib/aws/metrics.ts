@@ -1,7 +1,9 @@
 /**
  * CloudWatch metrics of one invocation: handlers count outcomes into a buffer, and one PutMetricData carries them
- * all (the flushMetrics middleware calls it once, whatever happens). A CloudWatch failure is logged with the counts
- * and never fails, or re-runs, an order.
+ * all (the flushMetrics middleware calls it once, whatever happens). A CloudWatch failure never fails, or re-runs,
+ * an order: the counts go to the log as one line in CloudWatch Embedded Metric Format (EMF), from which CloudWatch
+ * Logs still makes the same metrics, and that line's message ("metrics not published") is what the functions
+ * stack's metric filters count for the MetricsNotPublished alarm.
  */
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch'
 import { LIMITS } from '../orders/limits.ts'
@@ -31,6 +33,25 @@ export class MetricsBuffer {
 /** Published whenever anything was counted, zeros included, so that rates have a denominator. */
 const ALWAYS = [METRIC.PROCESSED, METRIC.REJECTED, METRIC.DUPLICATE] as const
 
+/**
+ * The counts as an EMF document (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html):
+ * the `_aws` directive names the namespace, the Stage dimension and each metric; the values are top-level members.
+ */
+export const embeddedMetrics = (counts: [MetricName, number][], namespace: string, stage: string, at: Date) => ({
+  _aws: {
+    Timestamp: at.getTime(),
+    CloudWatchMetrics: [
+      {
+        Namespace: namespace,
+        Dimensions: [['Stage']],
+        Metrics: counts.map(([name]) => ({ Name: name, Unit: 'Count' })),
+      },
+    ],
+  },
+  Stage: stage,
+  ...Object.fromEntries(counts),
+})
+
 export interface MetricsTarget {
   client: CloudWatchClient
   namespace: string
@@ -44,6 +65,7 @@ export const publishMetrics = async (buffer: MetricsBuffer, target: MetricsTarge
   if (buffer.empty) return
   const timestamp = new Date()
   const names = new Set<MetricName>([...ALWAYS, ...buffer.entries().map(([name]) => name)])
+  const counts = [...names].map((name): [MetricName, number] => [name, buffer.get(name)])
   const data: MetricDatum[] = [...names].map((name) => ({
     MetricName: name,
     Value: buffer.get(name),
@@ -59,6 +81,7 @@ export const publishMetrics = async (buffer: MetricsBuffer, target: MetricsTarge
       }),
     )
   } catch (err) {
-    target.logger.warn({ err, metrics: Object.fromEntries(buffer.entries()) }, LOG.METRICS_NOT_PUBLISHED)
+    const emf = embeddedMetrics(counts, target.namespace, target.stage, timestamp)
+    target.logger.warn({ err, metrics: Object.fromEntries(buffer.entries()), ...emf }, LOG.METRICS_NOT_PUBLISHED)
   }
 }

@@ -91,6 +91,8 @@ export interface DemoOptions {
   stage: string
   metricsNamespace: string
   log: OutcomeLog
+  /** The local runner's log folder: counts the functions logged as EMF (CloudWatch down) are added to the metrics. */
+  logDir?: string
   timeoutSeconds?: number
   print?: (text: string) => void
 }
@@ -257,7 +259,12 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   print(formatTable(levels as unknown as Record<string, unknown>[], ['sku', 'available', 'reserved']))
 
   print(`\nmetrics (namespace ${options.metricsNamespace}, Stage ${options.stage})`)
-  print(formatTable(await outcomeMetrics(cloudWatch, options.metricsNamespace, options.stage), ['metric', 'last hour']))
+  print(
+    formatTable(await outcomeMetrics(cloudWatch, options.metricsNamespace, options.stage, options.logDir), [
+      'metric',
+      'last hour',
+    ]),
+  )
 
   print('\nqueues')
   print(

@@ -341,6 +341,7 @@ const DEPLOY_STATEMENT_FOR: Record<string, string[]> = {
     'TagEventSourceMappings',
   ],
   'AWS::Logs::LogGroup': ['FunctionLogGroups', 'ListLogGroups'],
+  'AWS::Logs::MetricFilter': ['FunctionLogGroups'],
   'AWS::ApiGateway::RestApi': ['RestApi'],
   'AWS::ApiGateway::Resource': ['RestApi'],
   'AWS::ApiGateway::Method': ['RestApi'],

@@ -29,6 +29,7 @@ import {
   type Values,
 } from '../helpers/cfn.ts'
 import { loadConfig, type ConfigKey } from '../../lib/runtime/config.ts'
+import { LOG } from '../../lib/orders/outcomes.ts'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reading templates: short-form intrinsics become their long form ({ Ref }, { 'Fn::Sub' }, ...).
@@ -868,7 +869,9 @@ test('alarms watch each DLQ, the oldest message of both queues, errors of each f
   const expression = queries.find((q) => q.ReturnData === true)
   t.regex(String(expression?.Expression), /^rejected \/ \(.*processed.*\+ rejected\)$/)
   t.is(rejectRate?.Threshold, String(main.Parameters?.RejectRateThreshold?.Default))
-  t.is(alarms.length, 8)
+  const notPublished = alarms.find((a) => a.id === 'MetricsNotPublishedAlarm')
+  t.like(notPublished, { Namespace: 'OrderPipeline', MetricName: 'MetricsNotPublished', Threshold: 0 })
+  t.is(alarms.length, 9)
   for (const a of alarms) {
     t.deepEqual(a.AlarmActions, ['<AlarmTopic>'], `${String(a.id)}`)
     t.is(a.TreatMissingData, 'notBreaching', `${String(a.id)}`)
@@ -939,6 +942,7 @@ test("every taggable resource carries the Stage and NamePrefix tags (the KMS key
     'AWS::CloudWatch::Dashboard',
     'AWS::KMS::Alias',
     'AWS::Lambda::Permission',
+    'AWS::Logs::MetricFilter',
     'AWS::S3::BucketPolicy',
     'AWS::SNS::Subscription',
     'AWS::SNS::TopicPolicy',
@@ -971,4 +975,21 @@ test('every template says why it is a stack of its own, and every parameter is d
     for (const [name, p] of Object.entries(template.Parameters ?? {}))
       t.truthy((p as { Description?: string }).Description, `${file} ${name}`)
   }
+})
+
+test('each function log group counts the "metrics not published" lines into MetricsNotPublished, which an alarm watches', (t) => {
+  for (const fn of ['Api', 'Validator', 'Worker']) {
+    const filter = deployed('functions.yaml', `${fn}MetricsNotPublishedFilter`)
+    t.is(filter?.LogGroupName, `<${fn}LogGroup>`, `${fn}: its own log group`)
+    t.is(filter?.FilterPattern, `{ $.msg = "${LOG.METRICS_NOT_PUBLISHED}" }`, `${fn}: the message the functions log`)
+    t.like(list<Obj>(filter?.MetricTransformations)[0], {
+      MetricNamespace: 'OrderPipeline',
+      MetricName: 'MetricsNotPublished',
+      MetricValue: '1',
+    })
+  }
+  t.like(deployed('observability.yaml', 'MetricsNotPublishedAlarm'), {
+    MetricName: 'MetricsNotPublished',
+    ComparisonOperator: 'GreaterThanThreshold',
+  })
 })

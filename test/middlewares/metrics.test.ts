@@ -81,6 +81,33 @@ test('a CloudWatch failure is logged and the response stands', async (t) => {
   t.like(JSON.parse(warnings[0]!), { level: 'warn', msg: 'metrics not published', metrics: { OrdersProcessed: 1 } })
 })
 
+test('in a CloudWatch outage the counts are logged as Embedded Metric Format, which CloudWatch Logs turns into the same metrics', async (t) => {
+  // Prepare
+  const { cloudWatch, warnings, invoke } = setup((context) => {
+    context.metrics.count('OrdersProcessed', 3)
+    context.metrics.count('OrdersPendingStock')
+  })
+  cloudWatch.on(PutMetricDataCommand).rejects(Object.assign(new Error('unavailable'), { name: 'ServiceUnavailable' }))
+  // Act
+  await invoke()
+  // Assess: the EMF specification's shape, on the line the MetricsNotPublished filter counts
+  const line = JSON.parse(warnings[0]!) as Record<string, unknown> & {
+    _aws: {
+      Timestamp: number
+      CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[]
+    }
+  }
+  t.is(line.msg, 'metrics not published')
+  const [directive] = line._aws.CloudWatchMetrics
+  t.is(directive?.Namespace, 'Shop/Orders')
+  t.deepEqual(directive?.Dimensions, [['Stage']])
+  t.is(line.Stage, 'prod')
+  const values = Object.fromEntries(directive!.Metrics.map((m) => [m.Name, line[m.Name]]))
+  t.deepEqual(values, { OrdersProcessed: 3, OrdersRejected: 0, OrdersDuplicate: 0, OrdersPendingStock: 1 })
+  t.true(directive!.Metrics.every((m) => m.Unit === 'Count'))
+  t.true(Math.abs(line._aws.Timestamp - Date.now()) < 60_000)
+})
+
 test('a namespace is required at factory time', (t) => {
   t.throws(() => flushMetrics({ namespace: '' }), { instanceOf: TypeError, message: /namespace is required/ })
 })

@@ -1,4 +1,10 @@
 import test from 'ava'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { embeddedMetrics } from '../../lib/aws/metrics.ts'
+import type { MetricName } from '../../lib/orders/outcomes.ts'
+import { loggedMetrics } from '../../scripts/ops/observe.ts'
+import { tempDir } from '../helpers/fixtures.ts'
 import type { Message } from '@aws-sdk/client-sqs'
 import { queueUrlOfArn, skipReason, type Filters } from '../../scripts/ops/dlq.ts'
 import { describeMessage, replayAttributes } from '../../lib/aws/dlq.ts'
@@ -101,4 +107,38 @@ test('a log line reads as time, level, message and fields; other lines stay as t
     '2026-01-07 10:00:00.000 WARN  order settled orderId=ORD-1 pending=["A"]',
   )
   t.is(readable('START RequestId: 1'), 'START RequestId: 1')
+})
+
+test('counts logged as EMF while CloudWatch was down are read back from the local logs: this stage, this namespace, the last hour', (t) => {
+  // Prepare
+  const dir = tempDir(t, 'emf-')
+  const now = Date.parse('2026-01-07T10:00:00Z')
+  const line = (values: Record<string, number>, options: { stage?: string; namespace?: string; at?: number } = {}) =>
+    JSON.stringify({
+      level: 'warn',
+      msg: 'metrics not published',
+      ...embeddedMetrics(
+        Object.entries(values) as [MetricName, number][],
+        options.namespace ?? 'OrderPipeline',
+        options.stage ?? 'local',
+        new Date(options.at ?? now - 60_000),
+      ),
+    })
+  writeFileSync(
+    join(dir, 'tp-order-worker.log'),
+    [
+      line({ OrdersProcessed: 3, OrdersDuplicate: 1 }),
+      line({ OrdersProcessed: 2 }, { stage: 'prod' }),
+      line({ OrdersProcessed: 5 }, { namespace: 'Other' }),
+      line({ OrdersProcessed: 7 }, { at: now - 2 * 3_600_000 }),
+      '{"level":"info","msg":"order settled","_aws":"not a directive"}',
+      'not json at all',
+    ].join('\n'),
+  )
+  writeFileSync(join(dir, 'tp-order-validator.log'), line({ OrdersAccepted: 4 }))
+  // Act
+  const sums = loggedMetrics(dir, 'OrderPipeline', 'local', now)
+  // Assess
+  t.deepEqual(Object.fromEntries(sums), { OrdersProcessed: 3, OrdersDuplicate: 1, OrdersAccepted: 4 })
+  t.is(loggedMetrics(join(dir, 'missing'), 'OrderPipeline', 'local', now).size, 0)
 })
