@@ -1,7 +1,12 @@
 /**
  * Runs a deployed function's bundle as Lambda would: in a process of its own (scripts/local/lambda-child.mjs) with
- * the function's environment variables, one import per cold start, a timeout per invocation (the process is
- * replaced after a timeout, as Lambda replaces a timed-out instance), and its stdout captured as its log.
+ * the function's environment variables, one import per cold start, a timeout per invocation, and its stdout
+ * captured as its log.
+ *
+ * A timed-out invocation is stopped the way Lambda stops it: its process is killed (SIGKILL) and replaced at the
+ * next invocation, so nothing it started goes on sending behind the timeout, and what it had not returned is not
+ * delivered. That holds for the host's own deadline and for a handler that gave up first (middy's timeoutEarly
+ * answers a `TimeoutError`): either way the host writes a line to the function's log, as Lambda's "Task timed out".
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -9,6 +14,7 @@ import { EventEmitter } from 'node:events'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { stopProcess } from './process.ts'
 
 export interface FunctionSpec {
   name: string
@@ -37,6 +43,9 @@ interface Pending {
 }
 
 const CHILD = fileURLToPath(new URL('./lambda-child.mjs', import.meta.url))
+
+/** The error a handler answers with when middy's timeoutEarly gave up on it. */
+const TIMED_OUT = new Set(['TimeoutError', 'Sandbox.Timedout'])
 
 /** Emits 'log' (function name, line) for each line the function writes. */
 export class LambdaHost extends EventEmitter {
@@ -78,7 +87,10 @@ export class LambdaHost extends EventEmitter {
         if (!pending) return
         this.#pending.delete(message.id)
         clearTimeout(pending.timer)
-        if (message.error) pending.reject(new InvocationError(message.error.name, message.error.message))
+        if (message.error && TIMED_OUT.has(message.error.name)) {
+          this.#timedOut(message.id, `gave up before its timeout (${message.error.name})`)
+          pending.reject(new InvocationError('Sandbox.Timedout', `${this.spec.name} timed out (${message.error.name})`))
+        } else if (message.error) pending.reject(new InvocationError(message.error.name, message.error.message))
         else pending.resolve(message.result)
       },
     )
@@ -111,11 +123,10 @@ export class LambdaHost extends EventEmitter {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id)
+        this.#timedOut(id, `timed out after ${this.spec.timeoutSeconds} s`)
         reject(
           new InvocationError('Sandbox.Timedout', `${this.spec.name} timed out after ${this.spec.timeoutSeconds} s`),
         )
-        this.#child?.kill()
-        this.#child = undefined
       }, timeoutMs)
       this.#pending.set(id, { resolve, reject, timer })
       this.#child!.send({
@@ -135,9 +146,31 @@ export class LambdaHost extends EventEmitter {
     })
   }
 
-  stop(): void {
-    this.#child?.kill()
+  /** Stops the process of a timed-out invocation (it is replaced at the next one) and says so in the log. */
+  #timedOut(id: string, why: string): void {
+    const line = JSON.stringify({
+      level: 'error',
+      time: new Date().toISOString(),
+      name: this.spec.name,
+      requestId: id,
+      msg: `invocation ${why}: its process was stopped and is replaced at the next invocation`,
+    })
+    this.#log?.write(`${line}\n`)
+    this.emit('log', this.spec.name, line)
+    this.#child?.kill('SIGKILL')
     this.#child = undefined
+  }
+
+  /** The process id of the running instance, if one is running. */
+  get pid(): number | undefined {
+    return this.#child?.pid
+  }
+
+  /** Stops the instance and waits for its process to exit. */
+  async stop(): Promise<void> {
+    const child = this.#child
+    this.#child = undefined
+    await stopProcess(child, 2000)
     this.#log?.end()
   }
 }

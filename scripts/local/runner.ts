@@ -175,7 +175,7 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
       abort.abort()
       await Promise.allSettled(polling)
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
-      for (const host of hosts.values()) host.stop()
+      await Promise.all([...hosts.values()].map(async (host) => host.stop()))
     },
   }
 }
