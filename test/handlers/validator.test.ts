@@ -249,3 +249,87 @@ test('a direct S3 event for a missing object parks it in the ingest DLQ', async 
   t.deepEqual(result as unknown, [[]])
   t.is((await drain(clients.sqs, r.ingestDlqUrl)).length, 1)
 })
+
+// ---------- hostile lines: each costs its own reject, never its neighbours' outcome ----------
+
+const deep = (levels: number): string => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`
+const order = (id: string) => JSON.stringify({ ...seed('tp-valid.json'), order_id: id })
+
+test('a line nested 5,000 levels deep is parked alone, with its raw text; the lines after it are read', async (t) => {
+  // Prepare
+  const { r, run, upload, clients } = await setup(t)
+  const event = await upload('orders/deep.jsonl', [order('D-1'), deep(5000), order('D-3')].join('\n'))
+  // Act
+  const response = (await run(event)) as SQSBatchResponse
+  // Assess
+  t.deepEqual(response, { batchItemFailures: [] })
+  t.deepEqual(
+    (await bodies(clients.sqs, r.mainQueueUrl)).map((m) => m.body.order_id),
+    ['D-1', 'D-3'],
+  )
+  const parked = await drain(clients.sqs, r.mainDlqUrl)
+  t.is(parked.length, 1)
+  const error = JSON.parse(parked[0]!.MessageAttributes!.error!.StringValue!) as { class: string; message: string }
+  t.is(error.class, 'MalformedOrderError')
+  t.regex(error.message, /line 2 is nested deeper than 32 levels/)
+  t.is(parked[0]!.Body, deep(5000).slice(0, 8 * 1024), 'the first 8 KB of the raw line')
+  t.is((await drain(clients.sqs, r.ingestDlqUrl)).length, 0, 'the file is not parked')
+})
+
+test('a .json array element nested 5,000 levels deep is parked alone; its neighbours are queued', async (t) => {
+  const { r, run, upload, clients } = await setup(t)
+  const event = await upload('orders/deep.json', `[${order('E-1')},${deep(5000)},${order('E-3')}]`)
+  t.deepEqual(await run(event), { batchItemFailures: [] })
+  t.deepEqual(
+    (await bodies(clients.sqs, r.mainQueueUrl)).map((m) => m.body.order_id),
+    ['E-1', 'E-3'],
+  )
+  const [parked] = await drain(clients.sqs, r.mainDlqUrl)
+  t.regex(JSON.parse(parked!.MessageAttributes!.error!.StringValue!).message, /element 2 is nested deeper/)
+  t.regex(parked!.Body!, /^line 2 of s3:\/\//, 'a pointer to where it is: its text cannot be shown bounded')
+})
+
+test('an order over 1 MiB inside a .json array is parked as a bounded excerpt with its source and length', async (t) => {
+  // Prepare: 1.2 MB of notes, past what SQS takes in one message
+  const { r, run, upload, clients } = await setup(t)
+  const huge = JSON.stringify({ ...seed('tp-valid.json'), order_id: 'BIG-1', notes: 'n'.repeat(1_200_000) })
+  const event = await upload('orders/big.json', `[${order('B-0')},${huge},${order('B-2')}]`)
+  // Act
+  t.deepEqual(await run(event), { batchItemFailures: [] })
+  // Assess
+  t.deepEqual(
+    (await bodies(clients.sqs, r.mainQueueUrl)).map((m) => m.body.order_id),
+    ['B-0', 'B-2'],
+  )
+  const [parked, ...others] = await drain(clients.sqs, r.mainDlqUrl)
+  t.is(others.length, 0)
+  const body = JSON.parse(parked!.Body!) as { truncated: boolean; bytes: number; source: string; excerpt: string }
+  t.true(body.truncated)
+  t.is(body.bytes, Buffer.byteLength(huge))
+  t.regex(body.source, /^s3:\/\/.*\/orders\/big\.json\?versionId=.*#2$/)
+  t.is(body.excerpt, huge.slice(0, 8 * 1024))
+  const error = JSON.parse(parked!.MessageAttributes!.error!.StringValue!) as { class: string; body_bytes: number }
+  t.like(error, { class: 'ValidationError', body_bytes: Buffer.byteLength(huge) })
+})
+
+test('a number the DynamoDB marshaller would refuse is the line’s reject, not a failure of the worker later', async (t) => {
+  const { r, run, upload, clients } = await setup(t)
+  const unsafe = order('U-1').replace('"qty":1', '"qty":1e300')
+  const event = await upload('orders/unsafe.jsonl', [unsafe, order('U-2')].join('\n'))
+  t.deepEqual(await run(event), { batchItemFailures: [] })
+  t.deepEqual(
+    (await bodies(clients.sqs, r.mainQueueUrl)).map((m) => m.body.order_id),
+    ['U-2'],
+  )
+  const [parked] = await drain(clients.sqs, r.mainDlqUrl)
+  const error = JSON.parse(parked!.MessageAttributes!.error!.StringValue!) as {
+    fields: { path: string; rule: string }[]
+  }
+  t.deepEqual(error.fields, [
+    {
+      path: '/items/0/qty',
+      rule: 'safeNumber',
+      message: 'items[0].qty must be a finite number within ±9007199254740991',
+    },
+  ])
+})

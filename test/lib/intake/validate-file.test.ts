@@ -1,0 +1,103 @@
+/**
+ * validateFile over whatever one line of a file may hold: the line is that line's reject, parked once, and every
+ * other line gets its own outcome. SQS, DynamoDB and SNS are mocks here (the network is not the subject: the real
+ * calls are tested against moto in test/handlers/validator.test.ts).
+ */
+import test from 'ava'
+import fc from 'fast-check'
+import { mockClient } from 'aws-sdk-client-mock'
+import { SendMessageBatchCommand, SQSClient, type SendMessageBatchCommandInput } from '@aws-sdk/client-sqs'
+import { SNSClient, PublishBatchCommand } from '@aws-sdk/client-sns'
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb'
+import { MetricsBuffer } from '../../../lib/aws/metrics.ts'
+import { jsonlLines } from '../../../lib/intake/lines.ts'
+import { validateFile } from '../../../lib/intake/validate-file.ts'
+import { createLogger } from '../../../lib/runtime/logger.ts'
+import { seed } from '../../helpers/fixtures.ts'
+
+const MAIN = 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-main'
+const DLQ = 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-main-dlq'
+const ref = { bucket: 'tp-orders-intake', key: 'orders/fuzz.jsonl', versionId: 'v1' }
+const config = {
+  ordersTable: 'tp-orders',
+  mainQueueUrl: MAIN,
+  mainDlqUrl: DLQ,
+  ingestDlqUrl: `${DLQ}-ingest`,
+  alertTopicArn: 'arn:aws:sns:eu-west-3:123456789012:tp-order-alerts',
+  metricsNamespace: 'OrderPipeline',
+  stage: 'test',
+  defaultCurrency: 'EUR',
+  maxOrderAmount: 10000,
+}
+
+/** One run of validateFile over `text` with mocked clients: what went to each queue. */
+const run = async (text: string) => {
+  const sqsClient = new SQSClient({ region: 'eu-west-3' })
+  const sent: SendMessageBatchCommandInput[] = []
+  mockClient(sqsClient)
+    .on(SendMessageBatchCommand)
+    .callsFake((input: SendMessageBatchCommandInput) => {
+      sent.push(input)
+      return {
+        Successful: input.Entries!.map((e) => ({ Id: e.Id, MessageId: e.Id, MD5OfMessageBody: '' })),
+        Failed: [],
+      }
+    })
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-3' }))
+  mockClient(dynamo).on(PutCommand).resolves({})
+  const sns = new SNSClient({ region: 'eu-west-3' })
+  mockClient(sns).on(PublishBatchCommand).resolves({ Successful: [], Failed: [] })
+  const chunks = (async function* () {
+    yield Buffer.from(text, 'utf8')
+  })()
+  const summary = await validateFile(ref, jsonlLines(ref, chunks, 128 * 1024), {
+    config,
+    sqs: sqsClient,
+    dynamo,
+    sns,
+    metrics: new MetricsBuffer(),
+    log: createLogger({ level: 'silent' }),
+    now: () => new Date('2026-01-07T10:00:00Z'),
+  })
+  const to = (url: string) => sent.filter((s) => s.QueueUrl === url).flatMap((s) => s.Entries ?? [])
+  return { summary, queued: to(MAIN), parked: to(DLQ) }
+}
+
+const valid = (id: string) => JSON.stringify({ ...seed('tp-valid.json'), order_id: id })
+const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`
+
+/** What one line may hold: anything but a newline, and never blank (a blank line is skipped, not an order). */
+const hostileLine = fc
+  .oneof(
+    fc.uint8Array({ minLength: 1, maxLength: 300 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }),
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+    fc.integer({ min: 33, max: 20_000 }).map(deep),
+    fc.integer({ min: 33, max: 5_000 }).map((n) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`),
+    fc
+      .integer({ min: 64 * 1024, max: 300 * 1024 })
+      .map((n) => JSON.stringify({ ...seed('tp-valid.json'), notes: 'n'.repeat(n) })),
+    fc
+      .constantFrom('1e400', '-1e309', '9007199254740993', '{"qty": 1e300}')
+      .map((n) => valid('X').replace('"qty":1', `"qty":${n}`)),
+    fc.constantFrom('\uFEFF{}', '{"order_id": "\uD800"}', '\u0000', '"\\u0000"', 'null', '[]', '{}'),
+  )
+  .map((line) => line.replaceAll('\n', ' '))
+  .filter((line) => line.trim() !== '')
+
+test('whatever one line holds, its neighbours are queued and it alone is parked, once, with its line', async (t) => {
+  await t.notThrowsAsync(
+    fc.assert(
+      fc.asyncProperty(hostileLine, async (line) => {
+        const { summary, queued, parked } = await run([valid('N-1'), line, valid('N-3')].join('\n'))
+        const ids = queued.map((e) => (JSON.parse(e.MessageBody!) as { order_id: string }).order_id)
+        if (ids.length !== 2 || ids[0] !== 'N-1' || ids[1] !== 'N-3') return false
+        if (parked.length !== 1) return false
+        const source = parked[0]!.MessageAttributes?.source?.StringValue ?? ''
+        return source.endsWith('#2') && summary.rejected === 1 && summary.accepted === 2
+      }),
+      { numRuns: 150 },
+    ),
+  )
+})
