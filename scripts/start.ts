@@ -4,13 +4,13 @@
  * Lambda's semantics, the API served on a local port), runs the demo and prints its report, then keeps serving
  * until Ctrl-C. With --once it exits after the report: 0 when every order got the outcome it must get.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, openSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { OutcomeLog, runDemo } from './local/demo.ts'
+import { motoAnswers, startMotoServer, type MotoServer } from './local/moto.ts'
 import { stopProcess } from './local/process.ts'
 import { startRunner } from './local/runner.ts'
 import { stackNameOf } from './stack/deployment.ts'
@@ -31,26 +31,10 @@ interface StartOptions {
   build: boolean
 }
 
-const answers = async (endpoint: string): Promise<boolean> => {
-  try {
-    return (await fetch(`${endpoint}/moto-api/`)).ok
-  } catch {
-    return false
-  }
-}
-
 /** A moto server on localhost:port: the one that answers, else a new one (stopped with us). */
-const ensureMoto = async (port: number, logFile: string): Promise<{ endpoint: string; child?: ChildProcess }> => {
+const ensureMoto = async (port: number, logFile: string): Promise<MotoServer> => {
   const endpoint = `http://localhost:${port}`
-  if (await answers(endpoint)) return { endpoint }
-  if (spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).error) {
-    throw new Error("moto_server is not installed: pip install 'moto[server]' (Python 3.9 or newer)")
-  }
-  const out = openSync(logFile, 'a')
-  const child = spawn('moto_server', ['-H', 'localhost', '-p', String(port)], { stdio: ['ignore', out, out] })
-  for (let i = 0; i < 100 && !(await answers(endpoint)); i++) await sleep(100)
-  if (!(await answers(endpoint))) throw new Error(`moto_server did not start on port ${port} (see ${logFile})`)
-  return { endpoint, child }
+  return (await motoAnswers(endpoint)) ? { endpoint } : startMotoServer(port, logFile)
 }
 
 const step = (text: string) => console.log(`\n▶ ${text}`)

@@ -161,6 +161,15 @@ export class LambdaHost extends EventEmitter {
     this.#child = undefined
   }
 
+  /** Kills the running process at once (SIGKILL): what it was doing fails as an exit. @returns whether one ran */
+  crash(): boolean {
+    const child = this.#child
+    if (!child) return false
+    this.#child = undefined
+    child.kill('SIGKILL')
+    return true
+  }
+
   /** The process id of the running instance, if one is running. */
   get pid(): number | undefined {
     return this.#child?.pid

@@ -21,6 +21,8 @@ import { sqsClient, s3Client, cloudFormationClient, lambdaClient, apiGatewayClie
 
 export interface RunnerOptions {
   endpoint: string
+  /** Where the functions send their requests (default `endpoint`): the chaos run puts its fault proxy here. */
+  functionEndpoint?: string
   region: string
   stackName: string
   prefix: string
@@ -39,6 +41,8 @@ export interface Runner {
   routes: Route[]
   logDir: string
   invoke: (functionName: string, event: unknown) => Promise<unknown>
+  /** Kills a function's running process, as a sandbox that dies: its invocation fails, the next one starts anew. */
+  crash: (functionName: string) => boolean
   stop: () => Promise<void>
 }
 
@@ -99,7 +103,7 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
         ...(conf.Environment?.Variables ?? {}),
         AWS_REGION: options.region,
         AWS_DEFAULT_REGION: options.region,
-        AWS_ENDPOINT_URL: options.endpoint,
+        AWS_ENDPOINT_URL: options.functionEndpoint ?? options.endpoint,
         ...credentials,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         // moto runs a transaction on a copy of the whole table and puts the copy back when the transaction fails,
@@ -171,6 +175,7 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
     routes,
     logDir,
     invoke,
+    crash: (functionName: string) => hosts.get(functionName)?.crash() ?? false,
     stop: async () => {
       abort.abort()
       await Promise.allSettled(polling)
