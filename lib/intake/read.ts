@@ -1,8 +1,11 @@
 /**
  * Reading one S3 object as a lazy stream of orders: the extension decides the splitter (lines.ts), GetObject's
  * failures are classified (gone or forbidden: a permanent FileError; throttling, 5xx, network: left as they are,
- * transient), and the Body is consumed as it streams.
+ * transient), and the Body is consumed as it streams, decompressed on the way when the key ends in `.gz` or the
+ * object says `Content-Encoding: gzip`.
  */
+import { Readable } from 'node:stream'
+import { createGunzip } from 'node:zlib'
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3'
 import { errorMessage, FileError, TransientError } from '../orders/errors.ts'
 import { LIMITS } from '../orders/limits.ts'
@@ -21,7 +24,37 @@ export const DEFAULT_LIMITS: ReadLimits = {
   maxLineBytes: 2 * LIMITS.MAX_ORDER_BYTES,
 }
 
-const ACCEPTED_EXTENSIONS = '.json (one order or an array of orders) or .jsonl (one order a line)'
+const ACCEPTED_EXTENSIONS =
+  '.json (one order or an array of orders) or .jsonl (one order a line), each optionally gzipped (.json.gz, .jsonl.gz)'
+
+/** `orders/a.jsonl.gz` → jsonl, gzipped; `orders/a.JSON` → json. */
+export const fileKind = (key: string): { extension: 'json' | 'jsonl'; gzipped: boolean } | undefined => {
+  const match = /\.(jsonl|json)(\.gz)?$/i.exec(key)
+  if (!match) return undefined
+  return { extension: match[1]!.toLowerCase() as 'json' | 'jsonl', gzipped: match[2] !== undefined }
+}
+
+/**
+ * A gzip stream's bytes, decompressed as they arrive (node's zlib: nothing is held whole). A stream that is not
+ * gzip, or cut short, is a FileError: reading it again cannot help. The source's own errors pass as they are.
+ */
+export async function* gunzipped(ref: S3ObjectRef, chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const gunzip = createGunzip()
+  const source = Readable.from(chunks)
+  source.on('error', (err) => gunzip.destroy(err))
+  source.pipe(gunzip)
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    if (typeof code === 'string' && code.startsWith('Z_')) {
+      throw new FileError(`${s3Url(ref)} is not a valid gzip file (${code}): ${errorMessage(err)}`, { cause: err })
+    }
+    throw err
+  } finally {
+    source.destroy()
+  }
+}
 
 /** @throws TypeError naming the limit that is not a positive integer */
 export const checkLimits = (limits: ReadLimits, where: string): void => {
@@ -85,20 +118,22 @@ export async function* readOrderLines(
 ): AsyncGenerator<OrderLine> {
   const { maxJsonBytes, maxLineBytes } = { ...DEFAULT_LIMITS, ...options }
   checkLimits({ maxJsonBytes, maxLineBytes }, 'readOrderLines')
-  const extension = /\.(jsonl|json)$/i.exec(ref.key)?.[1]?.toLowerCase()
-  if (extension === undefined) {
+  const kind = fileKind(ref.key)
+  if (kind === undefined) {
     throw new FileError(`${s3Url(ref)} has an unknown extension: upload orders as ${ACCEPTED_EXTENSIONS}`)
   }
-  if (extension === 'json' && (ref.size ?? 0) > maxJsonBytes) throw tooLarge(ref, maxJsonBytes)
+  const { extension } = kind
+  // A gzipped object's stored size says nothing of what it holds: its limits apply as it is decompressed.
+  if (extension === 'json' && !kind.gzipped && (ref.size ?? 0) > maxJsonBytes) throw tooLarge(ref, maxJsonBytes)
 
-  const { Body, ContentLength } = await getObject(client, ref)
+  const { Body, ContentLength, ContentEncoding } = await getObject(client, ref)
   if (Body === undefined) throw new TransientError(`GetObject ${s3Url(ref)} returned no body`)
-  if (extension === 'json' && (ContentLength ?? 0) > maxJsonBytes) {
+  const gzipped = kind.gzipped || /^(x-)?gzip$/i.test(ContentEncoding ?? '')
+  if (extension === 'json' && !gzipped && (ContentLength ?? 0) > maxJsonBytes) {
     const stream = Body as { destroy?: () => void }
     stream.destroy?.()
     throw tooLarge(ref, maxJsonBytes)
   }
-  yield* extension === 'jsonl'
-    ? jsonlLines(ref, bytesOf(Body), maxLineBytes)
-    : jsonLines(ref, bytesOf(Body), maxJsonBytes)
+  const bytes = gzipped ? gunzipped(ref, bytesOf(Body)) : bytesOf(Body)
+  yield* extension === 'jsonl' ? jsonlLines(ref, bytes, maxLineBytes) : jsonLines(ref, bytes, maxJsonBytes)
 }

@@ -2,6 +2,11 @@
  * One S3 order file through the intake: each line validated and normalised, valid orders sent to the main queue,
  * rejects parked in the main DLQ (with the order as read, or the line's pointer) and announced, ten at a time
  * while the file streams in. Every message carries the file's correlation id and its line's source.
+ *
+ * Batches are sent while the file goes on streaming, at most `sendsInFlight` of them at once (SENDS_IN_FLIGHT,
+ * default 8): when that many are on their way, reading waits for one to finish, so memory stays flat whatever the
+ * file's size (backpressure through the line stream). The first batch that fails fails the file, once every batch
+ * already on its way has settled.
  */
 import { randomUUID } from 'node:crypto'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
@@ -16,7 +21,7 @@ import { LIMITS } from '../orders/limits.ts'
 import { orderIdFromS3, orderIdOf, type Order } from '../orders/order.ts'
 import { LOG, METRIC } from '../orders/outcomes.ts'
 import { parseOrder } from '../orders/validate.ts'
-import type { Config } from '../runtime/config.ts'
+import { DEFAULTS, type Config } from '../runtime/config.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { OrderLine } from './lines.ts'
 import type { S3ObjectRef } from './notification.ts'
@@ -32,7 +37,8 @@ export type ValidatorConfig = Pick<
   | 'stage'
   | 'defaultCurrency'
   | 'maxOrderAmount'
->
+> &
+  Partial<Pick<Config, 'sendsInFlight'>>
 
 export interface FileDeps {
   config: ValidatorConfig
@@ -81,12 +87,18 @@ class FileIntake {
   readonly #receivedAt: string
   #valid: Valid[] = []
   #rejects: Rejected[] = []
+  readonly #inFlight = new Set<Promise<void>>()
+  readonly #maxInFlight: number
+  #failure: { error: unknown } | undefined
+  /** The most batches that were on their way at once (for the bench and the tests). */
+  maxSendsInFlight = 0
 
   constructor(
     readonly ref: S3ObjectRef,
     readonly deps: FileDeps,
   ) {
     this.#receivedAt = deps.now().toISOString()
+    this.#maxInFlight = deps.config.sendsInFlight ?? DEFAULTS.sendsInFlight
   }
 
   #attributes(line: number): Record<string, string> {
@@ -98,7 +110,7 @@ class FileIntake {
     this.deps.signal?.throwIfAborted()
     if (line.error) this.#rejects.push({ line, error: line.error })
     else this.#validate(line)
-    if (this.#valid.length >= LIMITS.SQS_BATCH || this.#rejects.length >= LIMITS.SQS_BATCH) await this.flush()
+    if (this.#valid.length >= LIMITS.SQS_BATCH || this.#rejects.length >= LIMITS.SQS_BATCH) await this.#dispatch()
   }
 
   /** One line's own outcome: whatever goes wrong while reading it as an order is its reject, never the file's. */
@@ -122,13 +134,49 @@ class FileIntake {
     }
   }
 
-  /** Sends what is waiting: valid orders to the main queue, then rejects (and what the queue refused) to the DLQ. */
-  async flush(): Promise<void> {
+  /** Starts sending what is waiting; returns once fewer than `sendsInFlight` batches are on their way. */
+  async #dispatch(): Promise<void> {
+    this.#throwIfFailed()
     const [sending, rejects] = [this.#valid, this.#rejects]
     this.#valid = []
     this.#rejects = []
+    if (sending.length === 0 && rejects.length === 0) return
+    const task: Promise<void> = this.#send(sending, rejects)
+      .catch((error: unknown) => {
+        this.#failure ??= { error }
+      })
+      .finally(() => this.#inFlight.delete(task))
+    this.#inFlight.add(task)
+    this.maxSendsInFlight = Math.max(this.maxSendsInFlight, this.#inFlight.size)
+    while (this.#inFlight.size >= this.#maxInFlight) await Promise.race(this.#inFlight)
+    this.#throwIfFailed()
+  }
+
+  /** Valid orders to the main queue, then rejects (and what the queue refused) to the DLQ. */
+  async #send(sending: Valid[], rejects: Rejected[]): Promise<void> {
     if (sending.length > 0) rejects.push(...(await this.#queue(sending)))
     if (rejects.length > 0) await this.#reject(rejects)
+  }
+
+  /** A batch failed: the file fails with its error. */
+  #throwIfFailed(): void {
+    const failure = this.#failure as { error: unknown } | undefined
+    if (failure) throw failure.error
+  }
+
+  /** Waits until no batch is on its way. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.#inFlight)
+  }
+
+  /** Sends what is left and waits for every batch; @throws the first batch's failure */
+  async finish(): Promise<void> {
+    try {
+      await this.#dispatch()
+    } finally {
+      await this.settle()
+    }
+    this.#throwIfFailed()
   }
 
   /** @returns the orders the queue refused for what they are; @throws TransientError when it keeps failing */
@@ -189,9 +237,18 @@ export const validateFile = async (
   deps: FileDeps,
 ): Promise<FileSummary> => {
   const file = new FileIntake(ref, deps)
-  for await (const line of lines) await file.add(line)
-  await file.flush()
+  try {
+    for await (const line of lines) await file.add(line)
+  } catch (err) {
+    await file.settle() // the batches already on their way settle before the file fails
+    throw err
+  }
+  await file.finish()
   const { bucket, key, versionId } = ref
-  deps.log.info({ correlationId: file.correlationId, bucket, key, versionId, ...file.summary }, LOG.FILE_VALIDATED)
+  const sendsInFlight = file.maxSendsInFlight
+  deps.log.info(
+    { correlationId: file.correlationId, bucket, key, versionId, ...file.summary, sendsInFlight },
+    LOG.FILE_VALIDATED,
+  )
   return file.summary
 }

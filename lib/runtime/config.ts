@@ -27,6 +27,8 @@ export interface Config {
   workerConcurrency: number
   /** CORS_ORIGINS (comma-separated; default none): origins of the order form, answered by the API. */
   corsOrigins: string[]
+  /** SENDS_IN_FLIGHT (default 8, 1 to 64): SendMessageBatch calls the validator keeps on their way per file. */
+  sendsInFlight: number
 }
 
 export type ConfigKey = keyof Config
@@ -39,6 +41,7 @@ export const DEFAULTS = {
   defaultCurrency: 'EUR',
   maxOrderAmount: 10000,
   workerConcurrency: 10,
+  sendsInFlight: 8,
 } as const satisfies Partial<Config>
 
 export class ConfigError extends Error {
@@ -88,6 +91,10 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
   if (!Number.isInteger(workerConcurrency) || workerConcurrency < 1)
     throw new ConfigError(`WORKER_CONCURRENCY must be a positive integer, got "${env.WORKER_CONCURRENCY}"`)
 
+  const sendsInFlight = Number(env.SENDS_IN_FLIGHT || DEFAULTS.sendsInFlight)
+  if (!Number.isInteger(sendsInFlight) || sendsInFlight < 1 || sendsInFlight > 64)
+    throw new ConfigError(`SENDS_IN_FLIGHT must be an integer from 1 to 64, got "${env.SENDS_IN_FLIGHT}"`)
+
   return {
     ordersTable: env.ORDERS_TABLE ?? '',
     mainQueueUrl: env.MAIN_QUEUE_URL ?? '',
@@ -104,6 +111,7 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
+    sendsInFlight,
   }
 }
 

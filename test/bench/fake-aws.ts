@@ -299,6 +299,7 @@ export const benchConfig = (stockTracking: boolean): Config => ({
   mainDlqUrl: queueUrl('tp-orders-main-dlq'),
   ingestDlqUrl: queueUrl('tp-orders-ingest-dlq'),
   corsOrigins: [],
+  sendsInFlight: 8,
   alertTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:tp-orders-alerts`,
   metricsNamespace: 'OrderPipeline',
   stage: 'bench',

@@ -1,5 +1,6 @@
 import anyTest, { type TestFn } from 'ava'
 import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda'
+import { gzipSync } from 'node:zlib'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { buildValidator, type ValidatorConfig } from '../../handlers/validator.ts'
@@ -332,4 +333,27 @@ test('a number the DynamoDB marshaller would refuse is the line’s reject, not 
       message: 'items[0].qty must be a finite number within ±9007199254740991',
     },
   ])
+})
+
+test('a gzipped JSONL file under raw/year=…/month=…/day=… is read as it streams, every line its own outcome', async (t) => {
+  // Prepare: the data lake's layout, gzipped as data lakes hold it
+  const { r, run, clients } = await setup(t)
+  const key = 'raw/year=2026/month=01/day=07/orders.jsonl.gz'
+  const body = gzipSync([order('Z-1'), '{"order_id": "Z-2", "items": [', order('Z-3')].join('\n'))
+  const { VersionId } = await t.context.clients.s3.send(
+    new PutObjectCommand({ Bucket: r.bucket, Key: key, Body: body }),
+  )
+  // Act
+  const response = await run(
+    sqsEvent(sqsRecord(notification(r.bucket, key, VersionId), { eventSourceARN: 'arn:aws:sqs:eu-west-3:1:ingest' })),
+  )
+  // Assess
+  t.deepEqual(response, { batchItemFailures: [] })
+  t.deepEqual(
+    (await bodies(clients.sqs, r.mainQueueUrl)).map((m) => m.body.order_id),
+    ['Z-1', 'Z-3'],
+  )
+  const [parked] = await drain(clients.sqs, r.mainDlqUrl)
+  t.regex(parked!.MessageAttributes!.source!.StringValue!, /orders\.jsonl\.gz\?versionId=.*#2$/)
+  t.is(parked!.Body, '{"order_id": "Z-2", "items": [')
 })

@@ -31,13 +31,35 @@ const config = {
   maxOrderAmount: 10000,
 }
 
-/** One run of validateFile over `text` with mocked clients: what went to each queue. */
-const run = async (text: string) => {
+interface RunOptions {
+  sendsInFlight?: number
+  /** How long each SendMessageBatch takes (ms). */
+  latencyMs?: number
+  /** Which SendMessageBatch calls answer every entry as Failed (a transient failure), by what they carry. */
+  failing?: (input: SendMessageBatchCommandInput) => boolean
+  /** Where the calls are counted (to read them after a run that throws). */
+  calls?: { total: number; running: number; most: number }
+}
+
+/** One run of validateFile over `text` with mocked clients: what went to each queue, and how many calls at once. */
+const run = async (text: string, options: RunOptions = {}) => {
   const sqsClient = new SQSClient({ region: 'eu-west-3' })
   const sent: SendMessageBatchCommandInput[] = []
+  const calls = options.calls ?? { total: 0, running: 0, most: 0 }
   mockClient(sqsClient)
     .on(SendMessageBatchCommand)
-    .callsFake((input: SendMessageBatchCommandInput) => {
+    .callsFake(async (input: SendMessageBatchCommandInput) => {
+      calls.total++
+      calls.running++
+      calls.most = Math.max(calls.most, calls.running)
+      await new Promise((resolve) => setTimeout(resolve, options.latencyMs ?? 0))
+      calls.running--
+      if (options.failing?.(input)) {
+        return {
+          Successful: [],
+          Failed: input.Entries!.map((e) => ({ Id: e.Id, Code: 'InternalError', SenderFault: false })),
+        }
+      }
       sent.push(input)
       return {
         Successful: input.Entries!.map((e) => ({ Id: e.Id, MessageId: e.Id, MD5OfMessageBody: '' })),
@@ -52,7 +74,7 @@ const run = async (text: string) => {
     yield Buffer.from(text, 'utf8')
   })()
   const summary = await validateFile(ref, jsonlLines(ref, chunks, 128 * 1024), {
-    config,
+    config: { ...config, sendsInFlight: options.sendsInFlight },
     sqs: sqsClient,
     dynamo,
     sns,
@@ -61,7 +83,7 @@ const run = async (text: string) => {
     now: () => new Date('2026-01-07T10:00:00Z'),
   })
   const to = (url: string) => sent.filter((s) => s.QueueUrl === url).flatMap((s) => s.Entries ?? [])
-  return { summary, queued: to(MAIN), parked: to(DLQ) }
+  return { summary, queued: to(MAIN), parked: to(DLQ), calls }
 }
 
 const valid = (id: string) => JSON.stringify({ ...seed('tp-valid.json'), order_id: id })
@@ -100,4 +122,29 @@ test('whatever one line holds, its neighbours are queued and it alone is parked,
       { numRuns: 150 },
     ),
   )
+})
+
+const orders = (count: number) => Array.from({ length: count }, (_, i) => valid(`P-${i}`)).join('\n')
+
+for (const limit of [1, 4]) {
+  test(`at most ${limit} SendMessageBatch call${limit > 1 ? 's are' : ' is'} on its way at once, and every order is sent`, async (t) => {
+    // Act: 200 orders, 20 batches, each call taking 15 ms
+    const { summary, queued, calls } = await run(orders(200), { sendsInFlight: limit, latencyMs: 15 })
+    // Assess
+    t.is(calls.most, limit)
+    t.is(queued.length, 200)
+    t.is(new Set(queued.map((e) => (JSON.parse(e.MessageBody!) as { order_id: string }).order_id)).size, 200)
+    t.like(summary, { accepted: 200, rejected: 0 })
+  })
+}
+
+test('a batch the queue keeps refusing fails the file once the batches on their way have settled', async (t) => {
+  // Prepare: the batch carrying P-25 fails on every attempt; the others go through
+  const calls = { total: 0, running: 0, most: 0 }
+  const failing = (input: SendMessageBatchCommandInput) => input.Entries!.some((e) => e.MessageBody!.includes('"P-25"'))
+  // Act
+  const err = await t.throwsAsync(run(orders(100), { sendsInFlight: 4, latencyMs: 5, failing, calls }))
+  // Assess
+  t.regex(err?.message ?? '', /could not be queued/)
+  t.is(calls.running, 0, 'no call is still on its way when the file fails')
 })

@@ -21,6 +21,7 @@ test('loadConfig reads every variable it is given', (t) => {
     MAX_ORDER_AMOUNT: '2500.50',
     WORKER_CONCURRENCY: '3',
     CORS_ORIGINS: 'https://shop.example.com, https://www.shop.example.com',
+    SENDS_IN_FLIGHT: '4',
   })
   // Assess
   t.deepEqual(config, {
@@ -36,6 +37,7 @@ test('loadConfig reads every variable it is given', (t) => {
     maxOrderAmount: 2500.5,
     workerConcurrency: 3,
     corsOrigins: ['https://shop.example.com', 'https://www.shop.example.com'],
+    sendsInFlight: 4,
   })
 })
 
@@ -148,6 +150,8 @@ test(refused, { DEFAULT_CURRENCY: 'EURO' }, 'DEFAULT_CURRENCY must be an ISO 421
 test(refused, { DEFAULT_CURRENCY: 'eur' }, 'DEFAULT_CURRENCY must be an ISO 4217 code, got "eur"')
 test(refused, { WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY must be a positive integer, got "0"')
 test(refused, { WORKER_CONCURRENCY: '2.5' }, 'WORKER_CONCURRENCY must be a positive integer, got "2.5"')
+test(refused, { SENDS_IN_FLIGHT: '0' }, 'SENDS_IN_FLIGHT must be an integer from 1 to 64, got "0"')
+test(refused, { SENDS_IN_FLIGHT: '100' }, 'SENDS_IN_FLIGHT must be an integer from 1 to 64, got "100"')
 
 test('a missing required variable is reported before an invalid optional one', (t) => {
   // Act
