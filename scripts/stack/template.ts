@@ -105,7 +105,7 @@ export interface Scope {
 const NO_VALUE = Symbol('AWS::NoValue')
 
 /**
- * Resolves Ref, Fn::GetAtt, Fn::Sub, Fn::Join and Fn::If (with the template's Conditions) in a template value;
+ * Resolves Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Split, Fn::Select and Fn::If (with the template's Conditions) in a template value;
  * `AWS::NoValue` removes the property.
  */
 export const evaluate = (value: unknown, t: Template, scope: Scope): unknown => {
@@ -142,6 +142,16 @@ export const evaluate = (value: unknown, t: Template, scope: Scope): unknown => 
     if (fn === 'Fn::If') {
       const [condition, yes, no] = arg as [string, unknown, unknown]
       return evaluate(conditionHolds(condition, t, scope) ? yes : no, t, scope)
+    }
+    if (fn === 'Fn::Split') {
+      const [separator, text] = arg as [string, unknown]
+      return String(evaluate(text, t, scope)).split(separator)
+    }
+    if (fn === 'Fn::Select') {
+      const [index, items] = arg as [unknown, unknown]
+      const chosen = list(evaluate(items, t, scope))[Number(evaluate(index, t, scope))]
+      if (chosen === undefined) throw new Error(`!Select ${JSON.stringify(index)}: no such element`)
+      return chosen
     }
   }
   return Object.fromEntries(entries.map(([k, v]) => [k, evaluate(v, t, scope)]).filter(([, v]) => v !== NO_VALUE))

@@ -373,7 +373,7 @@ test('the ingest queue accepts messages from S3 only for the intake bucket of th
 // ---------------------------------------------------------------------------------------------------------------
 // Bucket and table
 
-test('the intake bucket is versioned, private, encrypted, and notifies the ingest queue of new files under orders/', (t) => {
+test('the intake bucket is versioned, private, encrypted, and notifies the ingest queue of new files under each intake prefix', (t) => {
   const bucket = tpl('messaging.yaml').Resources.IntakeBucket!
   const p = props(bucket)
   t.deepEqual(p.VersioningConfiguration, { Status: 'Enabled' })
@@ -392,13 +392,17 @@ test('the intake bucket is versioned, private, encrypted, and notifies the inges
       (r) => r.Status === 'Enabled' && obj(r.NoncurrentVersionExpiration).NoncurrentDays === 30,
     ),
   )
-  t.deepEqual(obj(p.NotificationConfiguration).QueueConfigurations, [
-    {
-      Event: 's3:ObjectCreated:*',
-      Queue: { 'Fn::GetAtt': ['IngestQueue', 'Arn'] },
-      Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'orders/' }] } },
-    },
-  ])
+  // One queue configuration per intake prefix: orders/ and raw/ by default, up to three.
+  const notified = (overrides: Values = {}) =>
+    list<Obj>(obj(deployed('messaging.yaml', 'IntakeBucket', overrides)?.NotificationConfiguration).QueueConfigurations)
+  const expected = (prefix: string) => ({
+    Event: 's3:ObjectCreated:*',
+    Queue: '<IngestQueue.Arn>',
+    Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: prefix }] } },
+  })
+  t.deepEqual(notified(), [expected('orders/'), expected('raw/')])
+  t.deepEqual(notified({ IntakePrefixes: 'orders/' }), [expected('orders/')])
+  t.deepEqual(notified({ IntakePrefixes: 'a/,b/,c/' }), [expected('a/'), expected('b/'), expected('c/')])
   // S3 checks that it may send to the queue when the notification is created.
   t.deepEqual(list(bucket.DependsOn), ['IngestQueuePolicy'])
 })
@@ -524,8 +528,9 @@ test('the worker may store orders and reserve stock, consume the main queue, par
 
 test('the validator may read order files (and tell a missing key by 404), queue and park orders, record rejects', (t) => {
   const g = grants('functions.yaml', 'ValidatorRole')
-  t.deepEqual(g.get('s3:GetObject'), [`arn:aws:s3:::${BUCKET}/orders/*`])
-  t.deepEqual(g.get('s3:GetObjectVersion'), [`arn:aws:s3:::${BUCKET}/orders/*`])
+  const prefixes = [`arn:aws:s3:::${BUCKET}/orders/*`, `arn:aws:s3:::${BUCKET}/raw/*`]
+  t.deepEqual(g.get('s3:GetObject'), prefixes, 'the objects under each intake prefix, nothing else of the bucket')
+  t.deepEqual(g.get('s3:GetObjectVersion'), prefixes)
   t.deepEqual(g.get('s3:ListBucket'), [`arn:aws:s3:::${BUCKET}`])
   t.deepEqual(g.get('sqs:SendMessage')?.sort(), [
     arn('sqs', 'tp-orders-ingest-dlq'),

@@ -3,6 +3,7 @@
  * runner, orders sent through S3 and HTTP; assertions on DynamoDB, the queues and CloudWatch afterwards.
  */
 import anyTest, { type TestFn } from 'ava'
+import { gzipSync } from 'node:zlib'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { getOrderStatus, getStock, setStock } from '../../lib/aws/table.ts'
 import { seed, seedText } from '../helpers/fixtures.ts'
@@ -115,6 +116,24 @@ test.serial('a JSONL file with valid, invalid and duplicate lines', async (t) =>
     return m.length > 0 && m
   })
   t.deepEqual(parked.map((m) => m.MessageAttributes!.source!.StringValue!.split('#')[1]).sort(), ['2', '4'])
+})
+
+test.serial('a gzipped JSONL file under raw/year=…/month=…/day=… flows through the same pipeline', async (t) => {
+  // Prepare: the data lake's layout, a second intake prefix (IntakePrefixes default orders/,raw/)
+  const { stack } = t.context
+  const body = gzipSync([JSON.stringify({ ...seed('tp-valid.json'), order_id: 'ORD-RAW-1' })].join('\n'))
+  // Act
+  await stack.clients.s3.send(
+    new PutObjectCommand({
+      Bucket: stack.runner.deployment.bucket,
+      Key: 'raw/year=2026/month=01/day=07/orders.jsonl.gz',
+      Body: body,
+    }),
+  )
+  // Assess
+  await waitFor('ORD-RAW-1 to settle', async () => stack.outcomes.all('ORD-RAW-1').length > 0)
+  t.deepEqual(stack.outcomes.all('ORD-RAW-1'), ['PROCESSED'])
+  t.is((await status(stack, 'ORD-RAW-1'))?.status, 'PROCESSED')
 })
 
 test.serial("npm run outputs finds the deployment's names where moto shows no stack Outputs", async (t) => {
