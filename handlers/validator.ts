@@ -73,7 +73,15 @@ export const buildValidator = (deps: ValidatorDeps) => {
   const { config, sqs } = deps
   const log = deps.logger ?? baseLogger
   // Built once; only the metrics buffer is the invocation's own.
-  const fileDeps = { config, sqs, log, dynamo: deps.dynamo, sns: deps.sns, now: deps.now ?? (() => new Date()) }
+  const fileDeps = {
+    config,
+    sqs,
+    log,
+    dynamo: deps.dynamo,
+    sns: deps.sns,
+    s3: deps.s3,
+    now: deps.now ?? (() => new Date()),
+  }
   // middy aborts `signal` when the invocation is about to time out: the files stop, nothing runs on behind it.
   const eachSource = async (event: { Records: unknown[] }, context: ValidatorContext, signal: AbortSignal) =>
     Promise.allSettled(event.Records.map(async (_, index) => validateSource(index, context, { ...fileDeps, signal })))

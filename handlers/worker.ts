@@ -68,7 +68,16 @@ export const processRecord = async (
   const correlationId = record.messageAttributes?.[ATTRIBUTE.CORRELATION_ID]?.stringValue ?? record.messageId
   const reject = async (error: unknown, orderId?: string, hash?: string): Promise<never> => {
     const subject = `Order ${orderId ?? 'without an id'} rejected`
-    const rejectDeps = { ...deps, metrics: context.metrics, log, requestId: context.awsRequestId, now: deps.now() }
+    // An alert of its own only for a conflict: the same id with other content is worth a person's look.
+    const alertFor = (r: { error: unknown }) => r.error instanceof ConflictError
+    const rejectDeps = {
+      ...deps,
+      metrics: context.metrics,
+      log,
+      requestId: context.awsRequestId,
+      now: deps.now(),
+      alertFor,
+    }
     await announceRejects([{ error, orderId, hash, source: record.eventSourceARN, correlationId, subject }], rejectDeps)
     throw error
   }

@@ -1,7 +1,8 @@
 /**
  * The one reject step, shared by the validator (a file's bad lines) and the worker (a message that fails its
  * checks, or a conflict): each rejected order is recorded beside its id in the table (when it has a usable one: the
- * id stays free for a corrected order), counted, logged without its content, and announced on the alerts topic.
+ * id stays free for a corrected order), counted, logged without its content, and announced on the alerts topic
+ * where an alert of its own is worth it (`alertFor`: the worker's conflicts; a file's rejects go in its one alert).
  * Parking the message in the DLQ is the caller's (the validator parks a file's rejects itself; the worker's
  * classifyErrors parks the record).
  */
@@ -36,6 +37,8 @@ export interface RejectDeps {
   /** The invocation's request id, for the log lines. */
   requestId?: string
   now: Date
+  /** Which rejects get an alert of their own (default all): a file's rejects are announced once, by its report. */
+  alertFor?: (reject: Reject) => boolean
 }
 
 /** Records, counts, logs and announces rejected orders (alerts: best effort, never failing the reject). */
@@ -68,7 +71,7 @@ export const announceRejects = async (rejects: Reject[], deps: RejectDeps): Prom
     const reason = { errorClass: errorClass(r.error), error: errorMessage(r.error) }
     log.warn({ requestId: deps.requestId, orderId, source, correlationId, ...reason }, LOG.ORDER_REJECTED)
   }
-  const alerts = rejects.map((r): Alert => ({
+  const alerts = rejects.filter(deps.alertFor ?? (() => true)).map((r): Alert => ({
     type: 'REJECTED',
     order_id: r.orderId,
     subject: r.subject,

@@ -9,6 +9,7 @@
  * already on its way has settled.
  */
 import { randomUUID } from 'node:crypto'
+import type { S3Client } from '@aws-sdk/client-s3'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { SNSClient } from '@aws-sdk/client-sns'
 import type { SQSClient } from '@aws-sdk/client-sqs'
@@ -25,6 +26,7 @@ import { DEFAULTS, type Config } from '../runtime/config.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { OrderLine } from './lines.ts'
 import type { S3ObjectRef } from './notification.ts'
+import { completeFile, ReportBuilder, type FileReport } from './report.ts'
 
 export type ValidatorConfig = Pick<
   Config,
@@ -50,6 +52,8 @@ export interface FileDeps {
   now: () => Date
   /** Aborted when the invocation runs out of time (middy's timeoutEarly): the file stops between two lines. */
   signal?: AbortSignal
+  /** Where the file's report goes (`reports/<key>.json` in its bucket); without it, no report and no file alert. */
+  s3?: S3Client
 }
 
 export interface FileSummary {
@@ -83,6 +87,8 @@ const refused = ({ line, order }: Valid, f: FailedMessage): Rejected => ({
 /** One file's intake: lines in, batches of ten out. */
 class FileIntake {
   readonly summary: FileSummary = { accepted: 0, rejected: 0 }
+  readonly report = new ReportBuilder()
+  readonly startedAt: Date
   readonly correlationId = randomUUID()
   readonly #receivedAt: string
   #valid: Valid[] = []
@@ -97,7 +103,8 @@ class FileIntake {
     readonly ref: S3ObjectRef,
     readonly deps: FileDeps,
   ) {
-    this.#receivedAt = deps.now().toISOString()
+    this.startedAt = deps.now()
+    this.#receivedAt = this.startedAt.toISOString()
     this.#maxInFlight = deps.config.sendsInFlight ?? DEFAULTS.sendsInFlight
   }
 
@@ -220,8 +227,28 @@ class FileIntake {
       correlationId: this.correlationId,
       subject: `Order rejected from ${ref.key}`,
     }))
-    await announceRejects(rejects, { ...deps, now })
+    // No alert per line: the file's report announces its rejects once (report.ts).
+    await announceRejects(rejects, { ...deps, now, alertFor: () => false })
+    for (const r of batch) this.report.add(r.line.line, r.error)
     this.summary.rejected += batch.length
+  }
+}
+
+const fileReport = (file: FileIntake, ref: S3ObjectRef, finished: Date): FileReport => {
+  const durationMs = Math.max(1, finished.getTime() - file.startedAt.getTime())
+  const lines = file.summary.accepted + file.summary.rejected
+  return {
+    bucket: ref.bucket,
+    key: ref.key,
+    versionId: ref.versionId,
+    correlationId: file.correlationId,
+    ...file.summary,
+    rejectedByReason: file.report.byReason,
+    rejects: file.report.rejects,
+    startedAt: file.startedAt.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationMs,
+    linesPerSecond: Math.round((lines * 1000) / durationMs),
   }
 }
 
@@ -244,6 +271,7 @@ export const validateFile = async (
     throw err
   }
   await file.finish()
+  if (deps.s3) await completeFile(ref, fileReport(file, ref, deps.now()), { ...deps, s3: deps.s3 })
   const { bucket, key, versionId } = ref
   const sendsInFlight = file.maxSendsInFlight
   deps.log.info(

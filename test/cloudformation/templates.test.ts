@@ -526,7 +526,7 @@ test('the worker may store orders and reserve stock, consume the main queue, par
   t.false(g.has('dynamodb:GetItem') || g.has('dynamodb:DeleteItem') || g.has('s3:GetObject'))
 })
 
-test('the validator may read order files (and tell a missing key by 404), queue and park orders, record rejects', (t) => {
+test('the validator may read order files (and tell a missing key by 404), queue and park orders, record rejects, write reports', (t) => {
   const g = grants('functions.yaml', 'ValidatorRole')
   const prefixes = [`arn:aws:s3:::${BUCKET}/orders/*`, `arn:aws:s3:::${BUCKET}/raw/*`]
   t.deepEqual(g.get('s3:GetObject'), prefixes, 'the objects under each intake prefix, nothing else of the bucket')
@@ -542,7 +542,8 @@ test('the validator may read order files (and tell a missing key by 404), queue 
   t.deepEqual(g.get('dynamodb:PutItem'), [TABLE_ARN])
   t.deepEqual(g.get('sns:Publish'), [arn('sns', 'tp-order-alerts')])
   t.deepEqual(g.get('cloudwatch:PutMetricData'), ['*'])
-  t.false(g.has('dynamodb:UpdateItem') || g.has('s3:PutObject') || g.has('s3:DeleteObject'))
+  t.deepEqual(g.get('s3:PutObject'), [`arn:aws:s3:::${BUCKET}/reports/*`], 'its reports, nothing else')
+  t.false(g.has('dynamodb:UpdateItem') || g.has('s3:DeleteObject'))
 })
 
 test('the API function may read order status and queue orders, nothing else', (t) => {
@@ -997,4 +998,14 @@ test('each function log group counts the "metrics not published" lines into Metr
     MetricName: 'MetricsNotPublished',
     ComparisonOperator: 'GreaterThanThreshold',
   })
+})
+
+test('IntakePrefixes must not include reports/, where the validator writes each file report', (t) => {
+  t.true(rulesAccept(main, valuesOf(main)))
+  t.true(rulesAccept(main, valuesOf(main, { IntakePrefixes: 'orders/,raw/,lake/' })))
+  t.false(rulesAccept(main, valuesOf(main, { IntakePrefixes: 'orders/,reports/' })))
+  const pattern = new RegExp(String(main.Parameters?.IntakePrefixes?.AllowedPattern))
+  t.regex('orders/,raw/', pattern)
+  for (const bad of ['orders', 'orders/,', 'a/,b/,c/,d/', '/', 'orders/,raw'])
+    t.notRegex(bad, pattern, `${bad} is refused`)
 })

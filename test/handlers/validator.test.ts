@@ -1,10 +1,13 @@
 import anyTest, { type TestFn } from 'ava'
 import type { S3Event, SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { gzipSync } from 'node:zlib'
-import { PutObjectCommand } from '@aws-sdk/client-s3'
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { buildValidator, type ValidatorConfig } from '../../handlers/validator.ts'
 import { getOrderStatus } from '../../lib/aws/table.ts'
+import type { FileReport } from '../../lib/intake/report.ts'
+import { program as reportCommand } from '../../scripts/report.ts'
+import { runCommand } from '../helpers/cli.ts'
 import { fakeContext, seed, seedText, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
 import { createResources, drain, metricSum, useMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
 
@@ -132,9 +135,56 @@ test('a JSONL file: valid lines queued, invalid and broken lines parked with the
     ['exclusiveMinimum', 'minItems', 'sum'],
   )
   t.is(await metricSum(clients.cloudWatch, r, 'OrdersRejected'), 2)
+  // One alert for the file, not one per rejected line: it names the counts and the report
   const alerts = await bodies(clients.sqs, r.alertsQueueUrl)
-  t.is(alerts.length, 2)
-  t.true(alerts.every((a) => a.body.type === 'REJECTED'))
+  t.is(alerts.length, 1)
+  t.like(alerts[0]?.body, {
+    type: 'FILE_REJECTS',
+    rejected: 2,
+    accepted: 2,
+    report: `s3://${r.bucket}/reports/orders/lot de commandes été.jsonl.json`,
+  })
+  // The report, beside the file: counts by reason and each reject with its line
+  const report = JSON.parse(
+    await (
+      await clients.s3.send(
+        new GetObjectCommand({ Bucket: r.bucket, Key: 'reports/orders/lot de commandes été.jsonl.json' }),
+      )
+    ).Body!.transformToString(),
+  ) as FileReport
+  t.like(report, { key: 'orders/lot de commandes été.jsonl', accepted: 2, rejected: 2 })
+  t.deepEqual(report.rejectedByReason, {
+    MalformedOrderError: 1,
+    'ValidationError:exclusiveMinimum': 1,
+    'ValidationError:minItems': 1,
+    'ValidationError:sum': 1,
+  })
+  t.deepEqual(
+    report.rejects.map((x) => [x.line, x.class]),
+    [
+      [2, 'ValidationError'],
+      [4, 'MalformedOrderError'],
+    ],
+  )
+  t.true(report.linesPerSecond > 0 && report.durationMs > 0)
+  // npm run report prints it
+  const printed = await runCommand(reportCommand, [
+    'orders/lot de commandes été.jsonl',
+    '--bucket',
+    r.bucket,
+    '--endpoint',
+    t.context.moto.endpoint,
+  ])
+  t.regex(printed, /^s3:\/\/.*orders\/lot de commandes été\.jsonl \(version .*\)\n2 accepted, 2 rejected, \d+ lines\/s/)
+  t.regex(printed, /ValidationError:sum\s+1/)
+  t.regex(printed, /\n2\s+ValidationError\s+amount must be greater than 0/)
+  await t.throwsAsync(
+    runCommand(reportCommand, ['orders/none.jsonl', '--bucket', r.bucket, '--endpoint', t.context.moto.endpoint]),
+    { message: /^no report for orders\/none\.jsonl in / },
+  )
+  // The same file again (a re-delivered event): its report is written again, its alert not sent twice
+  await run(event)
+  t.is((await bodies(clients.sqs, r.alertsQueueUrl)).length, 0)
 })
 
 test('the S3 test event is acknowledged and ignored', async (t) => {
