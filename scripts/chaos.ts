@@ -40,6 +40,8 @@ export interface ChaosOptions {
   serverErrors: number
   kills: number
   timeoutSeconds: number
+  /** Build the bundles first (npm run build), as the command does unless --no-build. */
+  build?: boolean
   log?: (line: string) => void
 }
 
@@ -134,6 +136,11 @@ const depthOf = async (sqs: SQSClient, url: string): Promise<number> => {
 /** Runs the whole fault run and returns what became of every order. */
 export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
   const log = options.log ?? ((line: string) => console.log(line))
+  if (options.build) {
+    log('building the bundles (npm run build)')
+    const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, encoding: 'utf8' })
+    if (build.status !== 0) throw new Error(`npm run build failed: ${build.stderr.slice(-500)}`)
+  }
   if (!existsSync(join(root, 'dist/worker/index.mjs'))) throw new Error('dist/ is missing: run npm run build first')
   const workDir = mkdtempSync(join(tmpdir(), 'chaos-'))
   const moto = await startMotoServer(await freePort(), join(workDir, 'moto.log'))
@@ -373,12 +380,14 @@ const program = new Command('chaos')
       .argParser(count('--timeout')),
   )
   .option('--json', 'print the report as JSON')
+  .option('--no-build', 'use the bundles in dist/ as they are')
   .addHelpText(
     'after',
-    '\nNeeds moto_server and the built bundles (npm run chaos builds them). Uses an emulator of its own on a free port.',
+    '\nNeeds moto_server; builds the bundles first (--no-build: use dist/ as it is). Uses an emulator of its own on a free port.',
   )
   .action(
     async (o: {
+      build: boolean
       orders: number
       seed: number
       throttle: number
