@@ -39,6 +39,8 @@ interface RunOptions {
   failing?: (input: SendMessageBatchCommandInput) => boolean
   /** Where the calls are counted (to read them after a run that throws). */
   calls?: { total: number; running: number; most: number }
+  /** Aborted as middy aborts a handler about to time out. */
+  signal?: AbortSignal
 }
 
 /** One run of validateFile over `text` with mocked clients: what went to each queue, and how many calls at once. */
@@ -81,6 +83,7 @@ const run = async (text: string, options: RunOptions = {}) => {
     metrics: new MetricsBuffer(),
     log: createLogger({ level: 'silent' }),
     now: () => new Date('2026-01-07T10:00:00Z'),
+    signal: options.signal,
   })
   const to = (url: string) => sent.filter((s) => s.QueueUrl === url).flatMap((s) => s.Entries ?? [])
   return { summary, queued: to(MAIN), parked: to(DLQ), calls }
@@ -147,4 +150,19 @@ test('a batch the queue keeps refusing fails the file once the batches on their 
   // Assess
   t.regex(err?.message ?? '', /could not be queued/)
   t.is(calls.running, 0, 'no call is still on its way when the file fails')
+})
+
+test('when the invocation is about to time out, the file stops between two lines and sends nothing more', async (t) => {
+  // Prepare: 2,000 orders, each call 5 ms; the abort comes after the first calls
+  const abort = new AbortController()
+  const calls = { total: 0, running: 0, most: 0 }
+  setTimeout(() => abort.abort(new Error('timed out')), 30)
+  // Act
+  await t.throwsAsync(run(orders(2000), { latencyMs: 5, signal: abort.signal, calls }), { message: 'timed out' })
+  const atAbort = calls.total
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  // Assess
+  t.true(atAbort < 200, `stopped early (${atAbort} of 200 batches)`)
+  t.is(calls.total, atAbort, 'no call after the file stopped')
+  t.is(calls.running, 0)
 })
