@@ -12,11 +12,11 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { paginateScan } from '@aws-sdk/lib-dynamodb'
 import { Command, Option } from 'commander'
 import { dynamoClient, s3Client, sqsClient } from '../lib/aws/clients.ts'
 import { describeMessage } from '../lib/aws/dlq.ts'
+import { queueDepth } from '../lib/aws/queue.ts'
 import { setStock, ORDER_SK, STOCK_SK } from '../lib/aws/table.ts'
 import { OUTCOME } from '../lib/orders/outcomes.ts'
 import { run } from './cli.ts'
@@ -119,18 +119,6 @@ export const orderMix = (count: number, seed: number): Sent[] => {
     }
   }
   return sent
-}
-
-const depthOf = async (sqs: SQSClient, url: string): Promise<number> => {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  )
-  return (
-    Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
-  )
 }
 
 /** Runs the whole fault run and returns what became of every order. */
@@ -244,7 +232,7 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
     let drained = false
     const deadline = Date.now() + options.timeoutSeconds * 1000
     while (Date.now() < deadline) {
-      const depths = await Promise.all([depthOf(sqs, d.ingestQueueUrl), depthOf(sqs, d.mainQueueUrl)])
+      const depths = await Promise.all([queueDepth(sqs, d.ingestQueueUrl), queueDepth(sqs, d.mainQueueUrl)])
       quiet = depths.every((x) => x === 0) ? quiet + 1 : 0
       if (quiet >= 3) {
         drained = true

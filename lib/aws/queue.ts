@@ -3,7 +3,12 @@
  * retried (SQS does not throw for them), and what still fails is returned to the caller, who decides (retry the
  * record, or park it).
  */
-import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs'
+import {
+  GetQueueAttributesCommand,
+  SendMessageBatchCommand,
+  type MessageAttributeValue,
+  type SQSClient,
+} from '@aws-sdk/client-sqs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { LIMITS } from '../orders/limits.ts'
 
@@ -107,4 +112,17 @@ export const sendMessages = async (
     }),
   )
   return failed
+}
+
+/** Messages in a queue, waiting or in flight (SQS's approximate counts). */
+export const queueDepth = async (client: SQSClient, queueUrl: string): Promise<number> => {
+  const { Attributes = {} } = await client.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  )
+  return (
+    Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+  )
 }

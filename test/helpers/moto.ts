@@ -5,7 +5,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TestFn } from 'ava'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch'
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3'
@@ -13,23 +12,15 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { queueDepth } from '../../lib/aws/queue.ts'
+import { freePort } from '../../scripts/local/moto.ts'
 
-/** A TCP port nobody listens on now. */
-export const freePort = async (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
+export { freePort }
 
 if (spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).error) {
   throw new Error("moto_server not found: install it with `pip install 'moto[server]'` (see README, Requirements)")
@@ -167,17 +158,8 @@ export const drain = async (sqs: SQSClient, queueUrl: string): Promise<Message[]
   }
 }
 
-export const depth = async (sqs: SQSClient, queueUrl: string): Promise<number> => {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  )
-  return (
-    Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
-  )
-}
+/** Messages in a queue, waiting or in flight. */
+export const depth = queueDepth
 
 /** The sum of a metric around now, as CloudWatch reports it (GetMetricStatistics: moto's GetMetricData ignores the namespace). */
 export const metricSum = async (cloudWatch: CloudWatchClient, r: Resources, name: string): Promise<number> => {
