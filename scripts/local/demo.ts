@@ -10,7 +10,7 @@ import { example, exampleText } from '../../schemas/examples.ts'
 import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { getOrderStatus, getStock, setStock } from '../../lib/aws/table.ts'
 import type { Deployment } from '../stack/deployment.ts'
-import { receiveAll } from '../ops/dlq.ts'
+import { peekAll } from '../ops/dlq.ts'
 import { outcomeMetrics, queueStatus } from '../ops/observe.ts'
 import { dynamoClient, sqsClient, s3Client, cloudWatchClient } from '../../lib/aws/clients.ts'
 import { formatTable } from '../format.ts'
@@ -280,7 +280,7 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   )
 
   print('\nmain DLQ: why each message is there')
-  const parked = (await receiveAll(sqs, d.mainDlqUrl, 0)).map(describeMessage)
+  const parked = (await peekAll(sqs, d.mainDlqUrl)).map(describeMessage)
   print(
     formatTable(
       parked.map((m) => ({

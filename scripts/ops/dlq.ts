@@ -22,7 +22,8 @@ import { PERMANENT_ERROR_CLASSES } from '../../lib/orders/errors.ts'
 
 /**
  * Receives every message of the queue once, hidden for `visibilitySeconds` (make them visible again with
- * `release`). With a visibility of 0 (a peek) the same messages come back: it stops when a receive brings none new.
+ * `release`). It stops when a receive brings none new, so a visibility of 0 sees only the first messages again and
+ * again: to look without taking, use `peekAll`.
  */
 export const receiveAll = async (
   sqs: SQSClient,
@@ -59,6 +60,17 @@ export const release = async (sqs: SQSClient, queueUrl: string, messages: Messag
       }),
     )
   }
+}
+
+/**
+ * Every message of a dead-letter queue, read and made visible again at once: hidden for a moment while read, so
+ * that each comes once (a receive with visibility 0 answers the same first messages again, on moto at least, and
+ * would stop at them). Only for a queue nothing consumes, as a DLQ: a consumer would not see them meanwhile.
+ */
+export const peekAll = async (sqs: SQSClient, queueUrl: string, max = Infinity): Promise<Message[]> => {
+  const messages = await receiveAll(sqs, queueUrl, 30, max)
+  await release(sqs, queueUrl, messages)
+  return messages
 }
 
 /** The queue whose redrive policy sends its failures to `dlqArn` (moto's DLQ messages carry no source ARN). */

@@ -8,7 +8,7 @@ import { GetMetricStatisticsCommand, type CloudWatchClient } from '@aws-sdk/clie
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { describeMessage } from '../../lib/aws/dlq.ts'
 import { METRIC } from '../../lib/orders/outcomes.ts'
-import { receiveAll } from './dlq.ts'
+import { peekAll } from './dlq.ts'
 import { formatAge } from '../format.ts'
 
 /** A metric over the last hour: its sum (or maximum); undefined when CloudWatch has no datapoint. */
@@ -106,7 +106,7 @@ export const queueStatus = async (sqs: SQSClient, cw: CloudWatchClient, name: st
     'Maximum',
   )
   if (oldest === undefined && dlq && waiting > 0) {
-    const peeked = (await receiveAll(sqs, url, 0, 100)).map(describeMessage)
+    const peeked = (await peekAll(sqs, url, 100)).map(describeMessage)
     oldest = Math.max(...peeked.map((m) => (Date.now() - m.parkedAt.getTime()) / 1000))
   }
   return {
