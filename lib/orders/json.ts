@@ -28,19 +28,42 @@ export interface JsonProblem {
  * `maxDepth` (an object or an array counts one level), or a number that is not a safe integer nor a finite double
  * within ±2^53 (the DynamoDB marshaller refuses what it cannot store exactly).
  */
+interface Frame {
+  value: object
+  /** Levels down to this object or array, the root being 1. */
+  depth: number
+  key: string | number
+  parent: Frame | undefined
+}
+
+/** The JSON Pointer of a frame (and of one of its members): built only when a problem is found. */
+const pointer = (frame: Frame, member?: string | number): string => {
+  const keys = member === undefined ? [] : [String(member)]
+  for (let f: Frame | undefined = frame; f?.parent !== undefined; f = f.parent) keys.push(String(f.key))
+  return keys
+    .reverse()
+    .map((k) => `/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`)
+    .join('')
+}
+
+const unsafeNumber = (n: number): boolean => !Number.isFinite(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER
+
 export const jsonProblem = (value: unknown, maxDepth: number = LIMITS.MAX_JSON_DEPTH): JsonProblem | undefined => {
-  const stack: { value: unknown; depth: number; path: string }[] = [{ value, depth: 0, path: '' }]
+  if (typeof value === 'number') return unsafeNumber(value) ? { path: '', rule: 'safeNumber' } : undefined
+  if (typeof value !== 'object' || value === null) return undefined
+  const stack: Frame[] = [{ value, depth: 1, key: '', parent: undefined }]
   while (stack.length > 0) {
-    const { value: v, depth, path } = stack.pop()!
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v) || Math.abs(v) > Number.MAX_SAFE_INTEGER) return { path, rule: 'safeNumber' }
-      continue
-    }
-    if (typeof v !== 'object' || v === null) continue
-    if (depth + 1 > maxDepth) return { path, rule: 'maxDepth' }
-    const entries = Array.isArray(v) ? v.map((item, i) => [String(i), item] as const) : Object.entries(v)
-    for (const [key, child] of entries) {
-      stack.push({ value: child, depth: depth + 1, path: `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}` })
+    const frame = stack.pop()!
+    if (frame.depth > maxDepth) return { path: pointer(frame), rule: 'maxDepth' }
+    const object = frame.value as Record<string, unknown>
+    const keys: (string | number)[] = Array.isArray(object) ? object.map((_, i) => i) : Object.keys(object)
+    for (const key of keys) {
+      const child = object[key as string]
+      if (typeof child === 'number') {
+        if (unsafeNumber(child)) return { path: pointer(frame, key), rule: 'safeNumber' }
+      } else if (typeof child === 'object' && child !== null) {
+        stack.push({ value: child, depth: frame.depth + 1, key, parent: frame })
+      }
     }
   }
   return undefined
