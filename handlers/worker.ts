@@ -55,6 +55,9 @@ export interface WorkerDeps {
   timeoutEarlyMs?: number
 }
 
+/** An alert of its own only for a conflict: the same id with other content is worth a person's look. */
+const conflictsOnly = (r: { error: unknown }): boolean => r.error instanceof ConflictError
+
 /**
  * One main-queue record: checked against the canonical schema again (an edited or replayed message must not slip
  * through), then stored once. A reject is recorded and announced, then thrown for classifyErrors to park.
@@ -68,15 +71,13 @@ export const processRecord = async (
   const correlationId = record.messageAttributes?.[ATTRIBUTE.CORRELATION_ID]?.stringValue ?? record.messageId
   const reject = async (error: unknown, orderId?: string, hash?: string): Promise<never> => {
     const subject = `Order ${orderId ?? 'without an id'} rejected`
-    // An alert of its own only for a conflict: the same id with other content is worth a person's look.
-    const alertFor = (r: { error: unknown }) => r.error instanceof ConflictError
     const rejectDeps = {
       ...deps,
       metrics: context.metrics,
       log,
       requestId: context.awsRequestId,
       now: deps.now(),
-      alertFor,
+      alertFor: conflictsOnly,
     }
     await announceRejects([{ error, orderId, hash, source: record.eventSourceARN, correlationId, subject }], rejectDeps)
     throw error

@@ -22,6 +22,7 @@ import { OUTCOME } from '../lib/orders/outcomes.ts'
 import { run } from './cli.ts'
 import { formatTable } from './format.ts'
 import { OutcomeLog } from './local/demo.ts'
+import { deployToEmulator } from './local/deploy.ts'
 import { seededRandom, startFaultProxy, type FaultCounts } from './local/fault-proxy.ts'
 import { freePort, startMotoServer } from './local/moto.ts'
 import { stopProcess } from './local/process.ts'
@@ -138,15 +139,12 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
   let proxyStop: (() => Promise<void>) | undefined
   try {
     log(`emulator at ${moto.endpoint}; deploying ${stackName}`)
-    const deploy = spawnSync(
-      join(root, 'scripts/deploy.sh'),
-      [
-        ...['--endpoint', moto.endpoint, '--prefix', prefix, '--stage', 'chaos', '--skip-build'],
-        ...['FunctionTimeout=2', 'QueueVisibilityTimeout=12', 'MaxReceiveCount=5'],
-      ],
-      { cwd: root, encoding: 'utf8', env: { ...process.env, AWS_ENDPOINT_URL: moto.endpoint } },
-    )
-    if (deploy.status !== 0) throw new Error(`the deploy failed (exit ${deploy.status}): ${deploy.stderr.slice(-500)}`)
+    await deployToEmulator({
+      endpoint: moto.endpoint,
+      prefix,
+      stage: 'chaos',
+      parameters: { FunctionTimeout: 2, QueueVisibilityTimeout: 12, MaxReceiveCount: 5 },
+    })
 
     const proxy = await startFaultProxy(
       moto.endpoint,

@@ -4,12 +4,12 @@
  * Lambda's semantics, the API served on a local port), runs the demo and prints its report, then keeps serving
  * until Ctrl-C. With --once it exits after the report: 0 when every order got the outcome it must get.
  */
-import { spawnSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { OutcomeLog, runDemo } from './local/demo.ts'
+import { deployToEmulator } from './local/deploy.ts'
 import { motoAnswers, startMotoServer, type MotoServer } from './local/moto.ts'
 import { stopProcess } from './local/process.ts'
 import { startRunner } from './local/runner.ts'
@@ -68,24 +68,15 @@ const program = new Command('start')
 
     step(`deploying ${stackName} with scripts/deploy.sh`)
     const started = Date.now()
-    const deploy = spawnSync(
-      join(root, 'scripts/deploy.sh'),
-      [
-        '--endpoint',
-        moto.endpoint,
-        '--prefix',
-        options.prefix,
-        '--stage',
-        options.stage,
-        '--region',
-        options.region,
-        '--stack-name',
-        stackName,
-        ...(options.build ? [] : ['--skip-build']),
-      ],
-      { stdio: 'inherit', cwd: root },
-    )
-    if (deploy.status !== 0) throw new Error(`the deploy failed (exit ${deploy.status})`)
+    await deployToEmulator({
+      endpoint: moto.endpoint,
+      prefix: options.prefix,
+      stage: options.stage,
+      region: options.region,
+      stackName,
+      build: options.build,
+      inherit: true,
+    })
     console.log(`deployed in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 
     step('starting the local runner')

@@ -32,17 +32,18 @@ export interface MotoServer {
 
 /**
  * Starts `moto_server -H localhost -p PORT` (localhost, not 127.0.0.1: moto resolves nested TemplateURLs only on
- * localhost) with its output in `logFile`, and waits until it answers.
+ * localhost) with its output in `logFile` (or nowhere), and waits until it answers.
  * @throws when moto_server is not installed, or does not answer within 10 s
  */
-export const startMotoServer = async (port: number, logFile: string): Promise<MotoServer> => {
+export const startMotoServer = async (port: number, logFile?: string): Promise<MotoServer> => {
   const endpoint = `http://localhost:${port}`
   if (spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).error) {
     throw new Error("moto_server is not installed: pip install 'moto[server]' (Python 3.9 or newer)")
   }
-  const out = openSync(logFile, 'a')
+  const out = logFile ? openSync(logFile, 'a') : 'ignore'
   const child = spawn('moto_server', ['-H', 'localhost', '-p', String(port)], { stdio: ['ignore', out, out] })
   for (let i = 0; i < 100 && !(await motoAnswers(endpoint)); i++) await sleep(100)
-  if (!(await motoAnswers(endpoint))) throw new Error(`moto_server did not start on port ${port} (see ${logFile})`)
+  if (!(await motoAnswers(endpoint)))
+    throw new Error(`moto_server did not start on port ${port}${logFile ? ` (see ${logFile})` : ''}`)
   return { endpoint, child }
 }

@@ -11,7 +11,7 @@ import { buildValidator } from '../../handlers/validator.ts'
 import { buildWorker } from '../../handlers/worker.ts'
 import { createLogger } from '../../lib/runtime/logger.ts'
 import { awsEvent, fakeContext, seed, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
-import { createResources, drain, useMoto, type Clients, type Moto } from '../helpers/moto.ts'
+import { configFor, createResources, drain, useMoto, type Clients, type Moto } from '../helpers/moto.ts'
 
 const test = anyTest as TestFn<{ moto: Moto; clients: Clients }>
 useMoto(test)
@@ -35,19 +35,7 @@ test('no log line of the validator, the worker or the API holds an e-mail, CPF o
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } })
   const { clients } = t.context
   const r = await createResources(clients, 'pii')
-  const config = {
-    ordersTable: r.ordersTable,
-    mainQueueUrl: r.mainQueueUrl,
-    mainDlqUrl: r.mainDlqUrl,
-    ingestDlqUrl: r.ingestDlqUrl,
-    alertTopicArn: r.alertTopicArn,
-    metricsNamespace: r.metricsNamespace,
-    stage: r.stage,
-    stockTracking: true,
-    defaultCurrency: 'EUR',
-    maxOrderAmount: 10000,
-    corsOrigins: [],
-  }
+  const config = configFor(r)
   const validator = buildValidator({ config, ...clients, logger })
   const worker = buildWorker({ config, ...clients, logger })
   const api = buildApi({ config, ...clients, logger })

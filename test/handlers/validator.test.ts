@@ -9,7 +9,16 @@ import type { FileReport } from '../../lib/intake/report.ts'
 import { program as reportCommand } from '../../scripts/report.ts'
 import { runCommand } from '../helpers/cli.ts'
 import { fakeContext, seed, seedText, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
-import { createResources, drain, metricSum, useMoto, type Clients, type Moto, type Resources } from '../helpers/moto.ts'
+import {
+  configFor,
+  createResources,
+  drain,
+  metricSum,
+  useMoto,
+  type Clients,
+  type Moto,
+  type Resources,
+} from '../helpers/moto.ts'
 
 const test = anyTest as TestFn<{ moto: Moto; clients: Clients }>
 
@@ -19,17 +28,7 @@ useMoto(test)
 const setup = async (t: { context: { clients: Clients } }, clients: Partial<Clients> = {}) => {
   const all = { ...t.context.clients, ...clients }
   const r: Resources = await createResources(t.context.clients, `v${++prefixes}`)
-  const config: ValidatorConfig = {
-    ordersTable: r.ordersTable,
-    mainQueueUrl: r.mainQueueUrl,
-    mainDlqUrl: r.mainDlqUrl,
-    ingestDlqUrl: r.ingestDlqUrl,
-    alertTopicArn: r.alertTopicArn,
-    metricsNamespace: r.metricsNamespace,
-    stage: r.stage,
-    defaultCurrency: 'EUR',
-    maxOrderAmount: 10000,
-  }
+  const config: ValidatorConfig = configFor(r)
   const validator = buildValidator({ config, ...all })
   const run = async (event: SQSEvent | S3Event) => validator(event, fakeContext())
   /** Uploads an object and returns the ingest-queue event S3 would deliver for it (key URL-encoded as S3 does). */

@@ -8,6 +8,7 @@ import { awsEvent, fakeContext, seed, sqsEvent, sqsRecord } from '../helpers/fix
 import { emulateTokenRules } from '../helpers/dynamo-tokens.ts'
 import {
   clientsFor,
+  configFor,
   createResources,
   drain,
   metricSum,
@@ -37,17 +38,7 @@ const setup = async (
 ) => {
   const all = { ...t.context.clients, ...clients }
   const r = await createResources(t.context.clients, `w${++prefixes}`)
-  const config: WorkerConfig = {
-    ordersTable: r.ordersTable,
-    mainDlqUrl: r.mainDlqUrl,
-    alertTopicArn: r.alertTopicArn,
-    metricsNamespace: r.metricsNamespace,
-    stage: r.stage,
-    stockTracking: true,
-    defaultCurrency: 'EUR',
-    maxOrderAmount: 10000,
-    ...overrides,
-  }
+  const config: WorkerConfig = { ...configFor(r), ...overrides }
   const worker = buildWorker({ config, dynamo: all.dynamo, sqs: all.sqs, sns: all.sns, cloudWatch: all.cloudWatch })
   const run = async (event: SQSEvent) => worker(event, fakeContext() as never) as Promise<SQSBatchResponse>
   return { r, config, run, clients: all }

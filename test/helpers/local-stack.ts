@@ -4,12 +4,11 @@
  * `npm test` builds the bundles once before the tests (`npm run build`).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { OutcomeLog } from '../../scripts/local/demo.ts'
+import { deployToEmulator } from '../../scripts/local/deploy.ts'
 import { startRunner, type Runner } from '../../scripts/local/runner.ts'
 import { clientsFor, freePort, startMoto, type Clients, type Moto } from './moto.ts'
 
@@ -34,20 +33,7 @@ export const deployLocalStack = async (
     throw new Error('dist/ is missing: run npm run build (npm test does)')
   const moto = await startMoto()
   const stackName = `${prefix}-order-pipeline`
-  await promisify(execFile)(
-    join(root, 'scripts/deploy.sh'),
-    [
-      '--endpoint',
-      moto.endpoint,
-      '--prefix',
-      prefix,
-      '--stage',
-      'test',
-      '--skip-build',
-      ...Object.entries(parameters).map(([k, v]) => `${k}=${v}`),
-    ],
-    { cwd: root, env: { ...process.env, AWS_ENDPOINT_URL: moto.endpoint } },
-  )
+  await deployToEmulator({ endpoint: moto.endpoint, prefix, stage: 'test', parameters })
   const workDir = mkdtempSync(join(tmpdir(), `${prefix}-`))
   const logs: string[] = []
   const outcomes = new OutcomeLog()

@@ -2,9 +2,8 @@
  * A moto server of the test file's own (a free port on localhost), and the resources the handlers need, created
  * through the real SDK: tests of AWS behaviour (conditional writes, transactions, queues, metrics) run against it.
  */
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { TestFn } from 'ava'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch'
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3'
@@ -18,7 +17,8 @@ import {
 } from '@aws-sdk/client-sqs'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { queueDepth } from '../../lib/aws/queue.ts'
-import { freePort } from '../../scripts/local/moto.ts'
+import { loadConfig, type Config } from '../../lib/runtime/config.ts'
+import { freePort, startMotoServer } from '../../scripts/local/moto.ts'
 
 export { freePort }
 
@@ -32,21 +32,12 @@ export interface Moto {
 }
 
 export const startMoto = async (): Promise<Moto> => {
-  const port = await freePort()
-  const child: ChildProcess = spawn('moto_server', ['-H', 'localhost', '-p', String(port)], { stdio: 'ignore' })
-  const endpoint = `http://localhost:${port}`
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${endpoint}/moto-api/`)).ok) break
-    } catch {
-      await sleep(100)
-    }
-  }
+  const { endpoint, child } = await startMotoServer(await freePort())
   process.env.AWS_ENDPOINT_URL = endpoint
   process.env.AWS_ACCESS_KEY_ID = 'testing'
   process.env.AWS_SECRET_ACCESS_KEY = 'testing'
   process.env.AWS_REGION = 'eu-west-3'
-  return { endpoint, stop: () => child.kill() }
+  return { endpoint, stop: () => child?.kill() }
 }
 
 export interface Clients {
@@ -82,6 +73,18 @@ export interface Resources {
   metricsNamespace: string
   stage: string
 }
+
+/** The functions' configuration for these resources, read as a function reads it (the defaults for the rest). */
+export const configFor = (r: Resources): Config =>
+  loadConfig([], {
+    ORDERS_TABLE: r.ordersTable,
+    MAIN_QUEUE_URL: r.mainQueueUrl,
+    MAIN_DLQ_URL: r.mainDlqUrl,
+    INGEST_DLQ_URL: r.ingestDlqUrl,
+    ALERT_TOPIC_ARN: r.alertTopicArn,
+    METRICS_NAMESPACE: r.metricsNamespace,
+    STAGE: r.stage,
+  })
 
 /** A fresh set of resources named from `prefix`, so that tests do not see each other's data. */
 export const createResources = async (clients: Clients, prefix: string): Promise<Resources> => {
