@@ -234,6 +234,17 @@ export const fakeAws = (): FakeAws => {
 
   const s3Responder = (request: FakeRequest): FakeResponse => {
     const path = decodeURIComponent(request.path)
+    // A PutObject (a file's report): kept among the objects, answered as S3 answers it.
+    if (request.method === 'PUT') {
+      const body =
+        typeof request.body === 'string' ? Buffer.from(request.body) : Buffer.from(String(request.body ?? ''))
+      aws.objects.set(path.replace(/^\/[^/]+\//, ''), body)
+      return {
+        statusCode: 200,
+        headers: { etag: `"${createHash('md5').update(body).digest('hex')}"` },
+        body: Buffer.alloc(0),
+      }
+    }
     const [key, bytes] = [...aws.objects].find(([k]) => path.endsWith(`/${k}`)) ?? []
     if (key === undefined || bytes === undefined) {
       return {
