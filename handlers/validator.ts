@@ -10,13 +10,15 @@ import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure'
 import type { Context, S3Event, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import type { S3Client } from '@aws-sdk/client-s3'
 import type { SNSClient } from '@aws-sdk/client-sns'
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import { cloudWatchClient, dynamoClient, s3Client, snsClient, sqsClient } from '../lib/aws/clients.ts'
+import { cloudWatchClient, dynamoClient, snsClient, sqsClient } from '../lib/aws/clients.ts'
+import { objectStore, type ObjectStore } from '../lib/aws/objects.ts'
+import { planFile } from '../lib/intake/large-file.ts'
+import { needsRanges } from '../lib/intake/read.ts'
 import { validateFile, type FileDeps, type FileSummary, type ValidatorConfig } from '../lib/intake/validate-file.ts'
 import { errorClass, errorMessage } from '../lib/orders/errors.ts'
-import { loadConfig, timeoutEarly } from '../lib/runtime/config.ts'
+import { DEFAULTS, loadConfig, timeoutEarly } from '../lib/runtime/config.ts'
 import { logger as baseLogger, type Logger } from '../lib/runtime/logger.ts'
 import { classifyErrors } from '../middlewares/classify-errors.ts'
 import { flushMetrics, type MetricsContext } from '../middlewares/metrics.ts'
@@ -30,7 +32,7 @@ export interface ValidatorDeps {
   config: ValidatorConfig
   sqs: SQSClient
   dynamo: DynamoDBDocumentClient
-  s3: S3Client
+  s3: ObjectStore
   sns: SNSClient
   cloudWatch: CloudWatchClient
   logger?: Logger
@@ -39,17 +41,28 @@ export interface ValidatorDeps {
   timeoutEarlyMs?: number
 }
 
-/** Every file of one event record, one after the other. */
+/**
+ * Every file of one event record, one after the other: a file larger than RANGE_BYTES (with an ingest queue to send
+ * its ranges to) is planned in ranges (lib/intake/large-file.ts), a range or a smaller file is validated.
+ */
 export const validateSource = async (
   index: number,
   context: ValidatorContext,
-  deps: Omit<FileDeps, 'metrics'>,
+  deps: Omit<FileDeps, 'metrics' | 's3'> & { s3: ObjectStore },
 ): Promise<FileSummary[]> => {
   const source = context.orderFiles.sources[index]!
   if (source.error) throw source.error
+  const { config } = deps
+  const rangeBytes = config.rangeBytes ?? DEFAULTS.rangeBytes
   const summaries: FileSummary[] = []
   for (const ref of source.objects ?? []) {
-    summaries.push(await validateFile(ref, context.orderFiles.read(ref), { ...deps, metrics: context.metrics }))
+    const planned = ref.plan !== undefined || (ref.range === undefined && needsRanges(ref, rangeBytes))
+    if (planned && config.ingestQueueUrl !== undefined) {
+      await planFile(ref, { ...deps, config: { ...config, ingestQueueUrl: config.ingestQueueUrl, rangeBytes } })
+      summaries.push({ accepted: 0, rejected: 0 })
+    } else {
+      summaries.push(await validateFile(ref, context.orderFiles.read(ref), { ...deps, metrics: context.metrics }))
+    }
   }
   return summaries
 }
@@ -139,7 +152,7 @@ export const handler = (event: SQSEvent | S3Event, context: Context) => {
     config: loadConfig(['ordersTable', 'mainQueueUrl', 'mainDlqUrl', 'ingestDlqUrl']),
     sqs: sqsClient(),
     dynamo: dynamoClient(),
-    s3: s3Client(),
+    s3: objectStore(),
     sns: snsClient(),
     cloudWatch: cloudWatchClient(),
     timeoutEarlyMs: timeoutEarly(context.getRemainingTimeInMillis()),

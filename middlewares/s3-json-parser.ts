@@ -2,13 +2,12 @@
  * S3 order files for a batch handler: `before` lists the S3 objects of each record of an SQS ingest event (bodies
  * are S3 notifications) or of a direct S3 event into `context.orderFiles.sources` (one per record, in order; a bad
  * record gets an `error`, never a throw, so the handler fails that record alone inside its per-record loop), and
- * `context.orderFiles.read(ref)` streams one object's orders. The engines: lib/intake/notification.ts (events →
+ * `context.orderFiles.read(ref)` streams one object's orders (or one range's, `ref.range`). The engines: lib/intake/notification.ts (events →
  * objects), lib/intake/read.ts (GetObject and its error classes) and lib/intake/lines.ts (bytes → orders).
  */
 import type { MiddlewareObj, Request } from '@middy/core'
-import type { S3Client } from '@aws-sdk/client-s3'
 import type { Context, S3Event, SQSEvent } from 'aws-lambda'
-import { s3Client } from '../lib/aws/clients.ts'
+import { objectStore, type ObjectStore } from '../lib/aws/objects.ts'
 import type { OrderLine } from '../lib/intake/lines.ts'
 import { sourcesOf, type OrderSource, type S3ObjectRef } from '../lib/intake/notification.ts'
 import { checkLimits, DEFAULT_LIMITS, readOrderLines, type ReadLimits } from '../lib/intake/read.ts'
@@ -19,7 +18,7 @@ export interface S3OrderFiles {
   read: (ref: S3ObjectRef) => AsyncGenerator<OrderLine>
 }
 
-export type S3JsonParserOptions = { client: S3Client | undefined } & ReadLimits
+export type S3JsonParserOptions = { client: ObjectStore | undefined } & ReadLimits
 
 const defaults: S3JsonParserOptions = { client: undefined, ...DEFAULT_LIMITS }
 
@@ -41,8 +40,8 @@ export const s3JsonParser = (
   const options = { ...defaults, ...opts }
   checkLimits(options, 's3JsonParser')
   let client = options.client
-  const limits: ReadLimits = { maxJsonBytes: options.maxJsonBytes, maxLineBytes: options.maxLineBytes }
-  const read = (ref: S3ObjectRef): AsyncGenerator<OrderLine> => readOrderLines((client ??= s3Client()), ref, limits)
+  const limits: ReadLimits = { maxLineBytes: options.maxLineBytes }
+  const read = (ref: S3ObjectRef): AsyncGenerator<OrderLine> => readOrderLines((client ??= objectStore()), ref, limits)
 
   const s3JsonParserMiddlewareBefore = (request: S3JsonParserRequest): void => {
     request.context.orderFiles = { sources: sourcesOf(request.event), read }

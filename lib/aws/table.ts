@@ -296,37 +296,6 @@ export const recordRejection = async (
   )
 }
 
-/**
- * Claims the completion of an object version's intake: true the first time only (a conditional put), so that a
- * file retried after a transient failure announces its rejects once. The claim expires with the rejection records.
- */
-export const claimFileCompletion = async (
-  client: DynamoDBDocumentClient,
-  tableName: string,
-  ref: { bucket: string; key: string; versionId?: string },
-  now: string,
-): Promise<boolean> => {
-  try {
-    await client.send(
-      new PutCommand({
-        TableName: tableName,
-        Item: {
-          pk: `FILE#s3://${ref.bucket}/${ref.key}`,
-          sk: `VERSION#${ref.versionId ?? 'null'}`,
-          type: 'file',
-          completed_at: now,
-          expires_at: Math.floor(Date.parse(now) / 1000) + RECORD_TTL_SECONDS,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    )
-    return true
-  } catch (err) {
-    if ((err as Error).name === 'ConditionalCheckFailedException') return false
-    throw err
-  }
-}
-
 export interface OrderStatus {
   order_id: string
   status: typeof OUTCOME.PROCESSED | typeof OUTCOME.REJECTED | typeof OUTCOME.CONFLICT

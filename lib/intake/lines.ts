@@ -4,17 +4,17 @@
  * The .jsonl splitter is our own, over the byte stream (not node:readline, which cannot bound a line): bytes are
  * cut at each `\n`, a line is decoded only once it is complete (so a UTF-8 character split across two chunks is
  * never broken), and a line longer than `maxLineBytes` is counted and dropped, never buffered whole. CRLF, a UTF-8
- * BOM and blank lines are tolerated (blank lines are skipped but counted). A .json file is parsed whole: an object
- * is one order (line 1), an array one order per element (line = position).
+ * BOM and blank lines are tolerated (blank lines are skipped but counted). A .json file is streamed element by
+ * element (json-elements.ts), each element read here as a line is.
  *
  * A line that is not an order is a line with an `error` (a rejected order, never a failed file): not UTF-8, not
  * JSON, too long, or nested deeper than LIMITS.MAX_JSON_DEPTH (checked before anything recurses over it). Its
  * `raw` keeps the first LIMITS.RAW_EXCERPT_BYTES of its text for the DLQ; error messages never quote the input.
  */
-import { FileError, MalformedOrderError } from '../orders/errors.ts'
-import { excerpt, isObject, jsonErrorMessage, jsonProblem } from '../orders/json.ts'
+import { MalformedOrderError } from '../orders/errors.ts'
+import { excerpt, jsonErrorMessage, jsonProblem } from '../orders/json.ts'
 import { LIMITS } from '../orders/limits.ts'
-import { s3Url, type S3ObjectRef } from './notification.ts'
+import type { S3ObjectRef } from './notification.ts'
 
 /**
  * One order of a file: `line` is the 1-based physical line of a .jsonl, the 1-based position in a .json array,
@@ -39,13 +39,21 @@ const BOM = '\uFEFF'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
-/** One complete .jsonl line (its bytes without the `\n`) as an OrderLine, or undefined when it is blank. */
-const orderLineOf = (ref: S3ObjectRef, line: number, bytes: Buffer): OrderLine | undefined => {
+/**
+ * One complete line (its bytes without the `\n`) or .json element as an OrderLine, or undefined when it is blank.
+ * `label` names it in errors (`line 7`, `element 7`).
+ */
+export const orderLineOf = (
+  ref: S3ObjectRef,
+  line: number,
+  bytes: Buffer,
+  label = `line ${line}`,
+): OrderLine | undefined => {
   let text: string
   try {
     text = utf8.decode(bytes)
   } catch {
-    const error = new MalformedOrderError(`line ${line} is not valid UTF-8`)
+    const error = new MalformedOrderError(`${label} is not valid UTF-8`)
     return { ref, line, error, bytes: bytes.length, raw: excerpt(bytes) }
   }
   if (line === 1 && text.startsWith(BOM)) text = text.slice(BOM.length)
@@ -56,25 +64,29 @@ const orderLineOf = (ref: S3ObjectRef, line: number, bytes: Buffer): OrderLine |
   try {
     value = JSON.parse(text)
   } catch (err) {
-    const error = new MalformedOrderError(`line ${line} is not valid JSON (${jsonErrorMessage(err)})`)
+    const error = new MalformedOrderError(`${label} is not valid JSON (${jsonErrorMessage(err)})`)
     return { ref, line, error, bytes: size, raw: excerpt(Buffer.from(text, 'utf8')) }
   }
   if (jsonProblem(value)?.rule === 'maxDepth') {
-    return { ref, line, error: tooDeep(`line ${line}`), bytes: size, raw: excerpt(Buffer.from(text, 'utf8')) }
+    return { ref, line, error: tooDeep(label), bytes: size, raw: excerpt(Buffer.from(text, 'utf8')) }
   }
   return { ref, line, value, bytes: size }
 }
 
-/** The orders of a .jsonl byte stream, one per non-blank line. */
+/**
+ * The orders of a .jsonl byte stream, one per non-blank line. `firstLine` is the number of the stream's first line
+ * (1 at the top of the file; a range of a large file starts further on, see ranges.ts).
+ */
 export async function* jsonlLines(
   ref: S3ObjectRef,
   chunks: AsyncIterable<Buffer>,
   maxLineBytes: number,
+  firstLine = 1,
 ): AsyncGenerator<OrderLine> {
   let parts: Buffer[] = [] // the current line so far, while it is within maxLineBytes
   let head: Buffer | undefined // the start of a line past maxLineBytes, for its excerpt
   let length = 0 // bytes of the current line so far, kept or not
-  let line = 0
+  let line = firstLine - 1
   const endOfLine = (last: Buffer): OrderLine | undefined => {
     line += 1
     const total = length + last.length
@@ -108,45 +120,5 @@ export async function* jsonlLines(
   if (length > 0) {
     const result = endOfLine(Buffer.alloc(0))
     if (result !== undefined) yield result
-  }
-}
-
-export const tooLarge = (ref: S3ObjectRef, maxJsonBytes: number): FileError =>
-  new FileError(
-    `${s3Url(ref)} is larger than ${maxJsonBytes} bytes: a .json file is read whole; ` +
-      'upload large files as .jsonl (one order a line), which is streamed',
-  )
-
-/** The orders of a .json byte stream (read whole, at most `maxJsonBytes`). */
-export async function* jsonLines(
-  ref: S3ObjectRef,
-  chunks: AsyncIterable<Buffer>,
-  maxJsonBytes: number,
-): AsyncGenerator<OrderLine> {
-  const parts: Buffer[] = []
-  let length = 0
-  for await (const chunk of chunks) {
-    length += chunk.length
-    if (length > maxJsonBytes) throw tooLarge(ref, maxJsonBytes)
-    parts.push(chunk)
-  }
-  let document: unknown
-  try {
-    const text = utf8.decode(Buffer.concat(parts))
-    document = JSON.parse(text.startsWith(BOM) ? text.slice(BOM.length) : text)
-  } catch (err) {
-    throw new FileError(`${s3Url(ref)} is not a valid JSON file (${jsonErrorMessage(err)})`, { cause: err })
-  }
-  // The document's depth counts the array: each element is checked on its own before it is measured.
-  const element = (value: unknown, line: number, what: string): OrderLine =>
-    jsonProblem(value)?.rule === 'maxDepth'
-      ? { ref, line, error: tooDeep(what), bytes: 0 }
-      : { ref, line, value, bytes: Buffer.byteLength(JSON.stringify(value), 'utf8') }
-  if (Array.isArray(document)) {
-    for (const [index, value] of document.entries()) yield element(value, index + 1, `element ${index + 1}`)
-  } else if (isObject(document)) {
-    yield element(document, 1, 'the order')
-  } else {
-    throw new FileError(`${s3Url(ref)} is neither an order object nor an array of orders`)
   }
 }

@@ -1,29 +1,29 @@
 /**
- * Reading one S3 object as a lazy stream of orders: the extension decides the splitter (lines.ts), GetObject's
- * failures are classified (gone or forbidden: a permanent FileError; throttling, 5xx, network: left as they are,
- * transient), and the Body is consumed as it streams, decompressed on the way when the key ends in `.gz` or the
- * object says `Content-Encoding: gzip`.
+ * Reading one S3 object as a lazy stream of orders: the extension decides the splitter (lines.ts for .jsonl,
+ * json-elements.ts for .json), GetObject's failures are classified (gone or forbidden: a permanent FileError;
+ * throttling, 5xx, network: left as they are, transient), and the Body is consumed as it streams, decompressed on the
+ * way when the key ends in `.gz` or the object says `Content-Encoding: gzip`. A range of a large file (ranges.ts) is
+ * read with a ranged GET, or, gzipped, decompressed from the top with the bytes before it skipped.
  */
 import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3'
-import { errorMessage, FileError, TransientError } from '../orders/errors.ts'
+import type { ObjectBody, ObjectStore } from '../aws/objects.ts'
+import { errorMessage, FileError } from '../orders/errors.ts'
 import { LIMITS } from '../orders/limits.ts'
-import { jsonLines, jsonlLines, tooLarge, type OrderLine } from './lines.ts'
+import { jsonElements } from './json-elements.ts'
+import { jsonlLines, type OrderLine } from './lines.ts'
 import { s3Url, type S3ObjectRef } from './notification.ts'
+import { sliceOf, type FileRange } from './ranges.ts'
 
 export interface ReadLimits {
-  /** A .json file is read whole: larger ones are refused (use .jsonl). */
-  maxJsonBytes: number
-  /** A longer .jsonl line is reported as a rejected line and skipped, never buffered. */
+  /** A longer line or .json element is reported as a rejected order and skipped, never buffered. */
   maxLineBytes: number
 }
 
-export const DEFAULT_LIMITS: ReadLimits = {
-  maxJsonBytes: 10 * 1024 * 1024,
-  maxLineBytes: 2 * LIMITS.MAX_ORDER_BYTES,
-}
+export const DEFAULT_LIMITS: ReadLimits = { maxLineBytes: 2 * LIMITS.MAX_ORDER_BYTES }
 
+/** How much larger than its stored size a gzipped file is assumed to be, to decide whether to plan ranges. */
+export const GZIP_RATIO = 8
 const ACCEPTED_EXTENSIONS =
   '.json (one order or an array of orders) or .jsonl (one order a line), each optionally gzipped (.json.gz, .jsonl.gz)'
 
@@ -58,7 +58,7 @@ export async function* gunzipped(ref: S3ObjectRef, chunks: AsyncIterable<Buffer>
 
 /** @throws TypeError naming the limit that is not a positive integer */
 export const checkLimits = (limits: ReadLimits, where: string): void => {
-  for (const name of ['maxJsonBytes', 'maxLineBytes'] as const) {
+  for (const name of ['maxLineBytes'] as const) {
     const value = limits[name]
     if (!Number.isSafeInteger(value) || value <= 0) {
       throw new TypeError(`${where}: ${name} must be a positive integer, got ${String(value)}`)
@@ -76,9 +76,13 @@ const isNotReadable = (err: unknown): boolean => {
   )
 }
 
-const getObject = async (client: S3Client, ref: S3ObjectRef): Promise<GetObjectCommandOutput> => {
+const getObject = async (
+  store: ObjectStore,
+  ref: S3ObjectRef,
+  range?: { start: number; end?: number },
+): Promise<ObjectBody> => {
   try {
-    return await client.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }))
+    return await store.get(ref, range ? { range } : {})
   } catch (err) {
     if (!isNotReadable(err)) throw err
     const { name } = err as { name?: unknown }
@@ -90,50 +94,84 @@ const getObject = async (client: S3Client, ref: S3ObjectRef): Promise<GetObjectC
   }
 }
 
-/** The Body of GetObject as Buffers: a Node Readable (Lambda), a web ReadableStream or a Blob. */
-async function* bytesOf(body: NonNullable<GetObjectCommandOutput['Body']>): AsyncGenerator<Buffer> {
-  const source = (Symbol.asyncIterator in body ? body : (body as Blob).stream()) as AsyncIterable<Uint8Array | string>
-  for await (const chunk of source) {
+/** A streamed Body as Buffers (strings and Uint8Arrays alike). */
+async function* bytesOf(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<Buffer> {
+  for await (const chunk of body) {
     yield typeof chunk === 'string'
       ? Buffer.from(chunk, 'utf8')
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
   }
 }
 
-/**
- * Reads an S3 object as a lazy stream of orders. `.jsonl` (any case) is streamed line by line and never held whole:
- * CRLF, a UTF-8 BOM and blank lines are tolerated (blank lines are skipped but counted), a line that is not JSON or
- * is longer than `maxLineBytes` comes out as a line with a MalformedOrderError (a rejected order, not a failed
- * file). `.json` is read whole (at most `maxJsonBytes`): an object is one order (line 1), an array one order per
- * element (line = position). `ref.key` must already be decoded (see {@link objectsOfNotification}).
- * @throws FileError (permanent) for an unknown extension, an object that is gone or forbidden (403/404), a .json file
- * too large, not JSON, or neither an object nor an array. Other GetObject and stream errors (SlowDown, 5xx, network)
- * are rethrown as they are: retrying can help.
- * @example for await (const { line, value, error } of readOrderLines(client, ref)) { ... }
- */
-export async function* readOrderLines(
-  client: S3Client,
-  ref: S3ObjectRef,
-  options: Partial<ReadLimits> = {},
-): AsyncGenerator<OrderLine> {
-  const { maxJsonBytes, maxLineBytes } = { ...DEFAULT_LIMITS, ...options }
-  checkLimits({ maxJsonBytes, maxLineBytes }, 'readOrderLines')
+/** @throws FileError for a key that is neither .json nor .jsonl (optionally .gz) */
+export const kindOf = (ref: S3ObjectRef): { extension: 'json' | 'jsonl'; gzipped: boolean } => {
   const kind = fileKind(ref.key)
   if (kind === undefined) {
     throw new FileError(`${s3Url(ref)} has an unknown extension: upload orders as ${ACCEPTED_EXTENSIONS}`)
   }
-  const { extension } = kind
-  // A gzipped object's stored size says nothing of what it holds: its limits apply as it is decompressed.
-  if (extension === 'json' && !kind.gzipped && (ref.size ?? 0) > maxJsonBytes) throw tooLarge(ref, maxJsonBytes)
+  return kind
+}
 
-  const { Body, ContentLength, ContentEncoding } = await getObject(client, ref)
-  if (Body === undefined) throw new TransientError(`GetObject ${s3Url(ref)} returned no body`)
-  const gzipped = kind.gzipped || /^(x-)?gzip$/i.test(ContentEncoding ?? '')
-  if (extension === 'json' && !gzipped && (ContentLength ?? 0) > maxJsonBytes) {
-    const stream = Body as { destroy?: () => void }
-    stream.destroy?.()
-    throw tooLarge(ref, maxJsonBytes)
+/** Whether a file is planned in ranges (see ranges.ts) rather than read in one invocation. */
+export const needsRanges = (ref: S3ObjectRef, rangeBytes: number): boolean => {
+  const kind = fileKind(ref.key)
+  if (kind === undefined || ref.size === undefined) return false
+  return (kind.gzipped ? ref.size * GZIP_RATIO : ref.size) > rangeBytes
+}
+
+/**
+ * The object's content (decompressed) from byte `start` to `end` (exclusive; omitted: to the end), streamed: a
+ * ranged GET for a plain object, the whole object decompressed and sliced for a gzipped one.
+ * @throws FileError for an unknown extension or an object that is gone or forbidden
+ */
+export const objectBytes = async (
+  store: ObjectStore,
+  ref: S3ObjectRef,
+  { start = 0, end }: { start?: number; end?: number } = {},
+): Promise<AsyncIterable<Buffer>> => {
+  const kind = kindOf(ref)
+  const partial = start > 0 || end !== undefined
+  let object = await getObject(store, ref, partial && !kind.gzipped ? { start, end } : undefined)
+  const encoded = /^(x-)?gzip$/i.test(object.contentEncoding ?? '')
+  if (partial && !kind.gzipped && encoded) {
+    // Stored gzipped under a plain name: a byte range of it means nothing; read it whole and slice.
+    object.destroy()
+    object = await getObject(store, ref)
   }
-  const bytes = gzipped ? gunzipped(ref, bytesOf(Body)) : bytesOf(Body)
-  yield* extension === 'jsonl' ? jsonlLines(ref, bytes, maxLineBytes) : jsonLines(ref, bytes, maxJsonBytes)
+  const body = bytesOf(object.body)
+  if (kind.gzipped || encoded) {
+    const content = gunzipped(ref, body)
+    return partial ? sliceOf(content, start, end) : content
+  }
+  return body
+}
+
+/**
+ * Reads an S3 object (or one range of it, `ref.range`) as a lazy stream of orders, never held whole. `.jsonl`
+ * (any case) is split line by line: CRLF, a UTF-8 BOM and blank lines are tolerated (blank lines are skipped but
+ * counted). `.json` is streamed element by element: an object is one order (line 1), an array one order per element
+ * (line = position). A line or element that is not JSON or is longer than `maxLineBytes` comes out as a line with a
+ * MalformedOrderError (a rejected order, not a failed file). `ref.key` must already be decoded (see
+ * {@link objectsOfNotification}).
+ * @throws FileError (permanent) for an unknown extension, an object that is gone or forbidden (403/404), a .json
+ * document whose structure is broken (not an object or an array, not closed, a missing comma). Other GetObject and
+ * stream errors (SlowDown, 5xx, network) are rethrown as they are: retrying can help.
+ * @example for await (const { line, value, error } of readOrderLines(store, ref)) { ... }
+ */
+export async function* readOrderLines(
+  store: ObjectStore,
+  ref: S3ObjectRef & { range?: FileRange },
+  options: Partial<ReadLimits> = {},
+): AsyncGenerator<OrderLine> {
+  const { maxLineBytes } = { ...DEFAULT_LIMITS, ...options }
+  checkLimits({ maxLineBytes }, 'readOrderLines')
+  const { extension } = kindOf(ref)
+  const { range } = ref
+  const bytes = await objectBytes(store, ref, range ? { start: range.start, end: range.end } : {})
+  if (extension === 'jsonl') {
+    yield* jsonlLines(ref, bytes, maxLineBytes, range?.firstLine ?? 1)
+    return
+  }
+  const start = range ? { offset: range.start, before: range.firstLine - 1 } : undefined
+  yield* jsonElements(ref, bytes, maxLineBytes, start, range?.last ?? true)
 }

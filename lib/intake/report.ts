@@ -4,11 +4,11 @@
  * alert when it had rejects (a file with 50,000 bad lines sends one message, not 50,000). A retried file writes its
  * report again; its completion is claimed once in the table, so the alert goes out once.
  */
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { SNSClient } from '@aws-sdk/client-sns'
 import { publishAlerts } from '../aws/alerts.ts'
-import { claimFileCompletion } from '../aws/table.ts'
+import { claimFileCompletion } from '../aws/files.ts'
+import type { ObjectStore } from '../aws/objects.ts'
 import { boundedMessage, errorClass, errorMessage, ValidationError } from '../orders/errors.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { S3ObjectRef } from './notification.ts'
@@ -33,6 +33,8 @@ export interface FileReport {
   finishedAt: string
   durationMs: number
   linesPerSecond: number
+  /** How many ranges the file was read in (a large file, see ranges.ts); 1 for a file read in one invocation. */
+  ranges: number
 }
 
 /** The reasons of one reject, counted: its class, and each rule of a validation error. */
@@ -41,10 +43,17 @@ export const reasonsOf = (error: unknown): string[] =>
     ? [...new Set(error.fields.map((f) => `${error.name}:${f.rule}`))]
     : [errorClass(error)]
 
-/** What a file's intake gathers for its report as it goes. */
+/** What a file's intake gathers for its report as it goes (or what its ranges gathered, merged). */
 export class ReportBuilder {
   readonly byReason: Record<string, number> = {}
-  readonly rejects: FileReport['rejects'] = []
+  rejects: FileReport['rejects'] = []
+
+  /** Merges one range's share: counts added, the first rejects of the file kept in line order. */
+  merge(part: { rejectedByReason: Record<string, number>; rejects: FileReport['rejects'] }): void {
+    for (const [reason, n] of Object.entries(part.rejectedByReason))
+      this.byReason[reason] = (this.byReason[reason] ?? 0) + n
+    this.rejects = [...this.rejects, ...part.rejects].sort((a, b) => a.line - b.line).slice(0, REPORT_REJECTS)
+  }
 
   add(line: number, error: unknown): void {
     for (const reason of reasonsOf(error)) this.byReason[reason] = (this.byReason[reason] ?? 0) + 1
@@ -55,7 +64,7 @@ export class ReportBuilder {
 }
 
 export interface ReportDeps {
-  s3: S3Client
+  s3: ObjectStore
   dynamo: DynamoDBDocumentClient
   sns: SNSClient
   config: { ordersTable: string; alertTopicArn: string | undefined; stage: string }
@@ -68,14 +77,7 @@ export interface ReportDeps {
  * @returns whether this was the first completion
  */
 export const completeFile = async (ref: S3ObjectRef, report: FileReport, deps: ReportDeps): Promise<boolean> => {
-  await deps.s3.send(
-    new PutObjectCommand({
-      Bucket: ref.bucket,
-      Key: reportKey(ref.key),
-      Body: `${JSON.stringify(report, null, 2)}\n`,
-      ContentType: 'application/json',
-    }),
-  )
+  await deps.s3.put(ref.bucket, reportKey(ref.key), `${JSON.stringify(report, null, 2)}\n`, 'application/json')
   const first = await claimFileCompletion(deps.dynamo, deps.config.ordersTable, ref, report.finishedAt)
   if (first && report.rejected > 0) {
     await publishAlerts(

@@ -9,12 +9,13 @@
  * already on its way has settled.
  */
 import { randomUUID } from 'node:crypto'
-import type { S3Client } from '@aws-sdk/client-s3'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { SNSClient } from '@aws-sdk/client-sns'
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import { parkMessages } from '../aws/dlq.ts'
+import { getFileProgress, isRangeDone, type RangeReport } from '../aws/files.ts'
 import type { MetricsBuffer } from '../aws/metrics.ts'
+import type { ObjectStore } from '../aws/objects.ts'
 import { ATTRIBUTE, sendMessages, type FailedMessage } from '../aws/queue.ts'
 import { announceRejects, type Reject } from '../aws/rejections.ts'
 import { errorClass, MalformedOrderError, TransientError, ValidationError } from '../orders/errors.ts'
@@ -25,7 +26,8 @@ import { parseOrder } from '../orders/validate.ts'
 import { DEFAULTS, type Config } from '../runtime/config.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { OrderLine } from './lines.ts'
-import type { S3ObjectRef } from './notification.ts'
+import { completeRange } from './large-file.ts'
+import type { FileRange, S3ObjectRef } from './notification.ts'
 import { completeFile, ReportBuilder, type FileReport } from './report.ts'
 
 export type ValidatorConfig = Pick<
@@ -40,7 +42,7 @@ export type ValidatorConfig = Pick<
   | 'defaultCurrency'
   | 'maxOrderAmount'
 > &
-  Partial<Pick<Config, 'sendsInFlight'>>
+  Partial<Pick<Config, 'sendsInFlight' | 'ingestQueueUrl' | 'rangeBytes'>>
 
 export interface FileDeps {
   config: ValidatorConfig
@@ -53,7 +55,7 @@ export interface FileDeps {
   /** Aborted when the invocation runs out of time (middy's timeoutEarly): the file stops between two lines. */
   signal?: AbortSignal
   /** Where the file's report goes (`reports/<key>.json` in its bucket); without it, no report and no file alert. */
-  s3?: S3Client
+  s3?: ObjectStore
 }
 
 export interface FileSummary {
@@ -89,7 +91,7 @@ class FileIntake {
   readonly summary: FileSummary = { accepted: 0, rejected: 0 }
   readonly report = new ReportBuilder()
   readonly startedAt: Date
-  readonly correlationId = randomUUID()
+  readonly correlationId: string
   readonly #receivedAt: string
   #valid: Valid[] = []
   #rejects: Rejected[] = []
@@ -103,6 +105,7 @@ class FileIntake {
     readonly ref: S3ObjectRef,
     readonly deps: FileDeps,
   ) {
+    this.correlationId = ref.correlationId ?? randomUUID()
     this.startedAt = deps.now()
     this.#receivedAt = this.startedAt.toISOString()
     this.#maxInFlight = deps.config.sendsInFlight ?? DEFAULTS.sendsInFlight
@@ -249,12 +252,24 @@ const fileReport = (file: FileIntake, ref: S3ObjectRef, finished: Date): FileRep
     finishedAt: finished.toISOString(),
     durationMs,
     linesPerSecond: Math.round((lines * 1000) / durationMs),
+    ranges: 1,
   }
 }
 
+/** A range's share of its file's report. */
+const rangeShare = (file: FileIntake, range: FileRange, finished: Date): RangeReport => ({
+  index: range.index,
+  ...file.summary,
+  rejectedByReason: file.report.byReason,
+  rejects: file.report.rejects,
+  startedAt: file.startedAt.toISOString(),
+  finishedAt: finished.toISOString(),
+})
+
 /**
- * Validates every order of one file, sending valid ones to the main queue and parking rejects in the main DLQ,
- * ten at a time while the file streams in.
+ * Validates every order of one file (or of one range of a large file, `ref.range`), sending valid ones to the main
+ * queue and parking rejects in the main DLQ, ten at a time while the file streams in; then the file's report (a
+ * range: its share, and the file's report when it is the last, see large-file.ts).
  * @throws TransientError when the queue keeps refusing entries (the file is then retried: orders already sent
  * come back as DUPLICATE in the worker; rejects may repeat in the DLQ, each with its source line)
  */
@@ -263,6 +278,15 @@ export const validateFile = async (
   lines: AsyncIterable<OrderLine>,
   deps: FileDeps,
 ): Promise<FileSummary> => {
+  const { bucket, key, versionId, range } = ref
+  if (range && deps.s3) {
+    const progress = await getFileProgress(deps.dynamo, deps.config.ordersTable, ref)
+    if (isRangeDone(progress, range.index)) {
+      const correlationId = ref.correlationId
+      deps.log.info({ correlationId, bucket, key, versionId, range: range.index }, LOG.RANGE_ALREADY_DONE)
+      return { accepted: 0, rejected: 0 }
+    }
+  }
   const file = new FileIntake(ref, deps)
   try {
     for await (const line of lines) await file.add(line)
@@ -271,12 +295,28 @@ export const validateFile = async (
     throw err
   }
   await file.finish()
-  if (deps.s3) await completeFile(ref, fileReport(file, ref, deps.now()), { ...deps, s3: deps.s3 })
-  const { bucket, key, versionId } = ref
+  if (deps.s3) {
+    const done = { ...deps, s3: deps.s3, config: { ...deps.config, ...largeFileSettings(deps.config) } }
+    if (range) await completeRange({ ...ref, range }, rangeShare(file, range, deps.now()), done)
+    else await completeFile(ref, fileReport(file, ref, deps.now()), done)
+  }
   const sendsInFlight = file.maxSendsInFlight
   deps.log.info(
-    { correlationId: file.correlationId, bucket, key, versionId, ...file.summary, sendsInFlight },
+    {
+      correlationId: file.correlationId,
+      bucket,
+      key,
+      versionId,
+      ...(range ? { range: range.index } : {}),
+      ...file.summary,
+      sendsInFlight,
+    },
     LOG.FILE_VALIDATED,
   )
   return file.summary
 }
+
+const largeFileSettings = (config: ValidatorConfig) => ({
+  ingestQueueUrl: config.ingestQueueUrl,
+  rangeBytes: config.rangeBytes ?? DEFAULTS.rangeBytes,
+})

@@ -39,8 +39,16 @@ export const LOG = {
   ORDER_REJECTED: 'order rejected',
   /** api: the answer to a POST; `orderId`, `statusCode`, `status`. */
   ORDER_RECEIVED: 'order received',
-  /** validator: one file done; `accepted`, `rejected`. */
+  /** validator: one file (or one range of a large file: `range`) done; `accepted`, `rejected`. */
   FILE_VALIDATED: 'file validated',
+  /** validator: a planning part of a large file sent its ranges; `part`, `ranges`, `total` once known. */
+  FILE_PLANNED: 'file planned',
+  /** validator: a planning part found itself already done (its message came again) and sent nothing. */
+  FILE_ALREADY_PLANNED: 'file part already planned',
+  /** validator: a range found itself already counted (its message came again) and read nothing. */
+  RANGE_ALREADY_DONE: 'file range already done',
+  /** validator: the last range of a large file is done: its report is written; `first` when it claimed it. */
+  FILE_COMPLETED: 'file completed',
   /** classifyErrors: a permanent failure is now in the DLQ. */
   MESSAGE_PARKED: 'message parked in the DLQ',
   /** flushMetrics: PutMetricData failed; the counts are in the line. */

@@ -29,6 +29,13 @@ export interface Config {
   corsOrigins: string[]
   /** SENDS_IN_FLIGHT (default 8, 1 to 64): SendMessageBatch calls the validator keeps on their way per file. */
   sendsInFlight: number
+  /**
+   * INGEST_QUEUE_URL (optional): where the validator sends the ranges of a large file. Without it, every file is
+   * read in one invocation.
+   */
+  ingestQueueUrl: string | undefined
+  /** RANGE_BYTES (default 8 MiB, at least 1 KiB): a file larger than this is read in ranges of about this size. */
+  rangeBytes: number
 }
 
 export type ConfigKey = keyof Config
@@ -42,6 +49,7 @@ export const DEFAULTS = {
   maxOrderAmount: 10000,
   workerConcurrency: 10,
   sendsInFlight: 8,
+  rangeBytes: 8 * 1024 * 1024,
 } as const satisfies Partial<Config>
 
 export class ConfigError extends Error {
@@ -95,6 +103,10 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
   if (!Number.isInteger(sendsInFlight) || sendsInFlight < 1 || sendsInFlight > 64)
     throw new ConfigError(`SENDS_IN_FLIGHT must be an integer from 1 to 64, got "${env.SENDS_IN_FLIGHT}"`)
 
+  const rangeBytes = Number(env.RANGE_BYTES || DEFAULTS.rangeBytes)
+  if (!Number.isSafeInteger(rangeBytes) || rangeBytes < 1024)
+    throw new ConfigError(`RANGE_BYTES must be an integer of at least 1024, got "${env.RANGE_BYTES}"`)
+
   return {
     ordersTable: env.ORDERS_TABLE ?? '',
     mainQueueUrl: env.MAIN_QUEUE_URL ?? '',
@@ -112,6 +124,8 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
       .map((origin) => origin.trim())
       .filter(Boolean),
     sendsInFlight,
+    ingestQueueUrl: env.INGEST_QUEUE_URL || undefined,
+    rangeBytes,
   }
 }
 

@@ -12,7 +12,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { S3Client } from '@aws-sdk/client-s3'
+import type { ObjectStore } from '../../lib/aws/objects.ts'
 import { SNSClient } from '@aws-sdk/client-sns'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
@@ -169,7 +169,7 @@ export interface FakeAws {
   clients: {
     dynamo: DynamoDBDocumentClient
     sqs: SQSClient
-    s3: S3Client
+    s3: ObjectStore
     sns: SNSClient
     cloudWatch: CloudWatchClient
   }
@@ -232,42 +232,28 @@ export const fakeAws = (): FakeAws => {
     })
   }
 
-  const s3Responder = (request: FakeRequest): FakeResponse => {
-    const path = decodeURIComponent(request.path)
-    // A PutObject (a file's report): kept among the objects, answered as S3 answers it.
-    if (request.method === 'PUT') {
-      const body =
-        typeof request.body === 'string' ? Buffer.from(request.body) : Buffer.from(String(request.body ?? ''))
-      aws.objects.set(path.replace(/^\/[^/]+\//, ''), body)
-      return {
-        statusCode: 200,
-        headers: { etag: `"${createHash('md5').update(body).digest('hex')}"` },
-        body: Buffer.alloc(0),
+  // S3 through the object store the validator uses (lib/aws/objects.ts), answered from `objects`, counted.
+  const s3: ObjectStore = {
+    get: async (ref, options = {}) => {
+      count('S3 GetObject')
+      const bytes = aws.objects.get(ref.key)
+      if (bytes === undefined) {
+        throw Object.assign(new Error('The specified key does not exist.'), {
+          name: 'NoSuchKey',
+          $metadata: { httpStatusCode: 404 },
+        })
       }
-    }
-    const [key, bytes] = [...aws.objects].find(([k]) => path.endsWith(`/${k}`)) ?? []
-    if (key === undefined || bytes === undefined) {
-      return {
-        statusCode: 404,
-        headers: { 'content-type': 'application/xml' },
-        body: Buffer.from(
-          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>',
-        ),
-      }
-    }
-    const chunks = Array.from({ length: Math.ceil(bytes.length / 65536) }, (_, i) =>
-      bytes.subarray(i * 65536, (i + 1) * 65536),
-    )
-    return {
-      statusCode: 200,
-      headers: {
-        'content-type': 'application/x-ndjson',
-        'content-length': String(bytes.length),
-        etag: `"${createHash('md5').update(bytes).digest('hex')}"`,
-        'last-modified': new Date().toUTCString(),
-      },
-      body: Readable.from(chunks),
-    }
+      const { start = 0, end = bytes.length } = options.range ?? {}
+      const part = bytes.subarray(start, end)
+      const chunks = Array.from({ length: Math.ceil(part.length / 65536) }, (_, i) =>
+        part.subarray(i * 65536, (i + 1) * 65536),
+      )
+      return { body: Readable.from(chunks), contentLength: part.length, destroy: () => {} }
+    },
+    put: async (_bucket, key, body) => {
+      count('S3 PutObject')
+      aws.objects.set(key, Buffer.from(body))
+    },
   }
 
   const snsResponder = (request: FakeRequest): FakeResponse => {
@@ -279,10 +265,9 @@ export const fakeAws = (): FakeAws => {
   const common = { region: REGION, credentials }
   const dynamoBase = new DynamoDBClient({ ...common, requestHandler: requestHandler(dynamoResponder) })
   const sqs = new SQSClient({ ...common, requestHandler: requestHandler(sqsResponder) })
-  const s3 = new S3Client({ ...common, requestHandler: requestHandler(s3Responder) })
   const sns = new SNSClient({ ...common, requestHandler: requestHandler(snsResponder) })
   const cloudWatch = new CloudWatchClient({ ...common, requestHandler: requestHandler(() => json({})) })
-  for (const client of [dynamoBase, sqs, s3, sns, cloudWatch]) addCounter(client as unknown as Stacked, count)
+  for (const client of [dynamoBase, sqs, sns, cloudWatch]) addCounter(client as unknown as Stacked, count)
   // As lib/aws/clients.ts builds it (the document client shares the base client's middleware stack).
   const dynamo = DynamoDBDocumentClient.from(dynamoBase, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
@@ -309,6 +294,8 @@ export const benchConfig = (stockTracking: boolean): Config => ({
   mainQueueUrl: queueUrl('tp-orders-main'),
   mainDlqUrl: queueUrl('tp-orders-main-dlq'),
   ingestDlqUrl: queueUrl('tp-orders-ingest-dlq'),
+  ingestQueueUrl: undefined,
+  rangeBytes: 8 * 1024 * 1024,
   corsOrigins: [],
   sendsInFlight: 8,
   alertTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:tp-orders-alerts`,

@@ -36,7 +36,7 @@ test('no log line of the validator, the worker or the API holds an e-mail, CPF o
   const { clients } = t.context
   const r = await createResources(clients, 'pii')
   const config = configFor(r)
-  const validator = buildValidator({ config, ...clients, logger })
+  const validator = buildValidator({ config, ...clients, s3: clients.objects, logger })
   const worker = buildWorker({ config, ...clients, logger })
   const api = buildApi({ config, ...clients, logger })
 

@@ -29,7 +29,7 @@ const setup = async (t: { context: { clients: Clients } }, clients: Partial<Clie
   const all = { ...t.context.clients, ...clients }
   const r: Resources = await createResources(t.context.clients, `v${++prefixes}`)
   const config: ValidatorConfig = configFor(r)
-  const validator = buildValidator({ config, ...all })
+  const validator = buildValidator({ config, ...all, s3: all.objects })
   const run = async (event: SQSEvent | S3Event) => validator(event, fakeContext())
   /** Uploads an object and returns the ingest-queue event S3 would deliver for it (key URL-encoded as S3 does). */
   const upload = async (key: string, body: string): Promise<SQSEvent> => {
@@ -336,10 +336,10 @@ test('a .json array element nested 5,000 levels deep is parked alone; its neighb
   )
   const [parked] = await drain(clients.sqs, r.mainDlqUrl)
   t.regex(JSON.parse(parked!.MessageAttributes!.error!.StringValue!).message, /element 2 is nested deeper/)
-  t.regex(parked!.Body!, /^line 2 of s3:\/\//, 'a pointer to where it is: its text cannot be shown bounded')
+  t.is(parked!.Body, deep(5000).slice(0, 8 * 1024), 'the first 8 KB of the element, as of a .jsonl line')
 })
 
-test('an order over 1 MiB inside a .json array is parked as a bounded excerpt with its source and length', async (t) => {
+test('an order over 1 MiB inside a .json array is rejected as too long, parked as a bounded excerpt with its source', async (t) => {
   // Prepare: 1.2 MB of notes, past what SQS takes in one message
   const { r, run, upload, clients } = await setup(t)
   const huge = JSON.stringify({ ...seed('tp-valid.json'), order_id: 'BIG-1', notes: 'n'.repeat(1_200_000) })
@@ -353,13 +353,11 @@ test('an order over 1 MiB inside a .json array is parked as a bounded excerpt wi
   )
   const [parked, ...others] = await drain(clients.sqs, r.mainDlqUrl)
   t.is(others.length, 0)
-  const body = JSON.parse(parked!.Body!) as { truncated: boolean; bytes: number; source: string; excerpt: string }
-  t.true(body.truncated)
-  t.is(body.bytes, Buffer.byteLength(huge))
-  t.regex(body.source, /^s3:\/\/.*\/orders\/big\.json\?versionId=.*#2$/)
-  t.is(body.excerpt, huge.slice(0, 8 * 1024))
-  const error = JSON.parse(parked!.MessageAttributes!.error!.StringValue!) as { class: string; body_bytes: number }
-  t.like(error, { class: 'ValidationError', body_bytes: Buffer.byteLength(huge) })
+  t.is(parked!.Body, huge.slice(0, 8 * 1024), 'the first 8 KB of the element, never the whole of it')
+  t.regex(parked!.MessageAttributes!.source!.StringValue!, /^s3:\/\/.*\/orders\/big\.json\?versionId=.*#2$/)
+  const error = JSON.parse(parked!.MessageAttributes!.error!.StringValue!) as { class: string; message: string }
+  t.is(error.class, 'MalformedOrderError')
+  t.regex(error.message, /element 2 is larger than \d+ bytes/)
 })
 
 test('a number the DynamoDB marshaller would refuse is the line’s reject, not a failure of the worker later', async (t) => {

@@ -16,6 +16,7 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { objectStore, type ObjectStore } from '../../lib/aws/objects.ts'
 import { queueDepth } from '../../lib/aws/queue.ts'
 import { loadConfig, type Config } from '../../lib/runtime/config.ts'
 import { freePort, startMotoServer } from '../../scripts/local/moto.ts'
@@ -44,6 +45,8 @@ export interface Clients {
   dynamo: DynamoDBDocumentClient
   sqs: SQSClient
   s3: S3Client
+  /** The object store the validator reads and writes through (lib/aws/objects.ts). */
+  objects: ObjectStore
   sns: SNSClient
   cloudWatch: CloudWatchClient
 }
@@ -56,6 +59,7 @@ export const clientsFor = (endpoint: string): Clients => {
     }),
     sqs: new SQSClient(common),
     s3: new S3Client({ ...common, forcePathStyle: true }),
+    objects: objectStore(common),
     sns: new SNSClient(common),
     cloudWatch: new CloudWatchClient(common),
   }
