@@ -1,8 +1,12 @@
 /**
- * One bulk run, in a process of its own so that its peak RSS is its own: validateFile over a JSONL file on disk
- * (gzipped or not), streamed as the validator streams an S3 Body, against an SQS client whose network answers each
- * SendMessageBatch after `latencyMs` (the SDK runs in full: serialisation, signing, MD5 checks). Prints one JSON line.
- * Usage (by bulk.bench.ts): node --import=tsx test/bench/bulk-run.ts '{"file":…,"gzip":false,"latencyMs":0,"sendsInFlight":8}'
+ * One bulk run, in a process of its own so that its peak RSS is its own. Prints one JSON line. Modes:
+ * - `plan`: planRanges over the whole file on disk (decompressed if gzipped), as the validator's planning does;
+ * - `ranges`: the file's ranges one after the other through validateFile, as one warm function would take their
+ *   messages (each range read from its offset, or decompressed from the top and sliced when gzipped), against an SQS
+ *   client whose network answers each SendMessageBatch after `latencyMs` (the SDK in full: serialisation, signing,
+ *   MD5 checks); per-range seconds and calls;
+ * - `parse`: every line read and validated (parseOrder), nothing sent: the intake's own cost per line.
+ * Usage (by bulk.bench.ts): node --import=tsx test/bench/bulk-run.ts '{"mode":"ranges","file":…,"gzip":false,…}'
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
@@ -13,18 +17,27 @@ import { SQSClient } from '@aws-sdk/client-sqs'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { MetricsBuffer } from '../../lib/aws/metrics.ts'
-import { jsonlLines } from '../../lib/intake/lines.ts'
+import { jsonElements } from '../../lib/intake/json-elements.ts'
+import { jsonlLines, type OrderLine } from '../../lib/intake/lines.ts'
 import { gunzipped } from '../../lib/intake/read.ts'
+import { PLAN_START, planRanges, sliceOf, type FileRange } from '../../lib/intake/ranges.ts'
 import { validateFile } from '../../lib/intake/validate-file.ts'
+import { orderIdFromS3 } from '../../lib/orders/order.ts'
+import { parseOrder } from '../../lib/orders/validate.ts'
 import { createLogger } from '../../lib/runtime/logger.ts'
 import { benchConfig } from './fake-aws.ts'
 
-const { file, gzip, latencyMs, sendsInFlight } = JSON.parse(process.argv[2] ?? '{}') as {
+const options = JSON.parse(process.argv[2] ?? '{}') as {
+  mode: 'plan' | 'ranges' | 'parse'
   file: string
+  kind: 'json' | 'jsonl'
   gzip: boolean
   latencyMs: number
   sendsInFlight: number
+  rangeBytes: number
+  maxLineBytes: number
 }
+const { mode, file, kind, gzip, latencyMs, sendsInFlight, rangeBytes, maxLineBytes } = options
 
 const sends = { calls: 0, running: 0, most: 0 }
 const handler = {
@@ -54,39 +67,112 @@ const handler = {
   destroy: () => undefined,
 }
 const credentials = { accessKeyId: 'AKIDBENCHMARK', secretAccessKey: 'bench-secret' }
-const sqs = new SQSClient({
-  region: 'eu-west-3',
-  credentials,
-  requestHandler: handler as never,
-  useQueueUrlAsEndpoint: false,
-})
+const sqs = new SQSClient({ region: 'eu-west-3', credentials, requestHandler: handler as never })
 
-const ref = { bucket: 'tp-orders-intake-bench', key: gzip ? 'raw/bulk.jsonl.gz' : 'raw/bulk.jsonl', versionId: 'v1' }
-async function* chunks() {
-  for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 })) yield chunk as Buffer
+const ref = { bucket: 'tp-orders-intake-bench', key: `raw/bulk.${kind}${gzip ? '.gz' : ''}`, versionId: 'v1' }
+
+/** The file's (decompressed) bytes from `start` to `end`, as the validator reads a range. */
+const bytesOf = (start = 0, end?: number): AsyncIterable<Buffer> => {
+  const read = (from: number, to?: number) =>
+    (async function* () {
+      const stream = createReadStream(file, {
+        highWaterMark: 64 * 1024,
+        start: from,
+        end: to === undefined ? undefined : to - 1,
+      })
+      for await (const chunk of stream) yield chunk as Buffer
+    })()
+  return gzip ? sliceOf(gunzipped(ref, read(0)), start, end) : read(start, end)
 }
-const bytes = gzip ? gunzipped(ref, chunks()) : chunks()
 
+const linesOf = (range?: FileRange): AsyncIterable<OrderLine> => {
+  const bytes = bytesOf(range?.start, range?.end)
+  if (kind === 'jsonl') return jsonlLines(ref, bytes, maxLineBytes, range?.firstLine ?? 1)
+  const start = range ? { offset: range.start, before: range.firstLine - 1 } : undefined
+  return jsonElements(ref, bytes, maxLineBytes, start, range?.last ?? true)
+}
+
+const planAll = async (): Promise<FileRange[]> => {
+  const ranges: FileRange[] = []
+  for (let from = PLAN_START; ;) {
+    const plan = await planRanges(kind, ref, bytesOf(from.start), from, { rangeBytes })
+    ranges.push(...plan.ranges)
+    if (!plan.next) return ranges
+    from = plan.next
+  }
+}
+
+const peakRssMB = () => process.resourceUsage().maxRSS / 1024
 const started = performance.now()
 const cpuStart = process.cpuUsage()
-const summary = await validateFile(ref, jsonlLines(ref, bytes, 128 * 1024), {
-  config: { ...benchConfig(false), sendsInFlight },
-  sqs,
-  dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-3', credentials })),
-  sns: new SNSClient({ region: 'eu-west-3', credentials }),
-  metrics: new MetricsBuffer(),
-  log: createLogger({ level: 'silent' }),
-  now: () => new Date(),
-})
-const seconds = (performance.now() - started) / 1000
-const cpu = process.cpuUsage(cpuStart)
-console.log(
-  JSON.stringify({
-    ...summary,
-    seconds,
-    cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    peakRssMB: process.resourceUsage().maxRSS / 1024,
-    calls: sends.calls,
-    maxSendsInFlight: sends.most,
-  }),
-)
+const cpuSeconds = () => {
+  const cpu = process.cpuUsage(cpuStart)
+  return (cpu.user + cpu.system) / 1e6
+}
+
+if (mode === 'plan') {
+  const ranges = await planAll()
+  const seconds = (performance.now() - started) / 1000
+  console.log(JSON.stringify({ ranges: ranges.length, seconds, cpuSeconds: cpuSeconds(), peakRssMB: peakRssMB() }))
+} else if (mode === 'parse') {
+  const config = benchConfig(false)
+  let lines = 0
+  let valid = 0
+  const receivedAt = new Date().toISOString()
+  for await (const line of linesOf()) {
+    lines++
+    if (line.error) continue
+    try {
+      parseOrder(line.value, {
+        defaultCurrency: config.defaultCurrency,
+        maxOrderAmount: config.maxOrderAmount,
+        receivedAt,
+        bytes: line.bytes,
+        assignOrderId: () => orderIdFromS3(ref.bucket, ref.key, ref.versionId, line.line),
+      })
+      valid++
+    } catch {
+      /* a reject: counted as a line */
+    }
+  }
+  const seconds = (performance.now() - started) / 1000
+  console.log(JSON.stringify({ lines, valid, seconds, cpuSeconds: cpuSeconds(), peakRssMB: peakRssMB() }))
+} else {
+  const ranges = await planAll()
+  const deps = {
+    config: { ...benchConfig(false), sendsInFlight },
+    sqs,
+    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-3', credentials })),
+    sns: new SNSClient({ region: 'eu-west-3', credentials }),
+    metrics: new MetricsBuffer(),
+    log: createLogger({ level: 'silent' }),
+    now: () => new Date(),
+  }
+  const runs: { seconds: number; calls: number; lines: number }[] = []
+  let accepted = 0
+  let rejected = 0
+  for (const range of ranges) {
+    const calls = sends.calls
+    const t0 = performance.now()
+    const summary = await validateFile({ ...ref, range }, linesOf(range), deps)
+    runs.push({
+      seconds: (performance.now() - t0) / 1000,
+      calls: sends.calls - calls,
+      lines: summary.accepted + summary.rejected,
+    })
+    accepted += summary.accepted
+    rejected += summary.rejected
+  }
+  console.log(
+    JSON.stringify({
+      accepted,
+      rejected,
+      ranges: runs,
+      seconds: (performance.now() - started) / 1000,
+      cpuSeconds: cpuSeconds(),
+      peakRssMB: peakRssMB(),
+      calls: sends.calls,
+      maxSendsInFlight: sends.most,
+    }),
+  )
+}

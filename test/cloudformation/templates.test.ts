@@ -533,6 +533,7 @@ test('the validator may read order files (and tell a missing key by 404), queue 
   t.deepEqual(g.get('s3:GetObjectVersion'), prefixes)
   t.deepEqual(g.get('s3:ListBucket'), [`arn:aws:s3:::${BUCKET}`])
   t.deepEqual(g.get('sqs:SendMessage')?.sort(), [
+    arn('sqs', 'tp-orders-ingest'),
     arn('sqs', 'tp-orders-ingest-dlq'),
     arn('sqs', 'tp-orders-main'),
     arn('sqs', 'tp-orders-main-dlq'),
@@ -543,7 +544,14 @@ test('the validator may read order files (and tell a missing key by 404), queue 
   t.deepEqual(g.get('sns:Publish'), [arn('sns', 'tp-order-alerts')])
   t.deepEqual(g.get('cloudwatch:PutMetricData'), ['*'])
   t.deepEqual(g.get('s3:PutObject'), [`arn:aws:s3:::${BUCKET}/reports/*`], 'its reports, nothing else')
-  t.false(g.has('dynamodb:UpdateItem') || g.has('s3:DeleteObject'))
+  t.false(g.has('s3:DeleteObject') || g.has('dynamodb:DeleteItem') || g.has('dynamodb:TransactWriteItems'))
+  // A file's progress records (lib/aws/files.ts): read and updated, under the FILE# keys only.
+  const role = deployed('functions.yaml', 'ValidatorRole')
+  const statements = list<Obj>(role?.Policies).flatMap((p) => list<Statement>(obj(p.PolicyDocument).Statement))
+  const progress = statements.filter((s) => list<string>(s.Action).includes('dynamodb:UpdateItem'))
+  t.is(progress.length, 1)
+  t.deepEqual(list<string>(progress[0]?.Action).sort(), ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'])
+  t.deepEqual(obj(progress[0]?.Condition), { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['FILE#*'] } })
 })
 
 test('the API function may read order status and queue orders, nothing else', (t) => {
@@ -626,6 +634,7 @@ test('every function gets the environment its handler reads, and its configurati
       'ALERT_TOPIC_ARN',
       'DEFAULT_CURRENCY',
       'INGEST_DLQ_URL',
+      'INGEST_QUEUE_URL',
       'LOG_LEVEL',
       'MAIN_DLQ_URL',
       'MAIN_QUEUE_URL',
@@ -633,6 +642,7 @@ test('every function gets the environment its handler reads, and its configurati
       'METRICS_NAMESPACE',
       'NODE_OPTIONS',
       'ORDERS_TABLE',
+      'RANGE_BYTES',
       'STAGE',
     ],
     WorkerFunction: [

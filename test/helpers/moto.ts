@@ -85,6 +85,7 @@ export const configFor = (r: Resources): Config =>
     MAIN_QUEUE_URL: r.mainQueueUrl,
     MAIN_DLQ_URL: r.mainDlqUrl,
     INGEST_DLQ_URL: r.ingestDlqUrl,
+    INGEST_QUEUE_URL: r.ingestQueueUrl,
     ALERT_TOPIC_ARN: r.alertTopicArn,
     METRICS_NAMESPACE: r.metricsNamespace,
     STAGE: r.stage,

@@ -22,6 +22,8 @@ test('loadConfig reads every variable it is given', (t) => {
     WORKER_CONCURRENCY: '3',
     CORS_ORIGINS: 'https://shop.example.com, https://www.shop.example.com',
     SENDS_IN_FLIGHT: '4',
+    INGEST_QUEUE_URL: 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-ingest',
+    RANGE_BYTES: '4096',
   })
   // Assess
   t.deepEqual(config, {
@@ -38,6 +40,8 @@ test('loadConfig reads every variable it is given', (t) => {
     workerConcurrency: 3,
     corsOrigins: ['https://shop.example.com', 'https://www.shop.example.com'],
     sendsInFlight: 4,
+    ingestQueueUrl: 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-ingest',
+    rangeBytes: 4096,
   })
 })
 
@@ -53,6 +57,8 @@ test('loadConfig defaults: EUR, 10000, OrderPipeline, dev, stock on, no alert to
     stockTracking: true,
     alertTopicArn: undefined,
     workerConcurrency: 10,
+    ingestQueueUrl: undefined,
+    rangeBytes: 8 * 1024 * 1024,
   })
 })
 
@@ -152,6 +158,8 @@ test(refused, { WORKER_CONCURRENCY: '0' }, 'WORKER_CONCURRENCY must be a positiv
 test(refused, { WORKER_CONCURRENCY: '2.5' }, 'WORKER_CONCURRENCY must be a positive integer, got "2.5"')
 test(refused, { SENDS_IN_FLIGHT: '0' }, 'SENDS_IN_FLIGHT must be an integer from 1 to 64, got "0"')
 test(refused, { SENDS_IN_FLIGHT: '100' }, 'SENDS_IN_FLIGHT must be an integer from 1 to 64, got "100"')
+test(refused, { RANGE_BYTES: '100' }, 'RANGE_BYTES must be an integer of at least 1024, got "100"')
+test(refused, { RANGE_BYTES: '8MB' }, 'RANGE_BYTES must be an integer of at least 1024, got "8MB"')
 
 test('a missing required variable is reported before an invalid optional one', (t) => {
   // Act
