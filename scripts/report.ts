@@ -55,7 +55,8 @@ const program = withAwsOptions(new Command('report'))
     console.log(`s3://${report.bucket}/${report.key}${report.versionId ? ` (version ${report.versionId})` : ''}`)
     console.log(
       `${report.accepted} accepted, ${report.rejected} rejected, ${report.linesPerSecond} lines/s, ` +
-        `${(report.durationMs / 1000).toFixed(1)} s (${report.startedAt} → ${report.finishedAt})`,
+        `${(report.durationMs / 1000).toFixed(1)} s (${report.startedAt} → ${report.finishedAt})` +
+        ((report.ranges ?? 1) > 1 ? `, read in ${report.ranges} ranges side by side` : ''),
     )
     const reasons = Object.entries(report.rejectedByReason).map(([reason, count]) => ({ reason, count }))
     if (reasons.length > 0) console.log(`\n${formatTable(reasons, ['reason', 'count'])}`)

@@ -67,7 +67,12 @@ const handler = {
   destroy: () => undefined,
 }
 const credentials = { accessKeyId: 'AKIDBENCHMARK', secretAccessKey: 'bench-secret' }
-const sqs = new SQSClient({ region: 'eu-west-3', credentials, requestHandler: handler as never })
+const sqs = new SQSClient({
+  region: 'eu-west-3',
+  credentials,
+  requestHandler: handler as never,
+  useQueueUrlAsEndpoint: false,
+})
 
 const ref = { bucket: 'tp-orders-intake-bench', key: `raw/bulk.${kind}${gzip ? '.gz' : ''}`, versionId: 'v1' }
 

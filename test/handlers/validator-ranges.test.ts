@@ -12,6 +12,8 @@ import { SQSClient } from '@aws-sdk/client-sqs'
 import { buildValidator } from '../../handlers/validator.ts'
 import { getFileProgress } from '../../lib/aws/files.ts'
 import type { FileReport } from '../../lib/intake/report.ts'
+import { program as reportCommand } from '../../scripts/report.ts'
+import { runCommand } from '../helpers/cli.ts'
 import { fakeContext, seed, sqsEvent, sqsRecord } from '../helpers/fixtures.ts'
 import {
   configFor,
@@ -142,6 +144,8 @@ test('a file of 700 lines is planned in ranges; every order is queued once, ever
     bad.slice(0, 100),
   )
   t.is(file.rejectedByReason.MalformedOrderError, bad.filter((l) => l % 101 === 0).length)
+  const printed = await runCommand(reportCommand, [key, '--bucket', r.bucket, '--endpoint', t.context.moto.endpoint])
+  t.regex(printed, new RegExp(`${valid.length} accepted, ${bad.length} rejected, .*read in ${messages.length} ranges`))
   const alerts = await drain(clients.sqs, r.alertsQueueUrl)
   t.is(alerts.length, 1, 'one alert for the file')
   t.is(await metricSum(clients.cloudWatch, r, 'OrdersAccepted'), valid.length)
