@@ -12,7 +12,7 @@
  * `raw` keeps the first LIMITS.RAW_EXCERPT_BYTES of its text for the DLQ; error messages never quote the input.
  */
 import { MalformedOrderError } from '../orders/errors.ts'
-import { excerpt, jsonErrorMessage, jsonProblem } from '../orders/json.ts'
+import { excerpt, jsonErrorMessage, jsonProblem, type JsonProblem } from '../orders/json.ts'
 import { LIMITS } from '../orders/limits.ts'
 import type { S3ObjectRef } from './notification.ts'
 
@@ -29,6 +29,8 @@ export interface OrderLine {
   bytes: number
   /** With an `error`: the start of the line's text (at most LIMITS.RAW_EXCERPT_BYTES), when there is one. */
   raw?: string
+  /** With a `value`: what `jsonProblem(value)` found (null: nothing), so that it is walked once. */
+  structure?: JsonProblem | null
 }
 
 const tooDeep = (what: string): MalformedOrderError =>
@@ -67,10 +69,11 @@ export const orderLineOf = (
     const error = new MalformedOrderError(`${label} is not valid JSON (${jsonErrorMessage(err)})`)
     return { ref, line, error, bytes: size, raw: excerpt(Buffer.from(text, 'utf8')) }
   }
-  if (jsonProblem(value)?.rule === 'maxDepth') {
+  const structure = jsonProblem(value) ?? null
+  if (structure?.rule === 'maxDepth') {
     return { ref, line, error: tooDeep(label), bytes: size, raw: excerpt(Buffer.from(text, 'utf8')) }
   }
-  return { ref, line, value, bytes: size }
+  return { ref, line, value, bytes: size, structure }
 }
 
 /**

@@ -132,6 +132,7 @@ class FileIntake {
         maxOrderAmount: config.maxOrderAmount,
         receivedAt: this.#receivedAt,
         bytes: line.bytes,
+        structure: line.structure,
         assignOrderId: () => orderIdFromS3(this.ref.bucket, this.ref.key, this.ref.versionId, line.line),
       })
       this.#valid.push({ line, order })

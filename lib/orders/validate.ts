@@ -5,7 +5,7 @@
  */
 import type { ErrorObject } from 'ajv'
 import { validateApi, validateCanonical, validateRich, type CompiledValidator } from './generated/validators.mjs'
-import { isObject, jsonProblem } from './json.ts'
+import { isObject, jsonProblem, type JsonProblem } from './json.ts'
 import { LIMITS } from './limits.ts'
 import { ValidationError, type FieldError } from './errors.ts'
 import { formatCents, toCents } from './money.ts'
@@ -199,8 +199,8 @@ const byteLength = (input: unknown): number => Buffer.byteLength(JSON.stringify(
  * DynamoDB cannot store exactly. A value that fails here is refused without being measured or validated further.
  * @throws ValidationError
  */
-const checkStructure = (input: unknown): void => {
-  const problem = jsonProblem(input)
+const checkStructure = (input: unknown, known?: JsonProblem | null): void => {
+  const problem = known === undefined ? jsonProblem(input) : known
   if (!problem) return
   const field = fieldName(problem.path)
   const message =
@@ -215,8 +215,16 @@ const checkStructure = (input: unknown): void => {
  * @throws ValidationError naming every failed field
  * @example parseOrder(JSON.parse(body), { ...config, receivedAt: new Date().toISOString(), assignOrderId: newOrderId })
  */
-export const parseOrder = (input: unknown, ctx: NormaliseContext & Rules & { bytes?: number }): Order => {
-  checkStructure(input)
+export const parseOrder = (
+  input: unknown,
+  ctx: NormaliseContext &
+    Rules & {
+      bytes?: number
+      /** What `jsonProblem(input)` found, when the caller already walked the value (null: nothing). */
+      structure?: JsonProblem | null
+    },
+): Order => {
+  checkStructure(input, ctx.structure)
   const dialect = detectDialect(input)
   const errors = [...sizeErrors(ctx.bytes ?? byteLength(input)), ...checkOrder(input, dialect, ctx)]
   if (errors.length > 0) throw new ValidationError(errors)

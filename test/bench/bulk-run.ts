@@ -133,6 +133,7 @@ if (mode === 'plan') {
         maxOrderAmount: config.maxOrderAmount,
         receivedAt,
         bytes: line.bytes,
+        structure: line.structure,
         assignOrderId: () => orderIdFromS3(ref.bucket, ref.key, ref.versionId, line.line),
       })
       valid++

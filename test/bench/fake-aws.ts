@@ -235,6 +235,7 @@ export const fakeAws = (): FakeAws => {
   // S3 through the object store the validator uses (lib/aws/objects.ts), answered from `objects`, counted.
   const s3: ObjectStore = {
     get: async (ref, options = {}) => {
+      networkRequests++
       count('S3 GetObject')
       const bytes = aws.objects.get(ref.key)
       if (bytes === undefined) {
@@ -251,6 +252,7 @@ export const fakeAws = (): FakeAws => {
       return { body: Readable.from(chunks), contentLength: part.length, destroy: () => {} }
     },
     put: async (_bucket, key, body) => {
+      networkRequests++
       count('S3 PutObject')
       aws.objects.set(key, Buffer.from(body))
     },

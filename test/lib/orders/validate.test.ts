@@ -842,3 +842,25 @@ test('a date-time with a space instead of T is not ISO 8601: one format error', 
     },
   ])
 })
+
+test('parseOrder takes the structure the reader already found, instead of walking the order again', (t) => {
+  const ctx = {
+    defaultCurrency: 'EUR',
+    maxOrderAmount: 10000,
+    receivedAt: '2026-12-01T10:00:00.000Z',
+    assignOrderId: () => 'X',
+  }
+  const order = seed('tp-valid.json')
+  // A problem found by the reader (lines.ts walks each line once) is this order's ValidationError...
+  const err = t.throws(() => parseOrder(order, { ...ctx, structure: { path: '/amount', rule: 'safeNumber' } }), {
+    instanceOf: ValidationError,
+  })
+  t.deepEqual(
+    err?.fields.map((f) => [f.path, f.rule]),
+    [['/amount', 'safeNumber']],
+  )
+  // ...and without one (null) the order is read as it is; left undefined, parseOrder walks it itself.
+  t.is(parseOrder(order, { ...ctx, structure: null }).order_id, order.order_id)
+  const deep = { ...order, notes: JSON.parse(`${'['.repeat(40)}${']'.repeat(40)}`) as unknown }
+  t.throws(() => parseOrder(deep, ctx), { instanceOf: ValidationError, message: /nested deeper than 32 levels/ })
+})
