@@ -19,8 +19,9 @@ if (process.argv.includes('--help')) {
   console.log(`usage: npm run bench
   Builds the bundles, then measures: AWS requests and DynamoDB write units per order (1,000 orders in one JSONL file,
   validator + worker, stock tracking off and on), worker CPU time per order through the middy chain, and each
-  bundle's size and cold import time, and bulk intake (a 1,000,000-line JSONL file and a gzipped copy through the
-  validator's file intake: lines per second, simulated time at 15 ms per SQS call, peak RSS, sends in flight).
+  bundle's size and cold import time, and bulk intake (a 1,000,000-line JSONL file, a gzipped copy and a 100 MB
+  .json array, planned in ranges and read range by range: simulated time at 15 ms per SQS call, peak RSS, parse and
+  validate lines per second).
   Prints a table per section (PASS/OVER next to each target) and writes the figures to .build/bench.json; takes
   about 4 minutes (the bulk section about 3).`)
   process.exit(0)
