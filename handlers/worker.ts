@@ -97,7 +97,8 @@ export const processRecord = async (
   const hash = orderHash(order, config.defaultCurrency)
   let result: StoreResult
   try {
-    result = await context.duplicates.store(order, hash, { now: deps.now().toISOString(), correlationId })
+    const source = record.messageAttributes?.[ATTRIBUTE.SOURCE]?.stringValue
+    result = await context.duplicates.store(order, hash, { now: deps.now().toISOString(), correlationId, source })
   } catch (err) {
     if (err instanceof ConflictError) return reject(err, order.order_id, err.hash)
     throw err

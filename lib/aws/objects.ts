@@ -50,7 +50,7 @@ export interface ObjectStore {
    * PutObject of a string (sent as UTF-8) with its Content-Type.
    * @throws ObjectStoreError for an S3 error answer, the network's errors: as for {@link ObjectStore.get}
    */
-  put(bucket: string, key: string, body: string, contentType: string): Promise<void>
+  put(bucket: string, key: string, body: string | Uint8Array, contentType: string): Promise<void>
 }
 
 export interface ObjectStoreOptions {
@@ -264,7 +264,10 @@ export const objectStore = (where: ObjectStoreOptions = {}): ObjectStore => {
     },
 
     async put(bucket, key, body, contentType) {
-      const bytes = Buffer.from(body, 'utf8')
+      const bytes =
+        typeof body === 'string'
+          ? Buffer.from(body, 'utf8')
+          : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
       const headers = {
         'content-type': contentType,
         'content-length': String(bytes.length),

@@ -42,11 +42,15 @@ export const reservations = (order: Order): Map<string, number> => {
   return wanted
 }
 
-/** The order record: the canonical order, its hash (the duplicate detector compares it) and its stock state. */
+/**
+ * The order record: the canonical order, its hash (the duplicate detector compares it) and its stock state; its
+ * customer id, amount in minor units, currency and processed time at the top level too, for the `by_customer`
+ * index (the data lake's customer history, lib/lake/enrich.ts), and where it came from (`source`).
+ */
 export const orderRecord = (
   order: Order,
   hash: string,
-  options: { tracked: boolean; pending: ReadonlySet<string>; correlationId?: string; now: string },
+  options: { tracked: boolean; pending: ReadonlySet<string>; correlationId?: string; source?: string; now: string },
 ) => {
   const stockStatus: StockStatus = !options.tracked
     ? STOCK_STATUS.UNTRACKED
@@ -68,8 +72,50 @@ export const orderRecord = (
       })),
     },
     correlation_id: options.correlationId,
+    source: options.source,
+    customer_id: order.customer_id,
+    amount_cents: Math.round(order.amount * 100),
+    currency: order.currency,
     processed_at: options.now,
   }
+}
+
+/** The index of order records by customer and processed time (storage.yaml). */
+export const BY_CUSTOMER_INDEX = 'by_customer'
+
+/**
+ * A customer's stored orders before `before` (processed_at, exclusive) in one currency: how many, and their amounts
+ * in minor units. One query of the `by_customer` index (paged), no table scan.
+ */
+export const customerHistory = async (
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  customerId: string,
+  before: string,
+  currency: string,
+): Promise<{ orders: number; spentCents: number }> => {
+  let orders = 0
+  let spentCents = 0
+  let ExclusiveStartKey: Record<string, unknown> | undefined
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: BY_CUSTOMER_INDEX,
+        KeyConditionExpression: 'customer_id = :c AND processed_at < :t',
+        FilterExpression: 'currency = :cur',
+        ExpressionAttributeValues: { ':c': customerId, ':t': before, ':cur': currency },
+        ProjectionExpression: 'amount_cents',
+        ExclusiveStartKey,
+      }),
+    )
+    for (const item of page.Items ?? []) {
+      orders += 1
+      spentCents += Number(item.amount_cents ?? 0)
+    }
+    ExclusiveStartKey = page.LastEvaluatedKey
+  } while (ExclusiveStartKey)
+  return { orders, spentCents }
 }
 
 /** The transaction action that takes `qty` of a SKU, only if that many are available. */
@@ -187,6 +233,8 @@ export interface StoreOptions {
   stockTracking: boolean
   now: string
   correlationId?: string
+  /** Where the order came from (the message's `source` attribute: `s3://…#line`), stored on its record. */
+  source?: string
 }
 
 export interface StoreResult {
@@ -218,6 +266,7 @@ export const storeOrder = async (
       tracked: options.stockTracking,
       pending,
       correlationId: options.correlationId,
+      source: options.source,
       now: options.now,
     })
   if (!options.stockTracking)

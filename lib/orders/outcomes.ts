@@ -28,6 +28,8 @@ export const METRIC = {
   PENDING_STOCK: 'OrdersPendingStock',
   /** Valid orders put on the main queue by the API or the S3 validator (the worker then counts the outcome). */
   ACCEPTED: 'OrdersAccepted',
+  /** Stored orders written to the data lake's processed/ (the exporter). */
+  EXPORTED: 'OrdersExported',
 } as const
 export type MetricName = (typeof METRIC)[keyof typeof METRIC]
 
@@ -51,6 +53,8 @@ export const LOG = {
   FILE_COMPLETED: 'file completed',
   /** classifyErrors: a permanent failure is now in the DLQ. */
   MESSAGE_PARKED: 'message parked in the DLQ',
+  /** exporter: one stream batch written to processed/; `orders`, `files`. */
+  ORDERS_EXPORTED: 'orders exported',
   /** flushMetrics: PutMetricData failed; the counts are in the line. */
   METRICS_NOT_PUBLISHED: 'metrics not published',
 } as const

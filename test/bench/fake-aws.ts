@@ -254,7 +254,7 @@ export const fakeAws = (): FakeAws => {
     put: async (_bucket, key, body) => {
       networkRequests++
       count('S3 PutObject')
-      aws.objects.set(key, Buffer.from(body))
+      aws.objects.set(key, typeof body === 'string' ? Buffer.from(body) : Buffer.from(body))
     },
   }
 

@@ -418,7 +418,21 @@ test('the table is pay-per-request on pk/sk with TTL, point-in-time recovery and
   t.deepEqual(p.AttributeDefinitions, [
     { AttributeName: 'pk', AttributeType: 'S' },
     { AttributeName: 'sk', AttributeType: 'S' },
+    { AttributeName: 'customer_id', AttributeType: 'S' },
+    { AttributeName: 'processed_at', AttributeType: 'S' },
   ])
+  // Order records by customer (the data lake's history), and the stream the exporter reads.
+  t.deepEqual(p.GlobalSecondaryIndexes, [
+    {
+      IndexName: 'by_customer',
+      KeySchema: [
+        { AttributeName: 'customer_id', KeyType: 'HASH' },
+        { AttributeName: 'processed_at', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['order_id', 'amount_cents', 'currency'] },
+    },
+  ])
+  t.deepEqual(p.StreamSpecification, { StreamViewType: 'NEW_IMAGE' })
   t.deepEqual(p.TimeToLiveSpecification, { AttributeName: 'expires_at', Enabled: true })
   t.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true })
   t.deepEqual(p.SSESpecification, { SSEEnabled: true })

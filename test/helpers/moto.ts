@@ -101,11 +101,25 @@ export const createResources = async (clients: Clients, prefix: string): Promise
       AttributeDefinitions: [
         { AttributeName: 'pk', AttributeType: 'S' },
         { AttributeName: 'sk', AttributeType: 'S' },
+        { AttributeName: 'customer_id', AttributeType: 'S' },
+        { AttributeName: 'processed_at', AttributeType: 'S' },
       ],
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
+      // As storage.yaml has them: the customer index and the stream.
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'by_customer',
+          KeySchema: [
+            { AttributeName: 'customer_id', KeyType: 'HASH' },
+            { AttributeName: 'processed_at', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['order_id', 'amount_cents', 'currency'] },
+        },
+      ],
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
     }),
   )
   const queue = async (name: string) => (await clients.sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!
