@@ -12,12 +12,21 @@ import { GetResourcesCommand } from '@aws-sdk/client-api-gateway'
 import { GetFunctionCommand, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda'
 import { GetObjectCommand, ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3'
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs'
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda'
 import { LambdaHost, type FunctionSpec } from './lambda-host.ts'
 import { pollQueue } from './poller.ts'
+import { pollStream } from './stream-poller.ts'
 import { startApiServer, type Route } from './api-server.ts'
 import { describeDeployment, listResources, type Deployment } from '../stack/deployment.ts'
-import { sqsClient, s3Client, cloudFormationClient, lambdaClient, apiGatewayClient } from '../../lib/aws/clients.ts'
+import {
+  sqsClient,
+  s3Client,
+  cloudFormationClient,
+  lambdaClient,
+  apiGatewayClient,
+  clientConfig,
+} from '../../lib/aws/clients.ts'
 
 export interface RunnerOptions {
   endpoint: string
@@ -127,6 +136,30 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
   for (const name of hosts.keys()) {
     const { EventSourceMappings = [] } = await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: name }))
     for (const esm of EventSourceMappings) {
+      if (esm.EventSourceArn?.startsWith('arn:aws:dynamodb:') && esm.EventSourceArn.includes('/stream/')) {
+        // A table's stream (the data lake's exporter): read from its start, filtered as the mapping says.
+        polling.push(
+          pollStream(
+            {
+              streams: new DynamoDBStreamsClient(clientConfig(options)),
+              streamArn: esm.EventSourceArn,
+              region: options.region,
+              batchSize: esm.BatchSize ?? 100,
+              patterns: (esm.FilterCriteria?.Filters ?? []).map((f) => f.Pattern ?? '{}'),
+              invoke: async (event) => invoke(name, event),
+              onBatch: (report) =>
+                options.onBatch?.(name, {
+                  received: report.received,
+                  deleted: report.delivered,
+                  failed: report.failed,
+                  error: report.error,
+                }),
+            },
+            abort.signal,
+          ),
+        )
+        continue
+      }
       if (!esm.EventSourceArn?.startsWith('arn:aws:sqs:')) continue
       const queueName = esm.EventSourceArn.split(':').pop()!
       const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))

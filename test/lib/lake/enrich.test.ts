@@ -31,7 +31,7 @@ const PRIORITY: [method: string, amountCents: number, days: number | undefined, 
 ]
 for (const [method, amount, days, expected] of PRIORITY) {
   test(`delivery priority: ${method}, ${amount} cents, due in ${days ?? 'no'} days → ${expected}`, (t) => {
-    t.is(deliveryPriority(method, amount, days), expected)
+    t.is<string, string>(deliveryPriority(method, amount, days), expected)
   })
 }
 
@@ -47,7 +47,7 @@ const BASKET: [units: number, skus: number, amountCents: number, expected: strin
 ]
 for (const [units, skus, amount, expected] of BASKET) {
   test(`basket size: ${units} units, ${skus} SKUs, ${amount} cents → ${expected}`, (t) => {
-    t.is(basketSize(units, skus, amount), expected)
+    t.is<string, string>(basketSize(units, skus, amount), expected)
   })
 }
 
@@ -64,7 +64,7 @@ const SEGMENT: [orders: number, spentCents: number, amountCents: number, expecte
 ]
 for (const [orders, spent, amount, expected] of SEGMENT) {
   test(`customer segment: ${orders} orders before, ${spent} cents spent, this one ${amount} → ${expected}`, (t) => {
-    t.is(customerSegment({ orders, spentCents: spent }, amount), expected)
+    t.is<string, string>(customerSegment({ orders, spentCents: spent }, amount), expected)
   })
 }
 

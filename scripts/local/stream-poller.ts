@@ -1,0 +1,126 @@
+/**
+ * Lambda's DynamoDB stream event source, played locally: reads a table's stream from its oldest record (the local
+ * stack starts with an empty table), keeps only the records the mapping's filter criteria match, and hands them to
+ * the function in batches, in stream order. A batch the function fails is given again, as Lambda retries it, up to
+ * `maxRetries` times; then it is reported and skipped (Lambda would send its position to the on-failure
+ * destination).
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import {
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type DynamoDBStreamsClient,
+  type _Record,
+} from '@aws-sdk/client-dynamodb-streams'
+import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
+
+export interface StreamPollerOptions {
+  streams: DynamoDBStreamsClient
+  streamArn: string
+  region: string
+  batchSize: number
+  /** The mapping's filter patterns (FilterCriteria.Filters[].Pattern), JSON; none: every record. */
+  patterns?: string[]
+  maxRetries?: number
+  invoke: (event: DynamoDBStreamEvent) => Promise<unknown>
+  onBatch?: (report: { received: number; delivered: number; failed: number; error?: Error }) => void
+}
+
+type Pattern = { [key: string]: Pattern | unknown[] }
+
+/** Whether a value matches one rule of an event pattern's array: a literal, or `{"prefix": "…"}`. */
+const matchesRule = (value: unknown, rule: unknown): boolean => {
+  if (rule !== null && typeof rule === 'object' && 'prefix' in rule) {
+    return typeof value === 'string' && value.startsWith(String((rule as { prefix: unknown }).prefix))
+  }
+  return value === rule
+}
+
+/** Lambda's event filtering, for the parts of the pattern syntax the templates use (literals and prefixes). */
+export const matchesPattern = (event: unknown, pattern: Pattern): boolean =>
+  Object.entries(pattern).every(([key, expected]) => {
+    const value = (event as Record<string, unknown> | null | undefined)?.[key]
+    if (Array.isArray(expected)) return expected.some((rule) => matchesRule(value, rule))
+    return value !== null && typeof value === 'object' && matchesPattern(value, expected as Pattern)
+  })
+
+/** The record Lambda builds from a stream record (times in seconds, as Lambda gives them). */
+export const toStreamRecord = (record: _Record, streamArn: string, region: string): DynamoDBRecord => {
+  const { dynamodb } = record
+  const created = dynamodb?.ApproximateCreationDateTime
+  return {
+    eventID: record.eventID,
+    eventName: record.eventName as DynamoDBRecord['eventName'],
+    eventVersion: record.eventVersion ?? '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: region,
+    eventSourceARN: streamArn,
+    dynamodb: {
+      ...(dynamodb as unknown as DynamoDBRecord['dynamodb']),
+      ApproximateCreationDateTime:
+        created instanceof Date ? Math.floor(created.getTime() / 1000) : (created as number | undefined),
+    },
+  }
+}
+
+/** Polls until `signal` aborts. */
+export const pollStream = async (options: StreamPollerOptions, signal: AbortSignal): Promise<void> => {
+  const { streams, streamArn } = options
+  const patterns = (options.patterns ?? []).map((p) => JSON.parse(p) as Pattern)
+  const wanted = (record: DynamoDBRecord) => patterns.length === 0 || patterns.some((p) => matchesPattern(record, p))
+  const iterators = new Map<string, string | undefined>() // shard → its next iterator (undefined: closed)
+  while (!signal.aborted) {
+    try {
+      const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }), {
+        abortSignal: signal,
+      })
+      for (const shard of StreamDescription?.Shards ?? []) {
+        if (iterators.has(shard.ShardId!)) continue
+        const { ShardIterator } = await streams.send(
+          new GetShardIteratorCommand({
+            StreamArn: streamArn,
+            ShardId: shard.ShardId!,
+            ShardIteratorType: 'TRIM_HORIZON',
+          }),
+          { abortSignal: signal },
+        )
+        iterators.set(shard.ShardId!, ShardIterator)
+      }
+      let received = 0
+      for (const [shard, iterator] of iterators) {
+        if (iterator === undefined) continue
+        const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: options.batchSize }), {
+          abortSignal: signal,
+        })
+        iterators.set(shard, page.NextShardIterator)
+        const records = (page.Records ?? []).map((r) => toStreamRecord(r, streamArn, options.region))
+        received += records.length
+        const batch = records.filter(wanted)
+        if (batch.length > 0) await deliver(options, batch, signal)
+      }
+      if (received === 0) await sleep(300, undefined, { signal }).catch(() => undefined)
+    } catch (err) {
+      if (signal.aborted) return
+      options.onBatch?.({ received: 0, delivered: 0, failed: 0, error: err as Error })
+      await sleep(1000, undefined, { signal }).catch(() => undefined)
+    }
+  }
+}
+
+const deliver = async (options: StreamPollerOptions, batch: DynamoDBRecord[], signal: AbortSignal): Promise<void> => {
+  const maxRetries = options.maxRetries ?? 3
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await options.invoke({ Records: batch })
+      options.onBatch?.({ received: batch.length, delivered: batch.length, failed: 0 })
+      return
+    } catch (err) {
+      if (attempt >= maxRetries || signal.aborted) {
+        options.onBatch?.({ received: batch.length, delivered: 0, failed: batch.length, error: err as Error })
+        return
+      }
+      await sleep(200 * 2 ** attempt, undefined, { signal }).catch(() => undefined)
+    }
+  }
+}
