@@ -19,9 +19,9 @@ interface LogsOptions extends Pick<AwsOptions, 'region' | 'endpoint' | 'prefix' 
   logDir: string
 }
 
-/** `worker` → `tp-order-worker`; a full name stays as it is. */
+/** `worker` → `tp-order-worker` (api, validator, worker, generator); a full name stays as it is. */
 export const functionName = (fn: string, prefix: string): string =>
-  ['api', 'validator', 'worker'].includes(fn) ? `${prefix}-order-${fn}` : fn
+  ['api', 'validator', 'worker', 'generator'].includes(fn) ? `${prefix}-order-${fn}` : fn
 
 /** Whether a pino line is newer than `since` and contains `filter`. */
 export const wanted = (line: string, since: number, filter?: string): boolean => {
@@ -71,7 +71,7 @@ const readLocal = async (
 
 const program = new Command('logs')
   .description("Print a function's log lines: CloudWatch Logs on AWS, the local runner's files locally.")
-  .argument('<function>', 'api, validator, worker, or a full function name')
+  .argument('<function>', 'api, validator, worker, generator, or a full function name')
   .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
   .addOption(new Option('--endpoint <url>', 'the local stack (reads .build/local/logs)').env('AWS_ENDPOINT_URL'))
   .addOption(new Option('--prefix <prefix>', 'name prefix of the deployment').env('NAME_PREFIX').default('tp'))

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { APIGatewayProxyResult, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
+import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { GetCommand } from '@aws-sdk/lib-dynamodb'
 import { awsEvent, fakeContext, seed, sqsEvent, sqsRecord } from './helpers/fixtures.ts'
 import {
@@ -50,7 +51,7 @@ const load = async <E, R>(dir: string, fn: string): Promise<Handler<E, R>> =>
   ((await import(pathToFileURL(join(dir, fn, 'index.mjs')).href)) as { handler: Handler<E, R> }).handler
 
 test.serial('each bundle is one minified ES module with a source map', (t) => {
-  for (const fn of ['api', 'validator', 'worker']) {
+  for (const fn of ['api', 'validator', 'worker', 'generator']) {
     t.true(statSync(join(t.context.dir, fn, 'index.mjs')).size > 10_000, fn)
     t.true(statSync(join(t.context.dir, fn, 'index.mjs.map')).isFile(), fn)
   }
@@ -73,5 +74,21 @@ test.serial(
       new GetCommand({ TableName: r.ordersTable, Key: { pk: 'ORDER#ORD-2026-001', sk: 'ORDER' } }),
     )
     t.like(Item, { status: 'PROCESSED', stock_status: 'UNTRACKED', order: seed('tp-valid.json') as object })
+  },
+)
+
+test.serial(
+  'the generator bundle writes one file of GENERATED_ORDERS orders under raw/ of INTAKE_BUCKET',
+  async (t) => {
+    const { dir, clients, r } = t.context
+    Object.assign(process.env, { INTAKE_BUCKET: r.bucket, GENERATED_ORDERS: '25', GENERATOR_SEED: '3' })
+    const generator = await load<object, { key: string; orders: number }>(dir, 'generator')
+    // Act
+    const file = await generator({ scheduledTime: '2026-01-07T06:00:00Z' }, fakeContext())
+    // Assess
+    t.is(file.key, 'raw/year=2026/month=01/day=07/orders-3-2026-01-07.jsonl')
+    const object = await clients.s3.send(new GetObjectCommand({ Bucket: r.bucket, Key: file.key }))
+    t.is((await object.Body!.transformToString()).trimEnd().split('\n').length, 25)
+    t.true(statSync(join(dir, 'generator', 'index.mjs')).size < 500 * 1024, `under 500 KB`)
   },
 )

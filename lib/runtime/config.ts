@@ -36,6 +36,21 @@ export interface Config {
   ingestQueueUrl: string | undefined
   /** RANGE_BYTES (default 8 MiB, at least 1 KiB): a file larger than this is read in ranges of about this size. */
   rangeBytes: number
+  /** INTAKE_BUCKET: the intake bucket, where the order generator writes its files. */
+  intakeBucket: string
+  /** RAW_PREFIX (default raw/): the generator's key prefix (one path segment and a slash; never reports/). */
+  rawPrefix: string
+  /** GENERATED_ORDERS (default 1000, 1 to 100000): lines of each file the generator writes. */
+  generatedOrders: number
+  /**
+   * GENERATOR_SEED (optional, 0 to 4294967295): the generator's seed. Without it, each invocation's time (its
+   * scheduled time) gives the seed, so that each scheduled run writes other orders.
+   */
+  generatorSeed: number | undefined
+  /** INVALID_RATE (default 0, 0 to 1): share of the generated lines made invalid on purpose. */
+  invalidRate: number
+  /** DUPLICATE_RATE (default 0, 0 to 1): share of the generated lines that repeat an earlier one. */
+  duplicateRate: number
 }
 
 export type ConfigKey = keyof Config
@@ -50,6 +65,10 @@ export const DEFAULTS = {
   workerConcurrency: 10,
   sendsInFlight: 8,
   rangeBytes: 8 * 1024 * 1024,
+  rawPrefix: 'raw/',
+  generatedOrders: 1000,
+  invalidRate: 0,
+  duplicateRate: 0,
 } as const satisfies Partial<Config>
 
 export class ConfigError extends Error {
@@ -65,6 +84,7 @@ const REQUIRED_ENV = {
   mainQueueUrl: 'MAIN_QUEUE_URL',
   mainDlqUrl: 'MAIN_DLQ_URL',
   ingestDlqUrl: 'INGEST_DLQ_URL',
+  intakeBucket: 'INTAKE_BUCKET',
 } as const satisfies Partial<Record<ConfigKey, string>>
 
 export type RequiredKey = keyof typeof REQUIRED_ENV
@@ -74,6 +94,13 @@ const flag = (name: string, value: string | undefined, fallback: boolean): boole
   if (/^(on|true|1|yes)$/i.test(value)) return true
   if (/^(off|false|0|no)$/i.test(value)) return false
   throw new ConfigError(`${name} must be on or off, got "${value}"`)
+}
+
+/** A share from 0 to 1; empty or unset: `fallback`. */
+const rate = (name: string, value: string | undefined, fallback: number): number => {
+  const n = Number(value || fallback)
+  if (!(n >= 0 && n <= 1)) throw new ConfigError(`${name} must be a number from 0 to 1, got "${value}"`)
+  return n
 }
 
 /**
@@ -107,6 +134,28 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
   if (!Number.isSafeInteger(rangeBytes) || rangeBytes < 1024)
     throw new ConfigError(`RANGE_BYTES must be an integer of at least 1024, got "${env.RANGE_BYTES}"`)
 
+  const rawPrefix = env.RAW_PREFIX || DEFAULTS.rawPrefix
+  if (!/^[A-Za-z0-9!_.*()=-]+\/$/.test(rawPrefix) || rawPrefix === 'reports/')
+    throw new ConfigError(
+      `RAW_PREFIX must be one path segment ending in a slash (raw/), and not reports/, got "${env.RAW_PREFIX}"`,
+    )
+
+  const generatedOrders = Number(env.GENERATED_ORDERS || DEFAULTS.generatedOrders)
+  if (!Number.isInteger(generatedOrders) || generatedOrders < 1 || generatedOrders > 100_000)
+    throw new ConfigError(`GENERATED_ORDERS must be an integer from 1 to 100000, got "${env.GENERATED_ORDERS}"`)
+
+  const generatorSeed = env.GENERATOR_SEED ? Number(env.GENERATOR_SEED) : undefined
+  if (
+    generatorSeed !== undefined &&
+    !(Number.isInteger(generatorSeed) && generatorSeed >= 0 && generatorSeed <= 0xffff_ffff)
+  )
+    throw new ConfigError(`GENERATOR_SEED must be an integer from 0 to 4294967295, got "${env.GENERATOR_SEED}"`)
+
+  const invalidRate = rate('INVALID_RATE', env.INVALID_RATE, DEFAULTS.invalidRate)
+  const duplicateRate = rate('DUPLICATE_RATE', env.DUPLICATE_RATE, DEFAULTS.duplicateRate)
+  if (invalidRate + duplicateRate > 1)
+    throw new ConfigError(`INVALID_RATE + DUPLICATE_RATE must be at most 1, got ${invalidRate} + ${duplicateRate}`)
+
   return {
     ordersTable: env.ORDERS_TABLE ?? '',
     mainQueueUrl: env.MAIN_QUEUE_URL ?? '',
@@ -126,6 +175,12 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
     sendsInFlight,
     ingestQueueUrl: env.INGEST_QUEUE_URL || undefined,
     rangeBytes,
+    intakeBucket: env.INTAKE_BUCKET ?? '',
+    rawPrefix,
+    generatedOrders,
+    generatorSeed,
+    invalidRate,
+    duplicateRate,
   }
 }
 

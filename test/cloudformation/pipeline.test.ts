@@ -36,6 +36,7 @@ const application = [
   'functions.yaml',
   'api.yaml',
   'observability.yaml',
+  'lake.yaml',
 ].map((f) => [f, loadTemplate(join(root, 'cloudformation', f)) as unknown as Template] as const)
 const main = application[0]![1]
 
@@ -53,10 +54,18 @@ const PIPELINE_ARN = arn('codepipeline', 'tp-order-delivery')
 /** A pipeline.yaml resource with the template's defaults plus `overrides`; undefined when conditioned out. */
 const deployed = (logicalId: string, overrides: Values = {}): Obj | undefined =>
   resolvedResource(pipeline, logicalId, valuesOf(pipeline, overrides))
+/** A role with its inline policies and the managed policies of this template attached to it (their Roles). */
+const withManaged = (roleId: string, overrides: Values = {}): Obj | undefined => {
+  const role = deployed(roleId, overrides)
+  const managed = resourcesOf(pipeline, 'AWS::IAM::ManagedPolicy')
+    .filter(([, r]) => list<Obj>(r.Properties?.Roles).some((ref) => obj(ref).Ref === roleId))
+    .map(([id]) => ({ PolicyName: id, PolicyDocument: deployed(id, overrides)?.PolicyDocument }))
+  return role && { ...role, Policies: [...list<Obj>(role.Policies), ...managed] }
+}
 const grants = (roleId: string, overrides: Values = {}): Map<string, string[]> =>
-  grantsOfRole(deployed(roleId, overrides))
+  grantsOfRole(withManaged(roleId, overrides))
 const statementsOf = (roleId: string, overrides: Values = {}): Statement[] =>
-  list<Obj>(deployed(roleId, overrides)?.Policies).flatMap((p) => list<Statement>(obj(p.PolicyDocument).Statement))
+  list<Obj>(withManaged(roleId, overrides)?.Policies).flatMap((p) => list<Statement>(obj(p.PolicyDocument).Statement))
 const stages = (overrides: Values = {}): Obj[] => list<Obj>(deployed('Pipeline', overrides)?.Stages)
 const action = (stage: string, overrides: Values = {}): Obj =>
   obj(list<Obj>(stages(overrides).find((s) => s.Name === stage)?.Actions)[0])
@@ -331,8 +340,14 @@ const DEPLOY_STATEMENT_FOR: Record<string, string[]> = {
   'AWS::SNS::Topic': ['Topics'],
   'AWS::SNS::TopicPolicy': ['Topics'],
   'AWS::SNS::Subscription': ['Topics'],
-  'AWS::IAM::Role': ['FunctionRoles', 'PassFunctionRolesToLambda'],
-  'AWS::Lambda::Function': ['Functions', 'ReadPackages'],
+  'AWS::IAM::Role': [
+    'FunctionRoles',
+    'PassFunctionRolesToLambda',
+    'LakeRoles',
+    'PassGeneratorRoleToLambda',
+    'PassScheduleRoleToScheduler',
+  ],
+  'AWS::Lambda::Function': ['Functions', 'GeneratorFunction', 'ReadPackages'],
   'AWS::Lambda::Permission': ['Functions'],
   'AWS::Lambda::EventSourceMapping': [
     'CreateEventSourceMappings',
@@ -340,8 +355,9 @@ const DEPLOY_STATEMENT_FOR: Record<string, string[]> = {
     'ChangeEventSourceMappings',
     'TagEventSourceMappings',
   ],
-  'AWS::Logs::LogGroup': ['FunctionLogGroups', 'ListLogGroups'],
-  'AWS::Logs::MetricFilter': ['FunctionLogGroups'],
+  'AWS::Logs::LogGroup': ['FunctionLogGroups', 'GeneratorLogGroup', 'ListLogGroups'],
+  'AWS::Logs::MetricFilter': ['FunctionLogGroups', 'GeneratorLogGroup'],
+  'AWS::Scheduler::Schedule': ['GeneratorSchedule', 'PassScheduleRoleToScheduler'],
   'AWS::ApiGateway::RestApi': ['RestApi'],
   'AWS::ApiGateway::Resource': ['RestApi'],
   'AWS::ApiGateway::Method': ['RestApi'],
@@ -412,12 +428,24 @@ test("the deploy role acts on the application's own names: stacks, table, queues
   ]) {
     t.true(covered(g.get('sns:CreateTopic'), arn('sns', topic)), `${topic}`)
   }
-  const roles = names('functions.yaml', 'AWS::IAM::Role', 'RoleName')
-  t.is(roles.length, 3)
+  const roles = [
+    ...names('functions.yaml', 'AWS::IAM::Role', 'RoleName'),
+    ...names('lake.yaml', 'AWS::IAM::Role', 'RoleName'),
+  ]
+  t.is(roles.length, 5)
   for (const role of roles) {
     t.true(covered(g.get('iam:PutRolePolicy'), `arn:aws:iam::${ACCOUNT}:role/${role}`), `${role}`)
     t.true(covered(g.get('iam:PassRole'), `arn:aws:iam::${ACCOUNT}:role/${role}`), `${role}`)
   }
+  // Each role is passed to its own service: the generator's to Lambda, its schedule's to EventBridge Scheduler.
+  const passedTo = (role: string) =>
+    statementsOf('DeployRole')
+      .filter(
+        (s) => s.Action === 'iam:PassRole' && covered(list<string>(s.Resource), `arn:aws:iam::${ACCOUNT}:role/${role}`),
+      )
+      .map((s) => String(obj(obj(s.Condition).StringEquals)['iam:PassedToService']))
+  t.deepEqual(passedTo('tp-order-generator-eu-west-3'), ['lambda.amazonaws.com'])
+  t.deepEqual(passedTo('tp-order-generator-schedule-eu-west-3'), ['scheduler.amazonaws.com'])
   for (const [id] of resourcesOf(pipeline, 'AWS::IAM::Role')) {
     const own = `arn:aws:iam::${ACCOUNT}:role/${String(deployed(id)?.RoleName)}`
     t.false(covered(g.get('iam:PutRolePolicy'), own), `the deploy role cannot change the pipeline's ${id}`)
@@ -426,8 +454,15 @@ test("the deploy role acts on the application's own names: stacks, table, queues
     t.true(covered(g.get('lambda:CreateFunction'), arn('lambda', `function:${fn}`)), `${fn}`)
     t.true(covered(g.get('lambda:AddPermission'), arn('lambda', `function:${fn}`)), `${fn}`)
   }
-  for (const group of names('functions.yaml', 'AWS::Logs::LogGroup', 'LogGroupName'))
+  for (const fn of names('lake.yaml', 'AWS::Lambda::Function', 'FunctionName'))
+    t.true(covered(g.get('lambda:UpdateFunctionCode'), arn('lambda', `function:${fn}`)), `${fn}`)
+  for (const group of [
+    ...names('functions.yaml', 'AWS::Logs::LogGroup', 'LogGroupName'),
+    ...names('lake.yaml', 'AWS::Logs::LogGroup', 'LogGroupName'),
+  ])
     t.true(covered(g.get('logs:CreateLogGroup'), arn('logs', `log-group:${group}`)), `${group}`)
+  for (const schedule of names('lake.yaml', 'AWS::Scheduler::Schedule', 'Name'))
+    t.true(covered(g.get('scheduler:CreateSchedule'), arn('scheduler', `schedule/default/${schedule}`)), `${schedule}`)
   for (const alarm of names('observability.yaml', 'AWS::CloudWatch::Alarm', 'AlarmName'))
     t.true(covered(g.get('cloudwatch:PutMetricAlarm'), arn('cloudwatch', `alarm:${alarm}`)), `${alarm}`)
   for (const dashboard of names('observability.yaml', 'AWS::CloudWatch::Dashboard', 'DashboardName')) {
@@ -484,6 +519,20 @@ test('names derive from NamePrefix and fit AWS limits with the longest prefix, a
   t.not(bucket, `${prefix}-artifacts-123456789012-ap-southeast-5`)
   // deploy.sh --pipeline sends the template in the request: CloudFormation takes at most 51,200 bytes that way.
   t.true(statSync(FILE).size < 51_200, `${statSync(FILE).size} bytes`)
+})
+
+test("the deploy role's policies fit IAM's size limits with the longest prefix and region names", (t) => {
+  // IAM counts characters without whitespace: 10,240 for all of a role's inline policies, 6,144 for a managed policy.
+  const longest = { NamePrefix: 'a'.repeat(20), ApplicationStackName: 'a'.repeat(100) }
+  const size = (document: unknown) =>
+    JSON.stringify(document)
+      .replaceAll('eu-west-3', 'ap-southeast-5')
+      .replaceAll('<ArtifactsBucket.Arn>', `arn:aws:s3:::${'a'.repeat(63)}`).length
+  const inline = list<Obj>(deployed('DeployRole', longest)?.Policies).reduce((n, p) => n + size(p.PolicyDocument), 0)
+  t.true(inline <= 10_240, `inline: ${inline} characters`)
+  const lake = size(deployed('DeployLakePolicy', longest)?.PolicyDocument)
+  t.true(lake <= 6_144, `DeployLakePolicy: ${lake} characters`)
+  t.deepEqual(list(deployed('DeployLakePolicy')?.Roles), ['<DeployRole>'])
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -555,6 +604,7 @@ test.serial(
         'ArtifactsBucket AWS::S3::Bucket',
         'BuildLogGroup AWS::Logs::LogGroup',
         'BuildRole AWS::IAM::Role',
+        'DeployLakePolicy AWS::IAM::ManagedPolicy',
         'DeployRole AWS::IAM::Role',
         'PipelineRole AWS::IAM::Role',
         'SourceTrigger AWS::Events::Rule',

@@ -93,6 +93,7 @@ test('durations, ages, function names and log filters read as a person writes th
   t.is(formatAge(59_000), '59s')
   t.is(formatAge(2 * 86_400_000 + 3_600_000), '2d 1h')
   t.is(functionName('worker', 'tp'), 'tp-order-worker')
+  t.is(functionName('generator', 'demo'), 'demo-order-generator')
   t.is(functionName('other-fn', 'tp'), 'other-fn')
   t.true(wanted('{"time":"2026-01-07T11:59:00Z","msg":"order settled"}', NOW - 120_000, 'settled'))
   t.false(wanted('{"time":"2026-01-07T11:00:00Z","msg":"order settled"}', NOW - 120_000))

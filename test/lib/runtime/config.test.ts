@@ -24,6 +24,12 @@ test('loadConfig reads every variable it is given', (t) => {
     SENDS_IN_FLIGHT: '4',
     INGEST_QUEUE_URL: 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-ingest',
     RANGE_BYTES: '4096',
+    INTAKE_BUCKET: 'tp-orders-intake-123456789012-eu-west-3',
+    RAW_PREFIX: 'lake/',
+    GENERATED_ORDERS: '250',
+    GENERATOR_SEED: '4294967295',
+    INVALID_RATE: '0.05',
+    DUPLICATE_RATE: '0.02',
   })
   // Assess
   t.deepEqual(config, {
@@ -42,6 +48,12 @@ test('loadConfig reads every variable it is given', (t) => {
     sendsInFlight: 4,
     ingestQueueUrl: 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-ingest',
     rangeBytes: 4096,
+    intakeBucket: 'tp-orders-intake-123456789012-eu-west-3',
+    rawPrefix: 'lake/',
+    generatedOrders: 250,
+    generatorSeed: 4294967295,
+    invalidRate: 0.05,
+    duplicateRate: 0.02,
   })
 })
 
@@ -59,6 +71,11 @@ test('loadConfig defaults: EUR, 10000, OrderPipeline, dev, stock on, no alert to
     workerConcurrency: 10,
     ingestQueueUrl: undefined,
     rangeBytes: 8 * 1024 * 1024,
+    rawPrefix: 'raw/',
+    generatedOrders: 1000,
+    generatorSeed: undefined,
+    invalidRate: 0,
+    duplicateRate: 0,
   })
 })
 
@@ -160,6 +177,56 @@ test(refused, { SENDS_IN_FLIGHT: '0' }, 'SENDS_IN_FLIGHT must be an integer from
 test(refused, { SENDS_IN_FLIGHT: '100' }, 'SENDS_IN_FLIGHT must be an integer from 1 to 64, got "100"')
 test(refused, { RANGE_BYTES: '100' }, 'RANGE_BYTES must be an integer of at least 1024, got "100"')
 test(refused, { RANGE_BYTES: '8MB' }, 'RANGE_BYTES must be an integer of at least 1024, got "8MB"')
+
+test(
+  refused,
+  { RAW_PREFIX: 'raw' },
+  'RAW_PREFIX must be one path segment ending in a slash (raw/), and not reports/, got "raw"',
+)
+test(
+  refused,
+  { RAW_PREFIX: 'reports/' },
+  'RAW_PREFIX must be one path segment ending in a slash (raw/), and not reports/, got "reports/"',
+)
+test(
+  refused,
+  { RAW_PREFIX: 'raw/year=2026/' },
+  'RAW_PREFIX must be one path segment ending in a slash (raw/), and not reports/, got "raw/year=2026/"',
+)
+test(refused, { GENERATED_ORDERS: '0' }, 'GENERATED_ORDERS must be an integer from 1 to 100000, got "0"')
+test(refused, { GENERATED_ORDERS: '100001' }, 'GENERATED_ORDERS must be an integer from 1 to 100000, got "100001"')
+test(refused, { GENERATED_ORDERS: 'many' }, 'GENERATED_ORDERS must be an integer from 1 to 100000, got "many"')
+test(refused, { GENERATOR_SEED: '-1' }, 'GENERATOR_SEED must be an integer from 0 to 4294967295, got "-1"')
+test(
+  refused,
+  { GENERATOR_SEED: '4294967296' },
+  'GENERATOR_SEED must be an integer from 0 to 4294967295, got "4294967296"',
+)
+test(refused, { GENERATOR_SEED: '1.5' }, 'GENERATOR_SEED must be an integer from 0 to 4294967295, got "1.5"')
+test(refused, { INVALID_RATE: '1.5' }, 'INVALID_RATE must be a number from 0 to 1, got "1.5"')
+test(refused, { INVALID_RATE: 'some' }, 'INVALID_RATE must be a number from 0 to 1, got "some"')
+test(refused, { DUPLICATE_RATE: '-0.1' }, 'DUPLICATE_RATE must be a number from 0 to 1, got "-0.1"')
+test(
+  refused,
+  { INVALID_RATE: '0.7', DUPLICATE_RATE: '0.4' },
+  'INVALID_RATE + DUPLICATE_RATE must be at most 1, got 0.7 + 0.4',
+)
+
+test('the generator needs INTAKE_BUCKET, and its other settings have defaults (an empty seed: none)', (t) => {
+  // Act
+  const err = t.throws(() => loadConfig(['intakeBucket'], {}), { instanceOf: ConfigError })
+  const config = loadConfig(['intakeBucket'], { INTAKE_BUCKET: 'b', GENERATOR_SEED: '', INVALID_RATE: '' })
+  // Assess
+  t.is(err?.message, 'Missing environment variable: INTAKE_BUCKET')
+  t.like(config, {
+    intakeBucket: 'b',
+    rawPrefix: 'raw/',
+    generatedOrders: 1000,
+    generatorSeed: undefined,
+    invalidRate: 0,
+  })
+  t.is(loadConfig([], { GENERATOR_SEED: '0' }).generatorSeed, 0)
+})
 
 test('a missing required variable is reported before an invalid optional one', (t) => {
   // Act

@@ -365,8 +365,21 @@ test('the build phase of buildspec.yml produces its artifacts: packaged.yaml on 
       t.regex(String(stack.Properties?.TemplateURL), /rb-delivery\/packages\/[0-9a-f]+\.template$/, `${id}`)
     const uploaded =
       (await s3.send(new ListObjectsV2Command({ Bucket: 'rb-delivery' }))).Contents?.map((o) => o.Key) ?? []
-    t.is(uploaded.filter((k) => k?.endsWith('.template')).length, 5)
-    t.is(uploaded.filter((k) => !k?.endsWith('.template')).length, 3, 'the three bundles')
+    // One template per nested stack of main.yaml, one package per function bundle of those stacks.
+    const main = loadTemplate(join(root, 'cloudformation/main.yaml')) as unknown as Template
+    const children = Object.values(main.Resources).map(
+      (r) => loadTemplate(join(root, 'cloudformation', String(r.Properties?.TemplateURL))) as unknown as Template,
+    )
+    const bundles = new Set(
+      children.flatMap((c) =>
+        Object.values(c.Resources)
+          .filter((r) => r.Type === 'AWS::Lambda::Function')
+          .map((r) => String(r.Properties?.Code)),
+      ),
+    )
+    t.is(uploaded.filter((k) => k?.endsWith('.template')).length, children.length)
+    t.is(uploaded.filter((k) => !k?.endsWith('.template')).length, bundles.size, `the ${bundles.size} bundles`)
+    t.true(bundles.has('../dist/generator'), `the generator's bundle among them`)
     const configuration = JSON.parse(readFileSync(join(dir, '.build/delivery/prod-configuration.json'), 'utf8')) as {
       Parameters: Record<string, string>
     }
