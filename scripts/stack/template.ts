@@ -127,7 +127,9 @@ export const evaluate = (value: unknown, t: Template, scope: Scope): unknown => 
     }
     if (fn === 'Fn::Sub') {
       const [pattern, vars] = typeof arg === 'string' ? [arg, {}] : (arg as [string, Obj])
-      return pattern.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
+      // ${!Literal} is the text ${Literal}, as CloudFormation writes it.
+      return pattern.replace(/\$\{(!?)([^}]+)\}/g, (_, literal: string, name: string) => {
+        if (literal) return `\${${name}}`
         if (name in vars) return String(evaluate(vars[name], t, scope))
         const dot = name.indexOf('.')
         return dot > 0 && !name.startsWith('AWS::')
