@@ -30,6 +30,8 @@ export const METRIC = {
   ACCEPTED: 'OrdersAccepted',
   /** Stored orders written to the data lake's processed/ (the exporter). */
   EXPORTED: 'OrdersExported',
+  /** Lines the data lake's generator wrote (handlers/generator.ts): every kind, invalid and duplicates included. */
+  GENERATED: 'OrdersGenerated',
 } as const
 export type MetricName = (typeof METRIC)[keyof typeof METRIC]
 
@@ -55,6 +57,8 @@ export const LOG = {
   MESSAGE_PARKED: 'message parked in the DLQ',
   /** exporter: one stream batch written to processed/; `orders`, `files`. */
   ORDERS_EXPORTED: 'orders exported',
+  /** generator: one file of generated orders written; `bucket`, `key`, `orders`, `invalid`, `duplicates`, `bytes`. */
+  FILE_GENERATED: 'file generated',
   /** flushMetrics: PutMetricData failed; the counts are in the line. */
   METRICS_NOT_PUBLISHED: 'metrics not published',
 } as const

@@ -14,13 +14,15 @@ export const FUNCTIONS = {
   api: 'handlers/api.ts',
   validator: 'handlers/validator.ts',
   worker: 'handlers/worker.ts',
+  generator: 'handlers/generator.ts',
+  exporter: 'handlers/exporter.ts',
 } as const
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const { values } = parseArgs({ options: { help: { type: 'boolean' }, outdir: { type: 'string', default: 'dist' } } })
 if (values.help) {
   console.log(
-    'usage: npm run build [-- --outdir DIR]\n  Bundles handlers/{api,validator,worker}.ts into DIR/<function>/index.mjs (default dist).',
+    'usage: npm run build [-- --outdir DIR]\n  Bundles handlers/{api,validator,worker,generator,exporter}.ts into DIR/<function>/index.mjs (default dist).',
   )
   process.exit(0)
 }

@@ -307,6 +307,12 @@ export const benchConfig = (stockTracking: boolean): Config => ({
   defaultCurrency: 'EUR',
   maxOrderAmount: 10000,
   workerConcurrency: 10,
+  intakeBucket: BUCKET,
+  rawPrefix: 'raw/',
+  generatedOrders: 1000,
+  generatorSeed: undefined,
+  invalidRate: 0,
+  duplicateRate: 0,
 })
 
 /** Deterministic pseudo-random numbers (mulberry32), so that every run benches the same orders. */

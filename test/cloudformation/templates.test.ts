@@ -28,8 +28,9 @@ import {
   type Template,
   type Values,
 } from '../helpers/cfn.ts'
-import { loadConfig, type ConfigKey } from '../../lib/runtime/config.ts'
+import { loadConfig, type RequiredKey } from '../../lib/runtime/config.ts'
 import { LOG } from '../../lib/orders/outcomes.ts'
+import { matchesPattern } from '../../scripts/local/stream-poller.ts'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Reading templates: short-form intrinsics become their long form ({ Ref }, { 'Fn::Sub' }, ...).
@@ -44,7 +45,7 @@ const templateFiles = readdirSync(templateDir)
   .sort()
 const templates = Object.fromEntries(templateFiles.map((f) => [f, load(f)])) as Record<string, Template>
 const main = templates['main.yaml']!
-const children = ['storage.yaml', 'messaging.yaml', 'functions.yaml', 'api.yaml', 'observability.yaml']
+const children = ['storage.yaml', 'messaging.yaml', 'functions.yaml', 'api.yaml', 'observability.yaml', 'lake.yaml']
 const tpl = (file: string): Template => {
   const t = templates[file]
   if (!t) throw new Error(`${file} is missing from cloudformation/`)
@@ -95,18 +96,24 @@ const branches = (statement: unknown): Statement[] => {
     .filter((b) => obj(b).Ref !== 'AWS::NoValue')
     .flatMap(branches)
 }
+/** The identity policies: each role's inline policies, and each managed policy (named by its logical id). */
 const rolePolicies = (): { file: string; role: string; statements: Statement[] }[] =>
-  templateFiles.flatMap((file) =>
-    resourcesOf(tpl(file), 'AWS::IAM::Role').map(([role, r]) => ({
+  templateFiles.flatMap((file) => [
+    ...resourcesOf(tpl(file), 'AWS::IAM::Role').map(([role, r]) => ({
       file,
       role,
       statements: list<Obj>(props(r).Policies).flatMap((p) => list(obj(p.PolicyDocument).Statement).flatMap(branches)),
     })),
-  )
+    ...resourcesOf(tpl(file), 'AWS::IAM::ManagedPolicy').map(([role, r]) => ({
+      file,
+      role,
+      statements: list<Statement>(obj(props(r).PolicyDocument).Statement).flatMap(branches),
+    })),
+  ])
 const resourcePolicies = (): { file: string; id: string; statements: Statement[] }[] =>
   allResources().flatMap(([file, id, r]) => {
     const document = r.Type === 'AWS::KMS::Key' ? props(r).KeyPolicy : props(r).PolicyDocument
-    return r.Type === 'AWS::IAM::Role' || document === undefined
+    return r.Type === 'AWS::IAM::Role' || r.Type === 'AWS::IAM::ManagedPolicy' || document === undefined
       ? []
       : [{ file, id, statements: list<Statement>(obj(document).Statement) }]
   })
@@ -162,16 +169,23 @@ test('the root holds only nested stacks, each a relative template that exists, t
     ])
 })
 
-test('the root orders the children: storage and messaging, then functions, then the API and observability', (t) => {
+test('the root orders the children: storage and messaging, then functions, then the API, observability and the lake', (t) => {
   const dependsOn = (id: string): string[] => list<string>(main.Resources[id]?.DependsOn).sort()
   t.deepEqual(dependsOn('Storage'), [])
   t.deepEqual(dependsOn('Messaging'), [])
   t.deepEqual(dependsOn('Functions'), ['Messaging', 'Storage'])
   t.true(dependsOn('Api').includes('Functions'))
   t.true(dependsOn('Observability').includes('Functions'))
+  t.deepEqual(dependsOn('Lake'), ['Functions', 'Messaging'])
 })
 
-test('no child reads another stack: no ImportValue, no nested outputs, and the root resources read no child outputs', (t) => {
+test('no child reads another stack: no nested outputs, and one ImportValue only, of the stream ARN storage exports', (t) => {
+  // The table's stream ARN holds a timestamp, so it cannot be built from NamePrefix: storage exports it, and the
+  // export stack (deployed after storage) imports it. moto resolves exports; it cannot resolve nested outputs.
+  const stream = { 'Fn::ImportValue': { 'Fn::Sub': '${NamePrefix}-orders-stream-arn' } }
+  t.deepEqual(obj(tpl('storage.yaml').Outputs?.TableStreamArn).Export, {
+    Name: { 'Fn::Sub': '${NamePrefix}-orders-stream-arn' },
+  })
   const findings: string[] = []
   const walk = (value: unknown, where: string): void => {
     if (Array.isArray(value)) {
@@ -180,7 +194,8 @@ test('no child reads another stack: no ImportValue, no nested outputs, and the r
     }
     if (typeof value !== 'object' || value === null) return
     for (const [k, v] of Object.entries(value)) {
-      if (k === 'Fn::ImportValue') findings.push(`${where}: ImportValue`)
+      if (k === 'Fn::ImportValue' && JSON.stringify({ [k]: v }) !== JSON.stringify(stream))
+        findings.push(`${where}: ImportValue`)
       if (k === 'Fn::GetAtt' && list<string>(v)[1]?.startsWith('Outputs.'))
         findings.push(`${where}: GetAtt ${list<string>(v).join('.')}`)
       if (k === 'Fn::Sub' && /\$\{[^}]*\.Outputs\./.test(JSON.stringify(v))) findings.push(`${where}: Sub of an output`)
@@ -235,6 +250,8 @@ test('the root defaults reproduce the seed names through the children', (t) => {
   t.is(nameOf('functions.yaml', 'ApiFunction', 'FunctionName'), 'tp-order-api')
   t.is(nameOf('functions.yaml', 'ValidatorFunction', 'FunctionName'), 'tp-order-validator')
   t.is(nameOf('functions.yaml', 'WorkerFunction', 'FunctionName'), 'tp-order-worker')
+  t.is(nameOf('lake.yaml', 'GeneratorFunction', 'FunctionName'), 'tp-order-generator')
+  t.is(nameOf('lake.yaml', 'Schedule', 'Name'), 'tp-order-generator')
   t.is(nameOf('api.yaml', 'OrdersApi', 'Name'), 'tp-orders-api')
   t.is(nameOf('observability.yaml', 'AlarmTopic', 'TopicName'), 'tp-order-alarms')
 })
@@ -253,12 +270,11 @@ test('another prefix renames everything, and the longest names still fit AWS lim
     'ap-southeast-5',
   )
   t.true(bucket.length <= 63, `${bucket}`)
-  for (const [id] of resourcesOf(tpl('functions.yaml'), 'AWS::IAM::Role')) {
-    const name = String(deployed('functions.yaml', id, { NamePrefix: prefix })?.RoleName).replace(
-      'eu-west-3',
-      'ap-southeast-5',
-    )
-    t.true(name.startsWith(prefix) && name.length <= 64, `${name}`)
+  for (const file of ['functions.yaml', 'lake.yaml']) {
+    for (const [id] of resourcesOf(tpl(file), 'AWS::IAM::Role')) {
+      const name = String(deployed(file, id, { NamePrefix: prefix })?.RoleName).replace('eu-west-3', 'ap-southeast-5')
+      t.true(name.startsWith(prefix) && name.length <= 64, `${name}`)
+    }
   }
   t.is(deployed('storage.yaml', 'OrdersTable', { NamePrefix: 'e2e' })?.TableName, 'e2e-orders')
 })
@@ -447,12 +463,17 @@ test('the table is pay-per-request on pk/sk with TTL, point-in-time recovery and
 
 test('role policies of every template allow named actions only: no wildcard in an action', (t) => {
   const policies = rolePolicies()
-  // The three functions' roles, and the delivery pipeline's build, deploy, pipeline and trigger roles.
+  // The functions' roles, the generator's schedule role, and the delivery pipeline's build, deploy, pipeline and
+  // trigger roles.
   t.deepEqual(policies.map((p) => `${p.file} ${p.role}`).sort(), [
+    'export.yaml ExporterRole',
     'functions.yaml ApiRole',
     'functions.yaml ValidatorRole',
     'functions.yaml WorkerRole',
+    'lake.yaml GeneratorRole',
+    'lake.yaml GeneratorScheduleRole',
     'pipeline.yaml BuildRole',
+    'pipeline.yaml DeployLakePolicy',
     'pipeline.yaml DeployRole',
     'pipeline.yaml PipelineRole',
     'pipeline.yaml SourceTriggerRole',
@@ -468,7 +489,7 @@ test('role policies of every template allow named actions only: no wildcard in a
 
 test('the application roles use Resource * only for PutMetricData within the namespace', (t) => {
   const policies = rolePolicies().filter((p) => children.includes(p.file))
-  t.is(policies.length, 3)
+  t.is(policies.length, 5)
   for (const { role, statements } of policies) {
     for (const s of statements) {
       if (list(s.Resource).includes('*')) {
@@ -583,30 +604,76 @@ test('the API function may read order status and queue orders, nothing else', (t
   t.deepEqual(g.get('sqs:SendMessage'), [arn('sqs', 'tp-orders-main')])
 })
 
+test('the generator may write new objects under raw/ of the intake bucket, its logs and its metrics, nothing else', (t) => {
+  const g = grants('lake.yaml', 'GeneratorRole')
+  t.deepEqual([...g.keys()].sort(), [
+    'cloudwatch:PutMetricData',
+    'logs:CreateLogStream',
+    'logs:PutLogEvents',
+    's3:PutObject',
+  ])
+  t.deepEqual(
+    g.get('s3:PutObject'),
+    [`arn:aws:s3:::${BUCKET}/raw/*`],
+    `the raw/ prefix only: not orders/, not reports/`,
+  )
+  t.deepEqual(g.get('logs:PutLogEvents'), ['<GeneratorLogGroup.Arn>'])
+  t.deepEqual(g.get('cloudwatch:PutMetricData'), ['*'])
+  const metrics = list<Statement>(
+    obj(list<Obj>(deployed('lake.yaml', 'GeneratorRole')?.Policies)[0]?.PolicyDocument).Statement,
+  ).find((s) => s.Action === 'cloudwatch:PutMetricData')
+  t.deepEqual(metrics?.Condition, { StringEquals: { 'cloudwatch:namespace': 'OrderPipeline' } })
+  t.deepEqual(
+    list<Statement>(obj(deployed('lake.yaml', 'GeneratorRole')?.AssumeRolePolicyDocument).Statement).map(
+      (s) => s.Principal,
+    ),
+    [{ Service: 'lambda.amazonaws.com' }],
+  )
+})
+
 // ---------------------------------------------------------------------------------------------------------------
 // Functions
 
 const FUNCTIONS = {
-  ApiFunction: { bundle: 'api', logGroup: 'ApiLogGroup', role: 'ApiRole', required: ['ordersTable', 'mainQueueUrl'] },
+  ApiFunction: {
+    file: 'functions.yaml',
+    bundle: 'api',
+    logGroup: 'ApiLogGroup',
+    role: 'ApiRole',
+    required: ['ordersTable', 'mainQueueUrl'],
+  },
   ValidatorFunction: {
+    file: 'functions.yaml',
     bundle: 'validator',
     logGroup: 'ValidatorLogGroup',
     role: 'ValidatorRole',
     required: ['ordersTable', 'mainQueueUrl', 'mainDlqUrl', 'ingestDlqUrl'],
   },
   WorkerFunction: {
+    file: 'functions.yaml',
     bundle: 'worker',
     logGroup: 'WorkerLogGroup',
     role: 'WorkerRole',
     required: ['ordersTable', 'mainDlqUrl'],
   },
-} as const satisfies Record<string, { bundle: string; logGroup: string; role: string; required: ConfigKey[] }>
+  GeneratorFunction: {
+    file: 'lake.yaml',
+    bundle: 'generator',
+    logGroup: 'GeneratorLogGroup',
+    role: 'GeneratorRole',
+    required: ['intakeBucket'],
+  },
+} as const satisfies Record<
+  string,
+  { file: string; bundle: string; logGroup: string; role: string; required: RequiredKey[] }
+>
 
 test('every function runs its dist bundle on nodejs22.x / arm64, with its own role', (t) => {
-  const functions = resourcesOf(tpl('functions.yaml'), 'AWS::Lambda::Function')
+  const functions = children.flatMap((file) => resourcesOf(tpl(file), 'AWS::Lambda::Function'))
   t.deepEqual(functions.map(([id]) => id).sort(), Object.keys(FUNCTIONS).sort())
   for (const [id, fn] of functions) {
     const expected = FUNCTIONS[id as keyof typeof FUNCTIONS]
+    t.truthy(tpl(expected.file).Resources[id], `${id} is in ${expected.file}`)
     const p = props(fn)
     t.is(p.Runtime, 'nodejs22.x', `${id}`)
     t.deepEqual(p.Architectures, ['arm64'], `${id}`)
@@ -622,17 +689,17 @@ test('every function runs its dist bundle on nodejs22.x / arm64, with its own ro
 
 test('every function logs to a group created before it, named as Lambda names it, with the retention parameter', (t) => {
   for (const [id, expected] of Object.entries(FUNCTIONS)) {
-    const fn = tpl('functions.yaml').Resources[id]
+    const fn = tpl(expected.file).Resources[id]
     t.deepEqual(list(fn?.DependsOn), [expected.logGroup], `${id}`)
-    const group = deployed('functions.yaml', expected.logGroup)
-    t.is(group?.LogGroupName, `/aws/lambda/${nameOf('functions.yaml', id, 'FunctionName')}`)
-    t.deepEqual(props(tpl('functions.yaml').Resources[expected.logGroup]).RetentionInDays, { Ref: 'LogRetentionDays' })
+    const group = deployed(expected.file, expected.logGroup)
+    t.is(group?.LogGroupName, `/aws/lambda/${nameOf(expected.file, id, 'FunctionName')}`)
+    t.deepEqual(props(tpl(expected.file).Resources[expected.logGroup]).RetentionInDays, { Ref: 'LogRetentionDays' })
   }
   t.is(main.Parameters?.LogRetentionDays?.Default, 30)
 })
 
 test('every function gets the environment its handler reads, and its configuration loads from it', (t) => {
-  const expectedKeys: Record<string, string[]> = {
+  const expectedKeys: Record<keyof typeof FUNCTIONS, string[]> = {
     ApiFunction: [
       'CORS_ORIGINS',
       'DEFAULT_CURRENCY',
@@ -671,17 +738,37 @@ test('every function gets the environment its handler reads, and its configurati
       'STAGE',
       'STOCK_TRACKING',
     ],
+    GeneratorFunction: [
+      'DEFAULT_CURRENCY',
+      'GENERATED_ORDERS',
+      'INTAKE_BUCKET',
+      'LOG_LEVEL',
+      'MAX_ORDER_AMOUNT',
+      'METRICS_NAMESPACE',
+      'NODE_OPTIONS',
+      'STAGE',
+    ],
   }
-  for (const [id, expected] of Object.entries(FUNCTIONS)) {
-    const env = obj(obj(deployed('functions.yaml', id)?.Environment).Variables) as Record<string, string>
+  for (const [id, expected] of Object.entries(FUNCTIONS) as [
+    keyof typeof FUNCTIONS,
+    (typeof FUNCTIONS)[keyof typeof FUNCTIONS],
+  ][]) {
+    const env = obj(obj(deployed(expected.file, id)?.Environment).Variables) as Record<string, string>
     t.deepEqual(Object.keys(env).sort(), expectedKeys[id], `${id}`)
     t.is(env.NODE_OPTIONS, '--enable-source-maps')
     const config = loadConfig([...expected.required], env)
-    t.is(config.ordersTable, 'tp-orders')
     t.is(config.stage, 'dev')
     t.is(config.metricsNamespace, 'OrderPipeline')
     t.is(config.defaultCurrency, 'EUR')
     t.is(config.maxOrderAmount, 10000)
+    if (id === 'GeneratorFunction') {
+      t.is(config.intakeBucket, BUCKET)
+      t.is(config.generatedOrders, 1000)
+      t.is(config.rawPrefix, 'raw/', `the prefix its role may write to`)
+      t.is(config.generatorSeed, undefined, `each scheduled run its own seed`)
+      continue
+    }
+    t.is(config.ordersTable, 'tp-orders')
     if (id !== 'WorkerFunction') t.is(config.mainQueueUrl, queueUrl('tp-orders-main'))
     if (id !== 'ApiFunction') {
       t.is(config.mainDlqUrl, queueUrl('tp-orders-main-dlq'))
@@ -694,6 +781,9 @@ test('every function gets the environment its handler reads, and its configurati
     obj(deployed('functions.yaml', 'WorkerFunction', { StockTracking: 'off' })?.Environment).Variables,
   ) as Record<string, string>
   t.false(loadConfig(['ordersTable', 'mainDlqUrl'], off).stockTracking)
+  const generator = (overrides: Values) =>
+    obj(obj(deployed('lake.yaml', 'GeneratorFunction', overrides)?.Environment).Variables) as Record<string, string>
+  t.is(loadConfig(['intakeBucket'], generator({ GeneratedOrders: '250' })).generatedOrders, 250)
 })
 
 test('both queues feed their function with partial batch responses, enabled only by EventSourceMappingsEnabled', (t) => {
@@ -726,6 +816,58 @@ test('both queues feed their function with partial batch responses, enabled only
   t.is(main.Parameters?.WorkerBatchSize?.Default, 10)
   t.is(main.Parameters?.ValidatorBatchSize?.Default, 10)
   t.is(main.Parameters?.MaximumBatchingWindow?.Default, 0)
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// The data lake's generator schedule
+
+test('the generator schedule is DISABLED unless GeneratorSchedule gives an expression, and then runs it in UTC', (t) => {
+  const off = deployed('lake.yaml', 'Schedule')
+  t.like(off, { Name: 'tp-order-generator', State: 'DISABLED', ScheduleExpressionTimezone: 'UTC' })
+  t.regex(String(off?.ScheduleExpression), /^rate\(/, `a valid placeholder while off`)
+  t.is(main.Parameters?.GeneratorSchedule?.Default, 'off')
+  for (const expression of ['rate(1 hour)', 'rate(15 minutes)', 'cron(0 6 * * ? *)']) {
+    t.like(deployed('lake.yaml', 'Schedule', { GeneratorSchedule: expression }), {
+      State: 'ENABLED',
+      ScheduleExpression: expression,
+    })
+  }
+  const target = obj(off?.Target)
+  t.is(target.Arn, '<GeneratorFunction.Arn>')
+  t.is(target.RoleArn, '<GeneratorScheduleRole.Arn>')
+  // The scheduled time reaches the function, which takes its date and seed from it (a retry writes the same file).
+  t.deepEqual(JSON.parse(String(target.Input)), { scheduledTime: '<aws.scheduler.scheduled-time>' })
+  t.is(main.Parameters?.GeneratedOrders?.Default, 1000)
+  t.is(
+    obj(obj(deployed('lake.yaml', 'GeneratorFunction', { GeneratedOrders: '5000' })?.Environment).Variables)
+      .GENERATED_ORDERS,
+    '5000',
+  )
+})
+
+test('GeneratorSchedule takes off, rate(...) or cron(...) and nothing else, in the root and in the lake stack', (t) => {
+  for (const file of ['main.yaml', 'lake.yaml']) {
+    const pattern = new RegExp(String(tpl(file).Parameters?.GeneratorSchedule?.AllowedPattern))
+    for (const good of ['off', 'rate(1 hour)', 'rate(5 minutes)', 'rate(1 day)', 'cron(0 6 * * ? *)'])
+      t.regex(good, pattern, `${file}: ${good}`)
+    for (const bad of ['', 'on', 'hourly', 'rate(0 hours)', 'rate(1 week)', 'cron()', 'at(2026-01-07T10:00:00)'])
+      t.notRegex(bad, pattern, `${file}: ${bad}`)
+  }
+})
+
+test('the schedule role: EventBridge Scheduler of this account may assume it, and it may only invoke the generator', (t) => {
+  const role = deployed('lake.yaml', 'GeneratorScheduleRole')
+  t.deepEqual(list<Statement>(obj(role?.AssumeRolePolicyDocument).Statement), [
+    {
+      Effect: 'Allow',
+      Principal: { Service: 'scheduler.amazonaws.com' },
+      Action: 'sts:AssumeRole',
+      Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+    },
+  ])
+  const g = grants('lake.yaml', 'GeneratorScheduleRole')
+  t.deepEqual([...g.keys()], ['lambda:InvokeFunction'])
+  t.deepEqual(g.get('lambda:InvokeFunction'), ['<GeneratorFunction.Arn>'])
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -959,6 +1101,7 @@ test("every taggable resource carries the Stage and NamePrefix tags (the KMS key
     'AWS::CodeBuild::ReportGroup',
     'AWS::CodePipeline::Pipeline',
     'AWS::Events::Rule',
+    'AWS::Athena::WorkGroup',
   ])
   // Every resource type of the templates is either taggable (above) or cannot carry tags.
   const untaggable = new Set([
@@ -977,6 +1120,13 @@ test("every taggable resource carries the Stage and NamePrefix tags (the KMS key
     'AWS::SNS::Subscription',
     'AWS::SNS::TopicPolicy',
     'AWS::SQS::QueuePolicy',
+    // No Tags property (the schedule's role and function carry them; the deploy role carries its policy's).
+    'AWS::Scheduler::Schedule',
+    'AWS::IAM::ManagedPolicy',
+    // The data lake's catalog and queries (analytics.yaml): Glue databases and tables, Athena named queries.
+    'AWS::Glue::Database',
+    'AWS::Glue::Table',
+    'AWS::Athena::NamedQuery',
   ])
   t.deepEqual(
     allResources()
@@ -1008,8 +1158,13 @@ test('every template says why it is a stack of its own, and every parameter is d
 })
 
 test('each function log group counts the "metrics not published" lines into MetricsNotPublished, which an alarm watches', (t) => {
-  for (const fn of ['Api', 'Validator', 'Worker']) {
-    const filter = deployed('functions.yaml', `${fn}MetricsNotPublishedFilter`)
+  for (const [fn, file] of [
+    ['Api', 'functions.yaml'],
+    ['Validator', 'functions.yaml'],
+    ['Worker', 'functions.yaml'],
+    ['Generator', 'lake.yaml'],
+  ] as const) {
+    const filter = deployed(file, `${fn}MetricsNotPublishedFilter`)
     t.is(filter?.LogGroupName, `<${fn}LogGroup>`, `${fn}: its own log group`)
     t.is(filter?.FilterPattern, `{ $.msg = "${LOG.METRICS_NOT_PUBLISHED}" }`, `${fn}: the message the functions log`)
     t.like(list<Obj>(filter?.MetricTransformations)[0], {
@@ -1032,4 +1187,33 @@ test('IntakePrefixes must not include reports/, where the validator writes each 
   t.regex('orders/,raw/', pattern)
   for (const bad of ['orders', 'orders/,', 'a/,b/,c/,d/', '/', 'orders/,raw'])
     t.notRegex(bad, pattern, `${bad} is refused`)
+})
+
+test('the exporter reads the imported stream, queries the customer index only, writes processed/ only; its mapping takes new PROCESSED orders', (t) => {
+  // export.yaml is not a child of main.yaml yet: resolved with its own defaults.
+  const exportTpl = tpl('export.yaml')
+  const resolved = (id: string, overrides: Values = {}) =>
+    resolvedResource(exportTpl, id, valuesOf(exportTpl, overrides))
+  const g = grantsOfRole(resolved('ExporterRole'))
+  const stream = { 'Fn::ImportValue': 'tp-orders-stream-arn' }
+  for (const action of ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream'])
+    t.deepEqual(g.get(action), [stream as unknown as string], `${action}`)
+  t.deepEqual(g.get('dynamodb:Query'), [`${TABLE_ARN}/index/by_customer`])
+  t.deepEqual(g.get('s3:PutObject'), [`arn:aws:s3:::${BUCKET}/processed/*`])
+  t.deepEqual(g.get('sqs:SendMessage'), ['<ExportDlq.Arn>'])
+  t.false(g.has('dynamodb:GetItem') || g.has('dynamodb:PutItem') || g.has('s3:GetObject'))
+  const mapping = resolved('ExporterMapping')!
+  t.like(mapping, { BisectBatchOnFunctionError: true, StartingPosition: 'TRIM_HORIZON', Enabled: true })
+  t.is(resolved('ExporterMapping', { EventSourceMappingsEnabled: 'false' })?.Enabled, false)
+  // The filter, read as the local runner reads it (scripts/local/stream-poller.ts): new PROCESSED order records only.
+  const pattern = JSON.parse(String(list<Obj>(obj(mapping.FilterCriteria).Filters)[0]?.Pattern)) as never
+  const record = (eventName: string, pk: string, status?: string) => ({
+    eventName,
+    dynamodb: { NewImage: { pk: { S: pk }, ...(status ? { status: { S: status } } : {}) } },
+  })
+  t.true(matchesPattern(record('INSERT', 'ORDER#O-1', 'PROCESSED'), pattern))
+  t.false(matchesPattern(record('MODIFY', 'ORDER#O-1', 'PROCESSED'), pattern))
+  t.false(matchesPattern(record('INSERT', 'STOCK#SKU-1'), pattern))
+  t.false(matchesPattern(record('INSERT', 'REJECTION#O-1', 'REJECTED'), pattern))
+  t.false(matchesPattern(record('INSERT', 'FILE#s3://b/k'), pattern))
 })

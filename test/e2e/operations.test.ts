@@ -79,6 +79,13 @@ test.serial(
         BillingMode: 'PAY_PER_REQUEST',
         AttributeDefinitions: Table!.AttributeDefinitions,
         KeySchema: Table!.KeySchema,
+        // As it was: its customer index and its stream (storage.yaml).
+        GlobalSecondaryIndexes: Table!.GlobalSecondaryIndexes?.map((index) => ({
+          IndexName: index.IndexName,
+          KeySchema: index.KeySchema,
+          Projection: index.Projection,
+        })),
+        StreamSpecification: Table!.StreamSpecification,
       }),
     )
 
