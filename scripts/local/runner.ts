@@ -97,7 +97,7 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
   mkdirSync(logDir, { recursive: true })
 
   const hosts = new Map<string, LambdaHost>()
-  for (const name of Object.values(deployment.functions)) {
+  for (const name of Object.values(deployment.functions).filter((n): n is string => n !== undefined)) {
     const fn = await lambda.send(new GetFunctionCommand({ FunctionName: name }))
     const conf = fn.Configuration!
     const dir = join(options.workDir, 'functions', name)

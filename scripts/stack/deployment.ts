@@ -42,7 +42,8 @@ export interface Deployment {
   ingestQueueUrl: string
   ingestDlqUrl: string
   alertTopicArn: string | undefined
-  functions: { api: string; validator: string; worker: string }
+  /** The functions; the exporter where the deployment has the data lake's export. */
+  functions: { api: string; validator: string; worker: string; exporter?: string }
   restApiId: string | undefined
 }
 
@@ -85,6 +86,11 @@ export const describeDeployment = (resources: StackResource[], prefix: string, r
         `function ${prefix}-order-validator`,
       ),
       worker: need('AWS::Lambda::Function', (id) => id === `${prefix}-order-worker`, `function ${prefix}-order-worker`),
+      ...Object.fromEntries(
+        byType('AWS::Lambda::Function')
+          .filter((r) => r.physicalId === `${prefix}-order-exporter`)
+          .map((r) => ['exporter', r.physicalId]),
+      ),
     },
     restApiId: byType('AWS::ApiGateway::RestApi')[0]?.physicalId,
   }

@@ -479,8 +479,11 @@ test("the deploy role's Resource * statements are the three AWS requires, each n
   const wildcard = statementsOf('DeployRole').filter((s) => list(s.Resource).includes('*'))
   t.deepEqual(
     wildcard.map((s) => s.Sid),
-    ['CreateEventSourceMappings', 'ReadEventSourceMappings', 'CreateAlarmKey'],
+    ['CreateEventSourceMappings', 'ReadEventSourceMappings', 'CreateAlarmKey', 'ExporterMapping'],
   )
+  t.deepEqual(wildcard[3]?.Condition, {
+    ArnEquals: { 'lambda:FunctionArn': arn('lambda', 'function:tp-order-exporter') },
+  })
   const functionArns = ['tp-order-validator', 'tp-order-worker'].map((f) => arn('lambda', `function:${f}`))
   t.deepEqual(wildcard[0]?.Condition, { ArnEquals: { 'lambda:FunctionArn': functionArns } })
   t.deepEqual(

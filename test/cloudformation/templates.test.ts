@@ -45,7 +45,15 @@ const templateFiles = readdirSync(templateDir)
   .sort()
 const templates = Object.fromEntries(templateFiles.map((f) => [f, load(f)])) as Record<string, Template>
 const main = templates['main.yaml']!
-const children = ['storage.yaml', 'messaging.yaml', 'functions.yaml', 'api.yaml', 'observability.yaml', 'lake.yaml']
+const children = [
+  'storage.yaml',
+  'messaging.yaml',
+  'functions.yaml',
+  'api.yaml',
+  'observability.yaml',
+  'lake.yaml',
+  'export.yaml',
+]
 const tpl = (file: string): Template => {
   const t = templates[file]
   if (!t) throw new Error(`${file} is missing from cloudformation/`)
@@ -186,6 +194,7 @@ test('no child reads another stack: no nested outputs, and one ImportValue only,
   t.deepEqual(obj(tpl('storage.yaml').Outputs?.TableStreamArn).Export, {
     Name: { 'Fn::Sub': '${NamePrefix}-orders-stream-arn' },
   })
+  t.true(list<string>(main.Resources.Export?.DependsOn).includes('Storage'))
   const findings: string[] = []
   const walk = (value: unknown, where: string): void => {
     if (Array.isArray(value)) {
@@ -489,7 +498,7 @@ test('role policies of every template allow named actions only: no wildcard in a
 
 test('the application roles use Resource * only for PutMetricData within the namespace', (t) => {
   const policies = rolePolicies().filter((p) => children.includes(p.file))
-  t.is(policies.length, 5)
+  t.is(policies.length, 6)
   for (const { role, statements } of policies) {
     for (const s of statements) {
       if (list(s.Resource).includes('*')) {
@@ -663,6 +672,13 @@ const FUNCTIONS = {
     role: 'GeneratorRole',
     required: ['intakeBucket'],
   },
+  ExporterFunction: {
+    file: 'export.yaml',
+    bundle: 'exporter',
+    logGroup: 'ExporterLogGroup',
+    role: 'ExporterRole',
+    required: ['ordersTable'],
+  },
 } as const satisfies Record<
   string,
   { file: string; bundle: string; logGroup: string; role: string; required: RequiredKey[] }
@@ -748,6 +764,7 @@ test('every function gets the environment its handler reads, and its configurati
       'NODE_OPTIONS',
       'STAGE',
     ],
+    ExporterFunction: ['LAKE_BUCKET', 'LOG_LEVEL', 'METRICS_NAMESPACE', 'NODE_OPTIONS', 'ORDERS_TABLE', 'STAGE'],
   }
   for (const [id, expected] of Object.entries(FUNCTIONS) as [
     keyof typeof FUNCTIONS,
@@ -766,6 +783,11 @@ test('every function gets the environment its handler reads, and its configurati
       t.is(config.generatedOrders, 1000)
       t.is(config.rawPrefix, 'raw/', `the prefix its role may write to`)
       t.is(config.generatorSeed, undefined, `each scheduled run its own seed`)
+      continue
+    }
+    if (id === 'ExporterFunction') {
+      t.is(config.ordersTable, 'tp-orders')
+      t.is(env.LAKE_BUCKET, BUCKET, 'processed/ of the intake bucket, which its role may write to')
       continue
     }
     t.is(config.ordersTable, 'tp-orders')
