@@ -6,6 +6,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Server } from 'node:http'
 import { unzipSync } from 'fflate'
 import { GetResourcesCommand } from '@aws-sdk/client-api-gateway'
@@ -13,6 +14,8 @@ import { GetFunctionCommand, ListEventSourceMappingsCommand } from '@aws-sdk/cli
 import { GetObjectCommand, ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3'
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs'
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { loadTemplate } from '../stack/template.ts'
 import type { APIGatewayProxyEvent, SQSEvent } from 'aws-lambda'
 import { LambdaHost, type FunctionSpec } from './lambda-host.ts'
 import { pollQueue } from './poller.ts'
@@ -56,6 +59,9 @@ export interface Runner {
 }
 
 /** The deployed code package: its key from the function's Code.Location, found among the emulator's buckets. */
+/** The exporter's stack: its stream mapping's filter, which the local stack plays itself. */
+const EXPORT_TEMPLATE = fileURLToPath(new URL('../../cloudformation/export.yaml', import.meta.url))
+
 const downloadCode = async (s3: S3Client, location: string): Promise<Uint8Array> => {
   const key = decodeURIComponent(new URL(location).pathname.slice(1))
   const { Buckets = [] } = await s3.send(new ListBucketsCommand({}))
@@ -86,6 +92,7 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
   const s3 = s3Client(options)
   const sqs = sqsClient(options)
   const apigateway = apiGatewayClient(options)
+  const dynamo = new DynamoDBClient(clientConfig(options))
   // The functions get credentials in their environment, as Lambda gives them: any will do for the emulator.
   const credentials = {
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
@@ -133,10 +140,12 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
   const abort = new AbortController()
   const mappings: Runner['mappings'] = []
   const polling: Promise<void>[] = []
+  const streamed = new Set<string>() // functions fed by a stream mapping the emulator lists
   for (const name of hosts.keys()) {
     const { EventSourceMappings = [] } = await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: name }))
     for (const esm of EventSourceMappings) {
       if (esm.EventSourceArn?.startsWith('arn:aws:dynamodb:') && esm.EventSourceArn.includes('/stream/')) {
+        streamed.add(name)
         // A table's stream (the data lake's exporter): read from its start, filtered as the mapping says.
         polling.push(
           pollStream(
@@ -175,6 +184,39 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
             batchSize,
             invoke: async (event: SQSEvent) => invoke(name, event),
             onBatch: (report) => options.onBatch?.(name, report),
+          },
+          abort.signal,
+        ),
+      )
+    }
+  }
+
+  // The exporter's stream mapping is left out of the local stack (export.yaml: moto would take the stream's records
+  // for a mapping it cannot run): its stream is read here, with the mapping's filter from the template.
+  const exporter = deployment.functions.exporter
+  if (exporter && hosts.has(exporter) && !streamed.has(exporter)) {
+    const mapping = loadTemplate(EXPORT_TEMPLATE).Resources.ExporterMapping?.Properties ?? {}
+    const filters = ((mapping.FilterCriteria as { Filters?: { Pattern?: string }[] } | undefined)?.Filters ?? []).map(
+      (f) => f.Pattern ?? '{}',
+    )
+    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: deployment.table }))
+    if (Table?.LatestStreamArn) {
+      polling.push(
+        pollStream(
+          {
+            streams: new DynamoDBStreamsClient(clientConfig(options)),
+            streamArn: Table.LatestStreamArn,
+            region: options.region,
+            batchSize: Number(mapping.BatchSize ?? 100),
+            patterns: filters,
+            invoke: async (event) => invoke(exporter, event),
+            onBatch: (report) =>
+              options.onBatch?.(exporter, {
+                received: report.received,
+                deleted: report.delivered,
+                failed: report.failed,
+                error: report.error,
+              }),
           },
           abort.signal,
         ),
