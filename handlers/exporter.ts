@@ -52,14 +52,17 @@ export const buildExporter = (deps: ExporterDeps) => {
     })
 }
 
+/** @throws naming LAKE_BUCKET when it is missing */
+export const lakeBucketOf = (env: NodeJS.ProcessEnv): string => {
+  if (!env.LAKE_BUCKET) throw new Error('Missing environment variable: LAKE_BUCKET')
+  return env.LAKE_BUCKET
+}
+
 let exporter: ReturnType<typeof buildExporter> | undefined
 /** The Lambda entry point (tp-order-exporter): configuration and clients are decided here, once per cold start. */
 export const handler = (event: DynamoDBStreamEvent, context: Context) => {
-  const config = loadConfig(['ordersTable'])
-  const lakeBucket = process.env.LAKE_BUCKET
-  if (!lakeBucket) throw new Error('Missing environment variable: LAKE_BUCKET')
   exporter ??= buildExporter({
-    config: { ...config, lakeBucket },
+    config: { ...loadConfig(['ordersTable']), lakeBucket: lakeBucketOf(process.env) },
     dynamo: dynamoClient(),
     s3: objectStore(),
     cloudWatch: cloudWatchClient(),

@@ -11,8 +11,7 @@
  * All of them expire with the rejection records (90 days).
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-
-const RECORD_TTL_SECONDS = 90 * 24 * 3600
+import { expiresAt } from './table.ts'
 
 export interface FileRef {
   bucket: string
@@ -29,7 +28,6 @@ const rangeKey = (ref: FileRef, index: number) => ({
   pk: fileKey(ref).pk,
   sk: `${RANGE_PREFIX(ref)}${String(index).padStart(6, '0')}`,
 })
-const expiresAt = (now: string): number => Math.floor(Date.parse(now) / 1000) + RECORD_TTL_SECONDS
 
 /** A large file's progress, as its record holds it. */
 export interface FileProgress {

@@ -22,13 +22,17 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import { ConflictError, OrderError, TransientError, type FieldError } from '../orders/errors.ts'
 import { isObject } from '../orders/json.ts'
+import { centsOf } from '../orders/money.ts'
 import type { Order } from '../orders/order.ts'
 import { compareStored, OUTCOME, STOCK_STATUS, type StockStatus } from '../orders/outcomes.ts'
 
 export const ORDER_SK = 'ORDER'
 export const STOCK_SK = 'STOCK'
 /** Rejection and conflict records expire after 90 days (the table's TTL attribute is `expires_at`). */
-const RECORD_TTL_SECONDS = 90 * 24 * 3600
+/** Rejection, conflict and file records expire this long after they are written. */
+export const RECORD_TTL_SECONDS = 90 * 24 * 3600
+/** The `expires_at` (TTL, epoch seconds) of a record written at `now`. */
+export const expiresAt = (now: string): number => Math.floor(Date.parse(now) / 1000) + RECORD_TTL_SECONDS
 
 export const orderKey = (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: ORDER_SK })
 export const stockKey = (sku: string) => ({ pk: `STOCK#${sku}`, sk: STOCK_SK })
@@ -74,7 +78,7 @@ export const orderRecord = (
     correlation_id: options.correlationId,
     source: options.source,
     customer_id: order.customer_id,
-    amount_cents: Math.round(order.amount * 100),
+    amount_cents: centsOf(order.amount),
     currency: order.currency,
     processed_at: options.now,
   }
@@ -339,7 +343,7 @@ export const recordRejection = async (
         hash: r.hash,
         correlation_id: r.correlationId,
         rejected_at: r.now,
-        expires_at: Math.floor(Date.parse(r.now) / 1000) + RECORD_TTL_SECONDS,
+        expires_at: expiresAt(r.now),
       },
     }),
   )

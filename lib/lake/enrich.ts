@@ -8,6 +8,7 @@
  * table rather than from a query over processed/ because the table is the system of record and is read by key in
  * one query, where processed/ is written in batches, later, and may still lack the previous order.
  */
+import { centsOf } from '../orders/money.ts'
 import type { Order } from '../orders/order.ts'
 import type { StockStatus } from '../orders/outcomes.ts'
 import type { EnrichedItem, EnrichedOrder } from './enriched.ts'
@@ -102,7 +103,7 @@ export interface EnrichContext {
   exportedAt: string
 }
 
-const cents = (value: number | undefined): number => Math.round((value ?? 0) * 100)
+const cents = (value: number | undefined): number => centsOf(value ?? 0)
 
 /** `s3://bucket/key?versionId=v#12` → `s3://bucket/key`; undefined for the API. */
 export const sourceFile = (source: string | undefined): string | null =>

@@ -140,35 +140,9 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
   const abort = new AbortController()
   const mappings: Runner['mappings'] = []
   const polling: Promise<void>[] = []
-  const streamed = new Set<string>() // functions fed by a stream mapping the emulator lists
   for (const name of hosts.keys()) {
     const { EventSourceMappings = [] } = await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: name }))
     for (const esm of EventSourceMappings) {
-      if (esm.EventSourceArn?.startsWith('arn:aws:dynamodb:') && esm.EventSourceArn.includes('/stream/')) {
-        streamed.add(name)
-        // A table's stream (the data lake's exporter): read from its start, filtered as the mapping says.
-        polling.push(
-          pollStream(
-            {
-              streams: new DynamoDBStreamsClient(clientConfig(options)),
-              streamArn: esm.EventSourceArn,
-              region: options.region,
-              batchSize: esm.BatchSize ?? 100,
-              patterns: (esm.FilterCriteria?.Filters ?? []).map((f) => f.Pattern ?? '{}'),
-              invoke: async (event) => invoke(name, event),
-              onBatch: (report) =>
-                options.onBatch?.(name, {
-                  received: report.received,
-                  deleted: report.delivered,
-                  failed: report.failed,
-                  error: report.error,
-                }),
-            },
-            abort.signal,
-          ),
-        )
-        continue
-      }
       if (!esm.EventSourceArn?.startsWith('arn:aws:sqs:')) continue
       const queueName = esm.EventSourceArn.split(':').pop()!
       const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueName }))
@@ -191,10 +165,11 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
     }
   }
 
-  // The exporter's stream mapping is left out of the local stack (export.yaml: moto would take the stream's records
-  // for a mapping it cannot run): its stream is read here, with the mapping's filter from the template.
+  // The exporter's stream mapping is left out of the local stack (export.yaml: moto takes a mapped stream's records
+  // for a function it cannot run, and drops them): the table's stream is read here, with the mapping's filter and
+  // batch size from the template.
   const exporter = deployment.functions.exporter
-  if (exporter && hosts.has(exporter) && !streamed.has(exporter)) {
+  if (exporter && hosts.has(exporter)) {
     const mapping = loadTemplate(EXPORT_TEMPLATE).Resources.ExporterMapping?.Properties ?? {}
     const filters = ((mapping.FilterCriteria as { Filters?: { Pattern?: string }[] } | undefined)?.Filters ?? []).map(
       (f) => f.Pattern ?? '{}',
