@@ -12,7 +12,8 @@ Builds the Lambda bundles, packages cloudformation/main.yaml and its nested stac
 
 With --pipeline, deploys the delivery pipeline of one stage instead (cloudformation/pipeline.yaml: CodeCommit or
 CodeConnections source, CodeBuild, optional approval, CloudFormation deploy of the application stack). Nothing
-is built or packaged; Key=Value are pipeline.yaml's parameters (RepositoryName, BranchName, SourceProvider,
+is built or packaged: the template goes to CloudFormation through the artifacts bucket (a template sent in the
+request may not exceed 51,200 bytes, one in S3 1 MB); Key=Value are pipeline.yaml's parameters (RepositoryName, BranchName, SourceProvider,
 ConnectionArn, FullRepositoryId, RequireApproval, ApplicationStackName, ...). Deploy it once per stage; pushes
 to the branch deploy the application from then on.
 
@@ -26,7 +27,8 @@ to the branch deploy the application from then on.
                            bucket notification and versioning that moto's CloudFormation skips are applied
                            after the deploy from the template's own values.
                            With --pipeline, the deploy only (moto skips CodeCommit, CodeBuild and CodePipeline).
-  --artifacts-bucket NAME  where packages go (default <prefix>-artifacts-<account>-<region>; created if missing)
+  --artifacts-bucket NAME  where packages go, and with --pipeline its template (default
+                           <prefix>-artifacts-<account>-<region>; created if missing)
   --skip-build             package the bundles already in dist/
   Key=Value                parameter overrides, e.g. StockTracking=off AlarmEmail=ops@example.com
 
@@ -60,8 +62,8 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $prefix =~ ^[a-z][a-z0-9-]{0,19}$ ]] || { echo "deploy.sh: --prefix must be 1-20 lower-case letters, digits or hyphens, starting with a letter: $prefix" >&2; exit 2; }
 if [[ $pipeline == 1 ]]; then
-  [[ -z $artifacts && ${#skip_build[@]} -eq 0 ]] ||
-    { echo "deploy.sh: --artifacts-bucket and --skip-build do not apply to --pipeline (it packages nothing)" >&2; exit 2; }
+  [[ ${#skip_build[@]} -eq 0 ]] ||
+    { echo "deploy.sh: --skip-build does not apply to --pipeline (it builds nothing)" >&2; exit 2; }
   stack=${stack:-$prefix-order-pipeline-delivery}
 else
   stack=${stack:-$prefix-order-pipeline}
@@ -83,11 +85,13 @@ account=$(aws sts get-caller-identity --query Account --output text 2>/dev/null)
   { echo "deploy.sh: no AWS credentials: set AWS_PROFILE (aws configure sso) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use --endpoint for a local emulator" >&2; exit 1; }
 
 # Deploys a template; a deploy with nothing to change succeeds (moto answers it with an error, tolerated here).
+# Further arguments go to `aws cloudformation deploy` (--s3-bucket: the template is uploaded there first).
 deploy_template() {
   local template=$1 status out
+  shift
   echo "deploying stack $stack ($region${endpoint:+, $endpoint})"
   set +e
-  out=$(aws cloudformation deploy \
+  out=$(aws cloudformation deploy "$@" \
     --template-file "$template" \
     --stack-name "$stack" \
     --capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND \
@@ -108,11 +112,6 @@ deploy_template() {
   fi
 }
 
-if [[ $pipeline == 1 ]]; then
-  deploy_template "$root/cloudformation/pipeline.yaml"
-  echo "stack $stack deployed"
-  exit 0
-fi
 artifacts=${artifacts:-$prefix-artifacts-$account-$region}
 if ! aws s3api head-bucket --bucket "$artifacts" >/dev/null 2>&1; then
   echo "creating artifacts bucket $artifacts"
@@ -120,6 +119,12 @@ if ! aws s3api head-bucket --bucket "$artifacts" >/dev/null 2>&1; then
   else aws s3api create-bucket --bucket "$artifacts" --create-bucket-configuration "LocationConstraint=$region" >/dev/null; fi
   aws s3api put-public-access-block --bucket "$artifacts" \
     --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true >/dev/null
+fi
+
+if [[ $pipeline == 1 ]]; then
+  deploy_template "$root/cloudformation/pipeline.yaml" --s3-bucket "$artifacts" --s3-prefix templates
+  echo "stack $stack deployed"
+  exit 0
 fi
 
 packaged="$root/.build/$stack.packaged.yaml"

@@ -9,6 +9,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { OutcomeLog, runDemo } from './local/demo.ts'
+import { runLakeDemo } from './local/lake-demo.ts'
 import { deployToEmulator } from './local/deploy.ts'
 import { motoAnswers, startMotoServer, type MotoServer } from './local/moto.ts'
 import { stopProcess } from './local/process.ts'
@@ -26,6 +27,7 @@ interface StartOptions {
   stackName?: string
   once?: boolean
   demo: boolean
+  lake: boolean
   reset?: boolean
   verbose?: boolean
   build: boolean
@@ -49,6 +51,7 @@ const program = new Command('start')
   .option('--stack-name <name>', 'stack name (default <prefix>-order-pipeline)')
   .option('--once', 'exit after the demo: 0 when every outcome matched, 1 otherwise')
   .option('--no-demo', 'deploy and serve, without the demo')
+  .option('--no-lake', 'the demo without its data-lake step (1,000 generated orders through raw/ to processed/)')
   .option('--reset', 'wipe the emulator first (all its stacks and data)')
   .option('--verbose', "print the functions' log lines")
   .option('--no-build', 'deploy the bundles already in dist/')
@@ -112,6 +115,16 @@ const program = new Command('start')
         log: outcomes,
         logDir: runner.logDir,
       })
+      if (options.lake && d.functions.exporter) {
+        step('demo: the data lake')
+        const lake = await runLakeDemo({
+          deployment: d,
+          log: outcomes,
+          endpoint: moto.endpoint,
+          region: options.region,
+        })
+        ok = ok && lake.ok
+      }
     }
 
     const stop = async () => {

@@ -49,8 +49,17 @@ export interface Expectation {
 /** What the functions logged about orders: outcomes by order id or source. */
 export class OutcomeLog {
   readonly #seen = new Map<string, Outcome[]>()
+  /** correlation id (one per file) → the ids of the orders stored from it. */
+  readonly #stored = new Map<string, Set<string>>()
   record(fn: string, line: string): void {
-    let entry: { msg?: string; orderId?: string; outcome?: string; source?: string; pending?: string[] }
+    let entry: {
+      msg?: string
+      orderId?: string
+      outcome?: string
+      source?: string
+      pending?: string[]
+      correlationId?: string
+    }
     try {
       entry = JSON.parse(line) as typeof entry
     } catch {
@@ -60,6 +69,10 @@ export class OutcomeLog {
       const settled =
         entry.outcome === OUTCOME.DUPLICATE ? OUTCOME.DUPLICATE : entry.pending?.length ? PENDING : OUTCOME.PROCESSED
       this.#add(entry.orderId, settled)
+      if (settled !== OUTCOME.DUPLICATE && entry.correlationId) {
+        const ids = this.#stored.get(entry.correlationId) ?? new Set<string>()
+        this.#stored.set(entry.correlationId, ids.add(entry.orderId))
+      }
     } else if (entry.msg === LOG.ORDER_REJECTED) {
       // A file's line is s3://bucket/key?versionId=…#line: the demo names it without the version.
       const source = entry.source?.startsWith('s3://') ? entry.source.replace(/\?versionId=[^#]*/, '') : undefined
@@ -75,6 +88,11 @@ export class OutcomeLog {
   /** The n-th outcome logged for a key (orders sent twice have two). */
   take(key: string, n: number): Outcome | undefined {
     return this.#seen.get(key)?.[n]
+  }
+
+  /** How many orders the worker logged as stored (PROCESSED) with this correlation id, each once. */
+  storedWith(correlationId: string): number {
+    return this.#stored.get(correlationId)?.size ?? 0
   }
 
   /** Every outcome logged for a key, in order. */

@@ -1,6 +1,7 @@
 /** The emulator: a moto server of our own on a free port, started and waited for, or the one already answering. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { openSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -30,18 +31,36 @@ export interface MotoServer {
   child?: ChildProcess
 }
 
+/** scripts/local/moto_server.py: moto_server with transactions that keep only the items they name to roll back. */
+const PATCHED_SERVER = fileURLToPath(new URL('./moto_server.py', import.meta.url))
+
 /**
- * Starts `moto_server -H localhost -p PORT` (localhost, not 127.0.0.1: moto resolves nested TemplateURLs only on
- * localhost) with its output in `logFile` (or nowhere), and waits until it answers.
- * @throws when moto_server is not installed, or does not answer within 10 s
+ * How to run the emulator: the patched moto_server.py with the first Python that has moto (MOTO_PYTHON, python3,
+ * python), else moto_server as installed (its transactions then copy whole tables: slower as the table grows).
+ * @throws when neither is installed
  */
-export const startMotoServer = async (port: number, logFile?: string): Promise<MotoServer> => {
-  const endpoint = `http://localhost:${port}`
-  if (spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).error) {
-    throw new Error("moto_server is not installed: pip install 'moto[server]' (Python 3.9 or newer)")
+export const motoCommand = (): { command: string; args: string[]; patched: boolean } => {
+  const candidates = [process.env.MOTO_PYTHON, 'python3', 'python'].filter((c): c is string => !!c)
+  for (const python of candidates) {
+    const probe = spawnSync(python, ['-c', 'import moto.server, moto.dynamodb.models.table'], { stdio: 'ignore' })
+    if (!probe.error && probe.status === 0) return { command: python, args: [PATCHED_SERVER], patched: true }
   }
+  if (!spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).error)
+    return { command: 'moto_server', args: [], patched: false }
+  throw new Error("moto_server is not installed: pip install 'moto[server]' (Python 3.9 or newer)")
+}
+
+/**
+ * Starts the emulator on `localhost:PORT` (localhost, not 127.0.0.1: moto resolves nested TemplateURLs only on
+ * localhost) with its output in `logFile` (or nowhere), and waits until it answers. `asInstalled`: moto_server
+ * itself, without the patch (for tests of what the local tools do on an emulator a user started).
+ * @throws when moto is not installed, or does not answer within 10 s
+ */
+export const startMotoServer = async (port: number, logFile?: string, asInstalled = false): Promise<MotoServer> => {
+  const endpoint = `http://localhost:${port}`
+  const { command, args } = asInstalled ? { command: 'moto_server', args: [] } : motoCommand()
   const out = logFile ? openSync(logFile, 'a') : 'ignore'
-  const child = spawn('moto_server', ['-H', 'localhost', '-p', String(port)], { stdio: ['ignore', out, out] })
+  const child = spawn(command, [...args, '-H', 'localhost', '-p', String(port)], { stdio: ['ignore', out, out] })
   for (let i = 0; i < 100 && !(await motoAnswers(endpoint)); i++) await sleep(100)
   if (!(await motoAnswers(endpoint)))
     throw new Error(`moto_server did not start on port ${port}${logFile ? ` (see ${logFile})` : ''}`)

@@ -4,6 +4,11 @@
  * the function in batches, in stream order. A batch the function fails is given again, as Lambda retries it, up to
  * `maxRetries` times; then it is reported and skipped (Lambda would send its position to the on-failure
  * destination).
+ *
+ * After a poll that finds nothing, a shard's iterator is asked for again, after the last sequence number read: moto
+ * 5.2.1 replaces a table (and its stream's shard) with a copy when a transaction fails, and an iterator it gave
+ * before then keeps reading the replaced shard, which gets no more records. On DynamoDB this costs one
+ * GetShardIterator call per idle poll and reads the same records.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
@@ -70,22 +75,28 @@ export const pollStream = async (options: StreamPollerOptions, signal: AbortSign
   const patterns = (options.patterns ?? []).map((p) => JSON.parse(p) as Pattern)
   const wanted = (record: DynamoDBRecord) => patterns.length === 0 || patterns.some((p) => matchesPattern(record, p))
   const iterators = new Map<string, string | undefined>() // shard → its next iterator (undefined: closed)
+  const lastRead = new Map<string, string>() // shard → the sequence number of the last record read
+  const iteratorOf = async (shard: string) => {
+    const after = lastRead.get(shard)
+    const { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shard,
+        ...(after === undefined
+          ? { ShardIteratorType: 'TRIM_HORIZON' }
+          : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }),
+      }),
+      { abortSignal: signal },
+    )
+    return ShardIterator
+  }
   while (!signal.aborted) {
     try {
       const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }), {
         abortSignal: signal,
       })
       for (const shard of StreamDescription?.Shards ?? []) {
-        if (iterators.has(shard.ShardId!)) continue
-        const { ShardIterator } = await streams.send(
-          new GetShardIteratorCommand({
-            StreamArn: streamArn,
-            ShardId: shard.ShardId!,
-            ShardIteratorType: 'TRIM_HORIZON',
-          }),
-          { abortSignal: signal },
-        )
-        iterators.set(shard.ShardId!, ShardIterator)
+        if (!iterators.has(shard.ShardId!)) iterators.set(shard.ShardId!, await iteratorOf(shard.ShardId!))
       }
       let received = 0
       for (const [shard, iterator] of iterators) {
@@ -93,8 +104,15 @@ export const pollStream = async (options: StreamPollerOptions, signal: AbortSign
         const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: options.batchSize }), {
           abortSignal: signal,
         })
-        iterators.set(shard, page.NextShardIterator)
-        const records = (page.Records ?? []).map((r) => toStreamRecord(r, streamArn, options.region))
+        const read = page.Records ?? []
+        const last = read.at(-1)?.dynamodb?.SequenceNumber
+        if (last !== undefined) lastRead.set(shard, last)
+        // Nothing new: a fresh iterator for the next poll (see above); a closed shard stays closed.
+        iterators.set(
+          shard,
+          read.length === 0 && page.NextShardIterator !== undefined ? await iteratorOf(shard) : page.NextShardIterator,
+        )
+        const records = read.map((r) => toStreamRecord(r, streamArn, options.region))
         received += records.length
         const batch = records.filter(wanted)
         if (batch.length > 0) await deliver(options, batch, signal)

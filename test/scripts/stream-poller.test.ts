@@ -2,12 +2,13 @@
 import anyTest, { type TestFn } from 'ava'
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
-import { PutCommand } from '@aws-sdk/lib-dynamodb'
+import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb'
 import type { DynamoDBStreamEvent } from 'aws-lambda'
 import { storeOrder } from '../../lib/aws/table.ts'
 import { matchesPattern, pollStream } from '../../scripts/local/stream-poller.ts'
 import { seed } from '../helpers/fixtures.ts'
-import { createResources, useMoto, type Clients, type Moto } from '../helpers/moto.ts'
+import { clientsFor, createResources, freePort, useMoto, type Clients, type Moto } from '../helpers/moto.ts'
+import { startMotoServer } from '../../scripts/local/moto.ts'
 import type { Order } from '../../lib/orders/order.ts'
 
 const test = anyTest as TestFn<{ moto: Moto; clients: Clients }>
@@ -79,4 +80,66 @@ test("moto's stream is read from its start, filtered, in order; a failed batch i
   await polling
   t.is(calls, 3, 'delivered again after the failure, then the later record')
   t.deepEqual(batches, [['S-1', 'S-2'], ['S-3']], 'the order inserts only, in stream order, each once')
+})
+
+test('on moto_server as installed, records written after a failed transaction are read too (it replaces the shard)', async (t) => {
+  // moto 5.2.1 puts a copy of the table, stream shard included, in its place when a transaction fails; the local
+  // stack's own emulator does not (scripts/local/moto_server.py), one a user started does.
+  const installed = await startMotoServer(await freePort(), undefined, true)
+  t.teardown(() => installed.child?.kill())
+  const moto = installed
+  const clients = clientsFor(installed.endpoint)
+  const r = await createResources(clients, 'stream-tx')
+  const { Table } = await clients.dynamo.send(new DescribeTableCommand({ TableName: r.ordersTable }))
+  const base = seed('tp-valid.json') as unknown as Order
+  const store = (id: string) =>
+    storeOrder(clients.dynamo, r.ordersTable, { ...base, order_id: id }, `h-${id}`, {
+      stockTracking: false,
+      now: '2026-12-01T10:00:00.000Z',
+    })
+  await store('T-1')
+  const seen: string[] = []
+  const abort = new AbortController()
+  const polling = pollStream(
+    {
+      streams: new DynamoDBStreamsClient({
+        endpoint: moto.endpoint,
+        region: 'eu-west-3',
+        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      }),
+      streamArn: Table!.LatestStreamArn!,
+      region: 'eu-west-3',
+      batchSize: 100,
+      patterns: [JSON.stringify(ORDERS)],
+      invoke: async (event: DynamoDBStreamEvent) => {
+        seen.push(...event.Records.map((rec) => rec.dynamodb!.NewImage!.order_id!.S!))
+        if (seen.length === 1) {
+          // After the poller holds an iterator: a transaction that fails, then another order.
+          await t.throwsAsync(
+            clients.dynamo.send(
+              new TransactWriteCommand({
+                TransactItems: [
+                  {
+                    ConditionCheck: {
+                      TableName: r.ordersTable,
+                      Key: { pk: 'STOCK#NONE', sk: 'STOCK' },
+                      ConditionExpression: 'attribute_exists(pk)',
+                    },
+                  },
+                ],
+              }),
+            ),
+            { name: 'TransactionCanceledException' },
+          )
+          await store('T-2')
+        } else abort.abort()
+        return {}
+      },
+    },
+    abort.signal,
+  )
+  await Promise.race([polling, new Promise((resolve) => setTimeout(resolve, 15_000))])
+  abort.abort()
+  await polling
+  t.deepEqual(seen, ['T-1', 'T-2'])
 })

@@ -1,0 +1,86 @@
+/**
+ * scripts/local/moto_server.py: moto with transactions that keep only the items they name. A cancelled transaction
+ * still changes nothing (items and stream alike), one that commits changes all it names, and the stream shard a
+ * reader holds is the table's own throughout.
+ */
+import anyTest, { type TestFn } from 'ava'
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams'
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb'
+import { motoCommand } from '../../scripts/local/moto.ts'
+import { createResources, useMoto, type Clients, type Moto } from '../helpers/moto.ts'
+
+const test = anyTest as TestFn<{ moto: Moto; clients: Clients }>
+useMoto(test)
+
+test('the emulator is the patched moto_server.py, run by a Python that has moto', (t) => {
+  const { command, args, patched } = motoCommand()
+  t.true(patched, `${command} ${args.join(' ')}`)
+  t.regex(args[0] ?? '', /scripts\/local\/moto_server\.py$/)
+})
+
+test('a cancelled transaction leaves its items and the stream as they were; a committed one changes them', async (t) => {
+  const { clients, moto } = t.context
+  const r = await createResources(clients, 'tx')
+  const TableName = r.ordersTable
+  const streams = new DynamoDBStreamsClient({
+    endpoint: moto.endpoint,
+    region: 'eu-west-3',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  })
+  const { Table } = await clients.dynamo.send(new DescribeTableCommand({ TableName }))
+  const StreamArn = Table!.LatestStreamArn!
+  const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn }))
+  const ShardId = StreamDescription!.Shards![0]!.ShardId!
+  const iterator = await streams.send(
+    new GetShardIteratorCommand({ StreamArn, ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+  )
+  const keys = (records: { dynamodb?: { Keys?: Record<string, { S?: string }> } }[] | undefined) =>
+    (records ?? []).map((rec) => rec.dynamodb?.Keys?.pk?.S)
+  const get = async (pk: string) =>
+    (await clients.dynamo.send(new GetCommand({ TableName, Key: { pk, sk: 'S' } }))).Item
+
+  await clients.dynamo.send(new PutCommand({ TableName, Item: { pk: 'A', sk: 'S', n: 5 } }))
+  await clients.dynamo.send(new PutCommand({ TableName, Item: { pk: 'D', sk: 'S', n: 1 } }))
+  await clients.dynamo.send(new PutCommand({ TableName, Item: { pk: 'C', sk: 'S' } }))
+  const writes = (check: string) =>
+    new TransactWriteCommand({
+      TransactItems: [
+        { Put: { TableName, Item: { pk: 'B', sk: 'S', n: 1 } } },
+        {
+          Update: {
+            TableName,
+            Key: { pk: 'A', sk: 'S' },
+            UpdateExpression: 'SET n = n - :one',
+            ExpressionAttributeValues: { ':one': 1 },
+          },
+        },
+        { Delete: { TableName, Key: { pk: 'D', sk: 'S' } } },
+        { ConditionCheck: { TableName, Key: { pk: check, sk: 'S' }, ConditionExpression: 'attribute_exists(pk)' } },
+      ],
+    })
+
+  // Act: one that fails on its last item, after the first three ran
+  await t.throwsAsync(clients.dynamo.send(writes('MISSING')), { name: 'TransactionCanceledException' })
+  const afterCancel = { a: await get('A'), b: await get('B'), d: await get('D') }
+  const first = await streams.send(new GetRecordsCommand({ ShardIterator: iterator.ShardIterator! }))
+  // Act: the same, whose check holds
+  await clients.dynamo.send(writes('C'))
+  const second = await streams.send(new GetRecordsCommand({ ShardIterator: first.NextShardIterator! }))
+
+  // Assess
+  t.deepEqual(afterCancel, { a: { pk: 'A', sk: 'S', n: 5 }, b: undefined, d: { pk: 'D', sk: 'S', n: 1 } })
+  t.deepEqual(keys(first.Records), ['A', 'D', 'C'], 'the cancelled writes left no stream records')
+  t.deepEqual(keys(second.Records), ['B', 'A', 'D'], 'the committed writes, read with the iterator held before')
+  t.deepEqual(
+    (second.Records ?? []).map((rec) => rec.eventName),
+    ['INSERT', 'MODIFY', 'REMOVE'],
+  )
+  t.is((await get('A'))?.n, 4)
+  t.is(await get('D'), undefined)
+})
