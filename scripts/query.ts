@@ -1,6 +1,6 @@
 /**
  * npm run query -- [--named NAME | "SQL"]: a question to the data lake, answered by DuckDB on this machine. The
- * tables are those Athena has (processed_orders, processed_items, intake_reports: lib/lake/queries.ts), read from
+ * tables are those Athena has (processed_orders, processed_items, intake_reports, raw_orders: lib/lake/queries.ts), read from
  * a local folder laid out as the intake bucket (--dir), or from the bucket itself: the objects the query needs are
  * copied to a temporary folder first (DuckDB's httpfs extension, which would read s3:// paths, is not installed).
  */
@@ -18,6 +18,7 @@ import {
   LAKE_TABLES,
   NAMED_QUERIES,
   filesOf,
+  isTableFile,
   namedQuery,
   runQuery,
   tablesOf,
@@ -54,10 +55,9 @@ export interface CopyReport {
 
 /** The keys of a table's objects in the bucket. */
 const keysOf = async (s3: S3Client, bucket: string, table: LakeTable): Promise<string[]> => {
-  const { prefix, suffix } = LAKE_TABLES[table]
   const keys: string[] = []
-  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix }))
-    for (const o of page.Contents ?? []) if (o.Key?.endsWith(suffix)) keys.push(o.Key)
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: LAKE_TABLES[table].prefix }))
+    for (const o of page.Contents ?? []) if (o.Key && isTableFile(table, o.Key)) keys.push(o.Key)
   return keys
 }
 
@@ -138,17 +138,22 @@ const bucketOf = async (options: Options): Promise<string> => {
 }
 
 const missingMessage = (table: LakeTable, where: string): string => {
-  const { prefix, suffix } = LAKE_TABLES[table]
-  const writer = table === 'intake_reports' ? 'the validator writes one per order file' : 'the exporter writes them'
-  return `no ${table} data: no ${prefix}**/*${suffix} in ${where} (${writer})`
+  const { prefix, suffixes } = LAKE_TABLES[table]
+  const writer = {
+    intake_reports: 'the validator writes one per order file',
+    raw_orders: 'npm run generate writes them, and any JSONL order file dropped there',
+    processed_orders: 'the exporter writes them',
+    processed_items: 'the exporter writes them',
+  }[table]
+  return `no ${table} data: no ${suffixes.map((s) => `${prefix}**/*${s}`).join(' or ')} in ${where} (${writer})`
 }
 
 const program = withAwsOptions(new Command('query'))
   .description(
-    'Query the data lake with DuckDB: a named query or any SQL over processed_orders, processed_items and ' +
-      'intake_reports, read from the intake bucket (copied to a temporary folder) or from a local folder.',
+    'Query the data lake with DuckDB: a named query or any SQL over processed_orders, processed_items, ' +
+      'intake_reports and raw_orders, read from the intake bucket (copied to a temporary folder) or from a local folder.',
   )
-  .argument('[sql]', 'SQL over processed_orders, processed_items and intake_reports (or --named)')
+  .argument('[sql]', 'SQL over processed_orders, processed_items, intake_reports and raw_orders (or --named)')
   .option('--named <name>', 'run a named query (lib/lake/queries/<name>.sql; --list names them)')
   .option('--list', 'list the named queries with their descriptions')
   .option('--csv', 'print CSV instead of a table')
@@ -166,7 +171,7 @@ Examples:
   npm run query -- --endpoint http://localhost:5000 --named revenue-by-segment     (the local stack)
   npm run query -- --dir ./lake "SELECT currency, count(*) AS orders FROM processed_orders GROUP BY currency"
 
-Without --dir, the objects the query reads (processed/orders/, processed/items/, reports/) are copied from the
+Without --dir, the objects the query reads (processed/orders/, processed/items/, reports/, raw/) are copied from the
 bucket into a temporary folder, removed afterwards. The same named queries are Athena named queries in the
 deployment's workgroup <prefix>-orders (cloudformation/analytics.yaml).`,
   )

@@ -29,6 +29,7 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt'
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator'
 import { customerIdFromEmail, DIALECTS, type Dialect } from '../orders/order.ts'
 import { catalogue, type Product } from './catalogue.ts'
+import { RAW_PREFIX } from './raw.ts'
 
 export const INVALID_KINDS = ['negative_amount', 'no_items', 'sum_mismatch', 'malformed_json'] as const
 export type InvalidKind = (typeof INVALID_KINDS)[number]
@@ -167,7 +168,7 @@ export const resolveOptions = (options: GenerateOptions): ResolvedOptions => {
 }
 
 /** The key of a generated file: `raw/year=YYYY/month=MM/day=DD/<name>.jsonl` (Hive-style partitions). */
-export const rawKey = (date: string, name: string, prefix = 'raw/'): string => {
+export const rawKey = (date: string, name: string, prefix = RAW_PREFIX): string => {
   if (dayStart(date) === undefined) throw new RangeError(`rawKey: date must be YYYY-MM-DD, got "${date}"`)
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new RangeError(`rawKey: not a file name: "${name}"`)
   const [year, month, day] = date.split('-')

@@ -18,6 +18,10 @@
  *   which Athena's `timestamp` (without a zone) reads as UTC wall-clock times, and DuckDB as TIMESTAMP WITH TIME ZONE;
  * - the reports (pretty-printed JSON, one document per file) are read with read_json and named as the Glue table
  *   names them (snake_case, where the files have camelCase), `rejected_by_reason` as a MAP;
+ * - raw_orders is read as CSV with no delimiter, quote or escape a line can hold, so a line is one field; an empty
+ *   line is '' (Athena's text SerDe), not NULL;
+ * - `json_extract_scalar(line, '$.path')`, Athena's, is a DuckDB macro with Athena's answers (NULL for an object,
+ *   an array or a line that is not JSON);
  * - a table without files is an empty view of the same columns (the command says so before it runs).
  *
  * DuckDB (@duckdb/node-api, a native module) is for the local command and the tests only, never a Lambda bundle: it
@@ -28,6 +32,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { DuckDBType, Json } from '@duckdb/node-api'
 import { ITEM_COLUMNS, ORDER_COLUMNS, PARTITION_COLUMNS, type Column, type ColumnType } from './enriched.ts'
+import { RAW_COLUMNS, RAW_PARTITION_COLUMNS, RAW_PREFIX, RAW_SUFFIXES } from './raw.ts'
 import { REPORT_COLUMNS, REPORTS_PREFIX } from './reports.ts'
 
 export interface NamedQuery {
@@ -79,10 +84,15 @@ export const namedQuery = (name: string): NamedQuery => {
 // The tables, where their files are in a bucket (or a folder laid out as one)
 
 export const LAKE_TABLES = {
-  processed_orders: { prefix: 'processed/orders/', suffix: '.parquet' },
-  processed_items: { prefix: 'processed/items/', suffix: '.parquet' },
-  intake_reports: { prefix: REPORTS_PREFIX, suffix: '.json' },
-} as const
+  processed_orders: { prefix: 'processed/orders/', suffixes: ['.parquet'] },
+  processed_items: { prefix: 'processed/items/', suffixes: ['.parquet'] },
+  intake_reports: { prefix: REPORTS_PREFIX, suffixes: ['.json'] },
+  raw_orders: { prefix: RAW_PREFIX, suffixes: RAW_SUFFIXES },
+} as const satisfies Record<string, { prefix: string; suffixes: readonly string[] }>
+
+/** Whether a key (or a path relative to the bucket's root) is one of the table's files. */
+export const isTableFile = (table: LakeTable, key: string): boolean =>
+  key.startsWith(LAKE_TABLES[table].prefix) && LAKE_TABLES[table].suffixes.some((s) => key.endsWith(s))
 
 export type LakeTable = keyof typeof LAKE_TABLES
 
@@ -92,12 +102,12 @@ export const tablesOf = (sql: string): LakeTable[] =>
 
 /** The table's files under `dir`, relative to it. */
 export const filesOf = (dir: string, table: LakeTable): string[] => {
-  const { prefix, suffix } = LAKE_TABLES[table]
+  const { prefix } = LAKE_TABLES[table]
   const root = join(dir, prefix)
   if (!existsSync(root)) return []
   return readdirSync(root, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith(suffix))
     .map((f) => `${prefix}${f}`)
+    .filter((f) => isTableFile(table, f))
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -150,12 +160,35 @@ const reportsView = (dir: string): string => {
   )
 }
 
+/** raw_orders: each line of the JSONL files as one string, '' for an empty line (as Athena's text SerDe reads it). */
+const rawView = (dir: string): string => {
+  const all = [...RAW_COLUMNS, ...RAW_PARTITION_COLUMNS]
+  if (filesOf(dir, 'raw_orders').length === 0) {
+    const empty = all.map((c) => `CAST(NULL AS ${DUCKDB_TYPES[c.type]}) AS ${ident(c.name)}`).join(', ')
+    return `CREATE OR REPLACE VIEW raw_orders AS SELECT ${empty} WHERE false`
+  }
+  const globs = RAW_SUFFIXES.filter((suffix) => filesOf(dir, 'raw_orders').some((f) => f.endsWith(suffix))).map(
+    (suffix) => literal(join(dir, RAW_PREFIX, '**', `*${suffix}`)),
+  )
+  const hiveTypes = RAW_PARTITION_COLUMNS.map((c) => `${literal(c.name)}: 'VARCHAR'`).join(', ')
+  // No delimiter, quote or escape a line can hold (\x01, as Hive's default field delimiter): the line is the field.
+  return (
+    `CREATE OR REPLACE VIEW raw_orders AS SELECT coalesce(line, '') AS line, year, month, day FROM read_csv([${globs.join(', ')}], ` +
+    `columns = {'line': 'VARCHAR'}, delim = '\x01', quote = '', escape = '', header = false, auto_detect = false, ` +
+    `hive_partitioning = true, hive_types = {${hiveTypes}})`
+  )
+}
+
 /** The statements that make the Glue tables views over `dir` (and the session settings they need). */
 export const lakeViews = (dir: string): string[] => [
   "SET TimeZone = 'UTC'",
+  // Athena's json_extract_scalar: the scalar at a JSON path as text; NULL for an object, an array or invalid JSON.
+  'CREATE OR REPLACE MACRO json_extract_scalar(j, p) AS CASE WHEN json_valid(j) AND ' +
+    "json_type(j, p) NOT IN ('OBJECT', 'ARRAY') THEN json_extract_string(j, p) END",
   parquetView('processed_orders', ORDER_COLUMNS, dir),
   parquetView('processed_items', ITEM_COLUMNS, dir),
   reportsView(dir),
+  rawView(dir),
 ]
 
 export interface QueryResult {

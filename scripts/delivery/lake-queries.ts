@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ITEM_COLUMNS, ORDER_COLUMNS, PARTITION_COLUMNS } from '../../lib/lake/enriched.ts'
 import { NAMED_QUERIES, type NamedQuery } from '../../lib/lake/queries.ts'
+import { RAW_COLUMNS, RAW_PARTITION_COLUMNS } from '../../lib/lake/raw.ts'
 import { REPORT_COLUMNS } from '../../lib/lake/reports.ts'
 
 export const TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'cloudformation', 'analytics.yaml')
@@ -66,6 +67,8 @@ export const blocks = (queries: readonly NamedQuery[] = NAMED_QUERIES): Record<s
   'processed_orders columns': columnList(ORDER_COLUMNS),
   'processed_items columns': columnList(ITEM_COLUMNS),
   'intake_reports columns': columnList(REPORT_COLUMNS),
+  'raw partition keys': columnList(RAW_PARTITION_COLUMNS),
+  'raw_orders columns': columnList(RAW_COLUMNS),
   'intake_reports path extractors': REPORT_COLUMNS.map((c) => `ion.${c.name}.path_extractor: '(${c.field})'`),
   'named queries': queries.flatMap((q, i) => [...(i > 0 ? [''] : []), ...namedQueryResource(q)]),
 })

@@ -16,7 +16,7 @@ import { ORDER_SK, setStock } from '../../lib/aws/table.ts'
 import { reportKey } from '../../lib/intake/report.ts'
 import { stockLevels } from '../../lib/lake/catalogue.ts'
 import { fileName, generateFile, rawKey, type GenerateOptions } from '../../lib/lake/generate.ts'
-import { namedQuery, runQuery } from '../../lib/lake/queries.ts'
+import { namedQuery, runQuery, tablesOf, type LakeTable } from '../../lib/lake/queries.ts'
 import { OUTCOME } from '../../lib/orders/outcomes.ts'
 import { formatTable } from '../format.ts'
 import { copyTables } from '../query.ts'
@@ -33,6 +33,11 @@ export const LAKE_DEMO_FILE: Omit<GenerateOptions, 'date'> = {
 
 /** The named queries the step prints. */
 export const LAKE_DEMO_QUERIES = ['orders-per-day', 'revenue-by-segment'] as const
+
+/** The tables the check and the queries read: the ones copied from the bucket. */
+const LAKE_DEMO_TABLES: LakeTable[] = [
+  ...new Set<LakeTable>(['processed_orders', ...LAKE_DEMO_QUERIES.flatMap((name) => tablesOf(namedQuery(name).sql))]),
+]
 
 export interface LakeDemoOptions {
   deployment: Deployment
@@ -177,7 +182,7 @@ export const runLakeDemo = async (options: LakeDemoOptions): Promise<LakeDemoRes
     lastGain = Date.now()
     for (;;) {
       rmSync(join(dir, 'processed'), { recursive: true, force: true })
-      await copyTables(s3, d.bucket, ['processed_orders', 'processed_items'], dir)
+      await copyTables(s3, d.bucket, LAKE_DEMO_TABLES, dir)
       const before = exported.size
       exported = await exportedOrders(dir, file)
       const done = (stored.size > 0 && differences(stored, exported).length === 0) || stalled(exported.size, before)

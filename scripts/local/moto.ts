@@ -58,7 +58,12 @@ export const motoCommand = (): { command: string; args: string[]; patched: boole
  */
 export const startMotoServer = async (port: number, logFile?: string, asInstalled = false): Promise<MotoServer> => {
   const endpoint = `http://localhost:${port}`
-  const { command, args } = asInstalled ? { command: 'moto_server', args: [] } : motoCommand()
+  const { command, args, patched } = asInstalled ? { command: 'moto_server', args: [], patched: true } : motoCommand()
+  if (!patched)
+    console.warn(
+      'moto: no python3 or python here imports moto (set MOTO_PYTHON to the interpreter moto_server runs with): ' +
+        'running moto_server as installed, whose transactions slow down as a table grows (scripts/local/moto_server.py)',
+    )
   const out = logFile ? openSync(logFile, 'a') : 'ignore'
   const child = spawn(command, [...args, '-H', 'localhost', '-p', String(port)], { stdio: ['ignore', out, out] })
   for (let i = 0; i < 100 && !(await motoAnswers(endpoint)); i++) await sleep(100)

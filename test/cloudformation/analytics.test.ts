@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs'
 import { ITEM_COLUMNS, ORDER_COLUMNS, PARTITION_COLUMNS } from '../../lib/lake/enriched.ts'
 import { NAMED_QUERIES, loadNamedQueries, QUERIES_DIR } from '../../lib/lake/queries.ts'
 import { REPORT_COLUMNS } from '../../lib/lake/reports.ts'
+import { RAW_COLUMNS, RAW_PARTITION_COLUMNS } from '../../lib/lake/raw.ts'
+import { rawKey } from '../../lib/lake/generate.ts'
 import { TEMPLATE, blocks, queryLogicalId, render } from '../../scripts/delivery/lake-queries.ts'
 import { parseTemplate } from '../../scripts/stack/template.ts'
 import {
@@ -51,7 +53,7 @@ test('the renderer fills each marked block and refuses unknown or unterminated o
   t.is(filled, 'a:\n  # BEGIN GENERATED x\n  - one\n\n  - two\n  # END GENERATED x\nb: 1')
   t.throws(() => render('# BEGIN GENERATED nope\n# END GENERATED nope\n', {}), { message: /no generated block "nope"/ })
   t.throws(() => render('  # BEGIN GENERATED x\n', { x: [] }), { message: /has no END/ })
-  t.is(Object.keys(blocks()).length, 6)
+  t.is(Object.keys(blocks()).length, 8)
 })
 
 test('one named query per .sql file, its QueryString the file word for word, in the workgroup and database', (t) => {
@@ -94,6 +96,23 @@ test('processed_orders and processed_items have the columns of lib/lake/enriched
   t.deepEqual(columnsOf(tableNamed('processed_items')), glue(ITEM_COLUMNS))
   for (const name of ['processed_orders', 'processed_items'])
     t.deepEqual(list(tableInput(tableNamed(name)).PartitionKeys), glue(PARTITION_COLUMNS), `${name}`)
+})
+
+test('raw_orders reads the text files under raw/ a line per row, in the columns of lib/lake/raw.ts, projected by day', (t) => {
+  const id = tableNamed('raw_orders')
+  const input = tableInput(id)
+  const storage = obj(input.StorageDescriptor)
+  t.deepEqual(columnsOf(id), glue(RAW_COLUMNS))
+  t.deepEqual(list(input.PartitionKeys), glue(RAW_PARTITION_COLUMNS))
+  t.is(storage.Location, `s3://${BUCKET}/raw/`)
+  t.is(storage.InputFormat, 'org.apache.hadoop.mapred.TextInputFormat')
+  // No field delimiter: the SerDe's default (\001) is in no JSON line, so the line is the one column.
+  t.deepEqual(storage.SerdeInfo, { SerializationLibrary: 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe' })
+  const p = obj(input.Parameters)
+  t.is(p['projection.enabled'], 'true')
+  t.is(p['storage.location.template'], `s3://${BUCKET}/raw/year=\${year}/month=\${month}/day=\${day}/`)
+  // The generator writes its files where the table looks (lib/lake/generate.ts rawKey).
+  t.is(rawKey('2026-01-07', 'f'), 'raw/year=2026/month=01/day=07/f.jsonl')
 })
 
 test('intake_reports has the columns of lib/lake/reports.ts, each read from its report field by the Ion SerDe', (t) => {

@@ -37,6 +37,8 @@ const application = [
   'api.yaml',
   'observability.yaml',
   'lake.yaml',
+  'export.yaml',
+  'analytics.yaml',
 ].map((f) => [f, loadTemplate(join(root, 'cloudformation', f)) as unknown as Template] as const)
 const main = application[0]![1]
 
@@ -335,8 +337,8 @@ const DEPLOY_STATEMENT_FOR: Record<string, string[]> = {
   'AWS::DynamoDB::Table': ['OrdersTable'],
   'AWS::SQS::Queue': ['Queues'],
   'AWS::SQS::QueuePolicy': ['Queues'],
-  'AWS::S3::Bucket': ['IntakeBucket'],
-  'AWS::S3::BucketPolicy': ['IntakeBucket'],
+  'AWS::S3::Bucket': ['IntakeBucket', 'ResultsBucket'],
+  'AWS::S3::BucketPolicy': ['IntakeBucket', 'ResultsBucket'],
   'AWS::SNS::Topic': ['Topics'],
   'AWS::SNS::TopicPolicy': ['Topics'],
   'AWS::SNS::Subscription': ['Topics'],
@@ -373,6 +375,10 @@ const DEPLOY_STATEMENT_FOR: Record<string, string[]> = {
   'AWS::CloudWatch::Dashboard': ['Dashboard'],
   'AWS::KMS::Key': ['CreateAlarmKey', 'ManageAlarmKey'],
   'AWS::KMS::Alias': ['AlarmKeyAlias', 'ManageAlarmKey'],
+  'AWS::Glue::Database': ['Catalog'],
+  'AWS::Glue::Table': ['Catalog'],
+  'AWS::Athena::WorkGroup': ['WorkGroup'],
+  'AWS::Athena::NamedQuery': ['WorkGroup'],
 }
 
 test('the deploy role has a statement for every resource type the application stacks create', (t) => {
@@ -473,6 +479,29 @@ test("the deploy role acts on the application's own names: stacks, table, queues
   }
   for (const alias of names('observability.yaml', 'AWS::KMS::Alias', 'AliasName'))
     t.true(covered(g.get('kms:CreateAlias'), arn('kms', alias)), `${alias}`)
+  // The data lake's export (export.yaml) and catalog (analytics.yaml).
+  for (const role of names('export.yaml', 'AWS::IAM::Role', 'RoleName'))
+    t.true(covered(g.get('iam:PassRole'), `arn:aws:iam::${ACCOUNT}:role/${role}`), `${role}`)
+  for (const fn of names('export.yaml', 'AWS::Lambda::Function', 'FunctionName'))
+    t.true(covered(g.get('lambda:CreateFunction'), arn('lambda', `function:${fn}`)), `${fn}`)
+  for (const queue of names('export.yaml', 'AWS::SQS::Queue', 'QueueName'))
+    t.true(covered(g.get('sqs:CreateQueue'), arn('sqs', queue)), `${queue}`)
+  const database = String(
+    obj(resolvedResource(child('analytics.yaml'), 'LakeDatabase', valuesOf(child('analytics.yaml')))?.DatabaseInput)
+      .Name,
+  )
+  t.is(database, 'tp_orders_lake')
+  t.true(covered(g.get('glue:CreateDatabase'), arn('glue', `database/${database}`)))
+  for (const [id] of resourcesOf(child('analytics.yaml'), 'AWS::Glue::Table')) {
+    const table = obj(resolvedResource(child('analytics.yaml'), id, valuesOf(child('analytics.yaml')))?.TableInput)
+    t.true(covered(g.get('glue:CreateTable'), arn('glue', `table/${database}/${String(table.Name)}`)), `${id}`)
+  }
+  for (const group of names('analytics.yaml', 'AWS::Athena::WorkGroup', 'Name')) {
+    t.true(covered(g.get('athena:CreateWorkGroup'), arn('athena', `workgroup/${group}`)), `${group}`)
+    t.true(covered(g.get('athena:CreateNamedQuery'), arn('athena', `workgroup/${group}`)), `${group}`)
+  }
+  for (const bucket of names('analytics.yaml', 'AWS::S3::Bucket', 'BucketName'))
+    t.true(covered(g.get('s3:PutBucketPolicy'), `arn:aws:s3:::${bucket}`), `${bucket}`)
 })
 
 test("the deploy role's Resource * statements are the three AWS requires, each narrowed by a condition where AWS allows one", (t) => {
@@ -534,9 +563,11 @@ test("the deploy role's policies fit IAM's size limits with the longest prefix a
       .replaceAll('<ArtifactsBucket.Arn>', `arn:aws:s3:::${'a'.repeat(63)}`).length
   const inline = list<Obj>(deployed('DeployRole', longest)?.Policies).reduce((n, p) => n + size(p.PolicyDocument), 0)
   t.true(inline <= 10_240, `inline: ${inline} characters`)
-  const lake = size(deployed('DeployLakePolicy', longest)?.PolicyDocument)
-  t.true(lake <= 6_144, `DeployLakePolicy: ${lake} characters`)
-  t.deepEqual(list(deployed('DeployLakePolicy')?.Roles), ['<DeployRole>'])
+  for (const id of ['DeployLakePolicy', 'DeployAnalyticsPolicy']) {
+    const managed = size(deployed(id, longest)?.PolicyDocument)
+    t.true(managed <= 6_144, `${id}: ${managed} characters`)
+    t.deepEqual(list(deployed(id)?.Roles), ['<DeployRole>'])
+  }
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -608,6 +639,7 @@ test.serial(
         'ArtifactsBucket AWS::S3::Bucket',
         'BuildLogGroup AWS::Logs::LogGroup',
         'BuildRole AWS::IAM::Role',
+        'DeployAnalyticsPolicy AWS::IAM::ManagedPolicy',
         'DeployLakePolicy AWS::IAM::ManagedPolicy',
         'DeployRole AWS::IAM::Role',
         'PipelineRole AWS::IAM::Role',

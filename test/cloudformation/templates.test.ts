@@ -53,6 +53,7 @@ const children = [
   'observability.yaml',
   'lake.yaml',
   'export.yaml',
+  'analytics.yaml',
 ]
 const tpl = (file: string): Template => {
   const t = templates[file]
@@ -482,6 +483,7 @@ test('role policies of every template allow named actions only: no wildcard in a
     'lake.yaml GeneratorRole',
     'lake.yaml GeneratorScheduleRole',
     'pipeline.yaml BuildRole',
+    'pipeline.yaml DeployAnalyticsPolicy',
     'pipeline.yaml DeployLakePolicy',
     'pipeline.yaml DeployRole',
     'pipeline.yaml PipelineRole',
