@@ -8,10 +8,11 @@ import { mkdirSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
-import { OutcomeLog, runDemo } from './local/demo.ts'
+import { DEMO_WORKFLOW, OutcomeLog, runDemo } from './local/demo.ts'
+import { runWorkflowDemo } from './local/workflow-demo.ts'
 import { runLakeDemo } from './local/lake-demo.ts'
 import { deployToEmulator } from './local/deploy.ts'
-import { motoAnswers, startMotoServer, type MotoServer } from './local/moto.ts'
+import { freePort, motoAnswers, startMotoServer, type MotoServer } from './local/moto.ts'
 import { stopProcess } from './local/process.ts'
 import { startRunner } from './local/runner.ts'
 import { stackNameOf } from './stack/deployment.ts'
@@ -21,6 +22,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 interface StartOptions {
   port: number
   apiPort: number
+  lambdaPort?: number
   prefix: string
   stage: string
   region: string
@@ -33,10 +35,15 @@ interface StartOptions {
   build: boolean
 }
 
-/** A moto server on localhost:port: the one that answers, else a new one (stopped with us). */
-const ensureMoto = async (port: number, logFile: string): Promise<MotoServer> => {
+/**
+ * A moto server on localhost:port: the one that answers, else a new one (stopped with us) whose Step Functions
+ * send their Lambda tasks to the runner at `lambdaPort`.
+ */
+const ensureMoto = async (port: number, logFile: string, lambdaPort: number): Promise<MotoServer> => {
   const endpoint = `http://localhost:${port}`
-  return (await motoAnswers(endpoint)) ? { endpoint } : startMotoServer(port, logFile)
+  return (await motoAnswers(endpoint))
+    ? { endpoint }
+    : startMotoServer(port, logFile, false, { MOTO_LAMBDA_ENDPOINT: `http://localhost:${lambdaPort}` })
 }
 
 const step = (text: string) => console.log(`\n▶ ${text}`)
@@ -45,6 +52,12 @@ const program = new Command('start')
   .description('Run the order pipeline locally: moto + the deployed stacks + the local runner, then the demo.')
   .addOption(new Option('--port <port>', 'moto port').env('MOTO_PORT').default(5000).argParser(Number))
   .addOption(new Option('--api-port <port>', 'port of the local API').env('API_PORT').default(3000).argParser(Number))
+  .addOption(
+    new Option(
+      '--lambda-port <port>',
+      "where the runner answers the emulator's Lambda tasks (the MOTO_LAMBDA_ENDPOINT of an emulator you started; default: a free port, for the emulator npm start starts)",
+    ).argParser(Number),
+  )
   .addOption(new Option('--prefix <prefix>', 'name prefix of the deployment').default('tp'))
   .addOption(new Option('--stage <stage>', 'Stage parameter (metrics dimension)').default('local'))
   .addOption(new Option('--region <region>', 'region').default('eu-west-3'))
@@ -61,11 +74,15 @@ const program = new Command('start')
     const stackName = options.stackName ?? stackNameOf(options.prefix)
 
     step(`moto on localhost:${options.port}`)
-    const moto = await ensureMoto(options.port, join(workDir, 'moto.log'))
+    const lambdaPort = options.lambdaPort ?? (await freePort())
+    const moto = await ensureMoto(options.port, join(workDir, 'moto.log'), lambdaPort)
+    // The runner answers the emulator's Lambda tasks when the emulator sends them to it: ours, or one started with
+    // MOTO_LAMBDA_ENDPOINT at --lambda-port.
+    const tasksAnswered = moto.child !== undefined || options.lambdaPort !== undefined
     console.log(
       moto.child
         ? `started moto_server (log: .build/local/moto.log)`
-        : `using the moto server already running at ${moto.endpoint}`,
+        : `using the moto server already running at ${moto.endpoint}${tasksAnswered ? '' : " (without --lambda-port its state machines cannot run the workflow's tasks)"}`,
     )
     if (options.reset) await fetch(`${moto.endpoint}/moto-api/reset`, { method: 'POST' })
 
@@ -91,6 +108,7 @@ const program = new Command('start')
       prefix: options.prefix,
       stage: options.stage,
       apiPort: options.apiPort,
+      lambdaPort: tasksAnswered ? lambdaPort : undefined,
       workDir,
       onLog: (fn, line) => {
         outcomes.record(fn, line)
@@ -100,6 +118,12 @@ const program = new Command('start')
     const d = runner.deployment
     for (const m of runner.mappings)
       console.log(`polling ${m.queueUrl.split('/').pop()} → ${m.functionName} (batch size ${m.batchSize})`)
+    for (const m of runner.streams)
+      console.log(`reading the table's stream → ${m.functionName} (batch size ${m.batchSize})`)
+    if (d.stateMachineArn && tasksAnswered)
+      console.log(
+        `state machine ${d.stateMachineArn.split(':').pop()}: its Lambda tasks answered on port ${lambdaPort}`,
+      )
     console.log(`API: ${runner.routes.map((r) => `${r.method} ${runner.apiUrl}${r.resource}`).join(', ')}`)
 
     let ok = true
@@ -115,6 +139,19 @@ const program = new Command('start')
         log: outcomes,
         logDir: runner.logDir,
       })
+      if (d.stateMachineArn && tasksAnswered) {
+        step('demo: the order workflow')
+        const workflow = await runWorkflowDemo({
+          deployment: { ...d, stateMachineArn: d.stateMachineArn },
+          endpoint: moto.endpoint,
+          region: options.region,
+          stage: options.stage,
+          metricsNamespace: process.env.METRICS_NAMESPACE ?? 'OrderPipeline',
+          logDir: runner.logDir,
+          orders: DEMO_WORKFLOW,
+        })
+        ok = ok && workflow
+      }
       if (options.lake && d.functions.exporter) {
         step('demo: the data lake')
         const lake = await runLakeDemo({

@@ -46,7 +46,17 @@ const program = withAwsOptions(new Command('status'))
       queueStatus(sqs, cw, 'main', d.mainQueueUrl, false),
       queueStatus(sqs, cw, 'main DLQ', d.mainDlqUrl, true),
     ])
-    const outcomes: Record<string, number> = { PROCESSED: 0, PENDING_STOCK: 0, REJECTED: 0, CONFLICT: 0 }
+    // Stored orders by status (PROCESSED, then the workflow's), pending stock among them, rejects and conflicts.
+    const outcomes: Record<string, number> = {
+      PROCESSED: 0,
+      PAYMENT_PENDING: 0,
+      PAID: 0,
+      NOTIFIED: 0,
+      PAYMENT_FAILED: 0,
+      PENDING_STOCK: 0,
+      REJECTED: 0,
+      CONFLICT: 0,
+    }
     for await (const page of paginateScan(
       { client: dynamoClient(options) },
       {

@@ -351,9 +351,15 @@ export const recordRejection = async (
 
 export interface OrderStatus {
   order_id: string
-  status: typeof OUTCOME.PROCESSED | typeof OUTCOME.REJECTED | typeof OUTCOME.CONFLICT
+  /** REJECTED or CONFLICT, or a stored order's status: PROCESSED, then the workflow's (lib/workflow/status.ts). */
+  status: string
   stock_status?: StockStatus
   processed_at?: string
+  /** The workflow's: the payment's id once paid, and when it was paid or failed, and notified. */
+  payment_id?: string
+  paid_at?: string
+  payment_failed_at?: string
+  notified_at?: string
   items?: { sku: string; qty: number; stock: string }[]
   /** Rejections and conflicts of this id, newest first. */
   rejections: { status: string; message: string; reasons: FieldError[]; at: string }[]
@@ -389,11 +395,17 @@ export const getOrderStatus = async (
       rejections,
     }
   const items = ((order.order as Order | undefined)?.items ?? []) as (Order['items'][number] & { stock: string })[]
+  const workflow = Object.fromEntries(
+    (['payment_id', 'paid_at', 'payment_failed_at', 'notified_at'] as const).flatMap((field) =>
+      typeof order[field] === 'string' ? [[field, order[field] as string]] : [],
+    ),
+  )
   return {
     order_id: orderId,
-    status: OUTCOME.PROCESSED,
+    status: String(order.status ?? OUTCOME.PROCESSED),
     stock_status: order.stock_status as StockStatus,
     processed_at: order.processed_at as string,
+    ...workflow,
     items: items.map(({ sku, qty, stock }) => ({ sku, qty, stock })),
     rejections,
   }

@@ -12,11 +12,15 @@ export const OUTCOME = {
 } as const
 export type Outcome = (typeof OUTCOME)[keyof typeof OUTCOME]
 
-/** The stock state of a stored order: every item reserved, some waiting for stock, or stock not tracked. */
+/**
+ * The stock state of a stored order: every item reserved, some waiting for stock, or stock not tracked; RELEASED
+ * once the workflow gave a failed payment's reserved stock back.
+ */
 export const STOCK_STATUS = {
   RESERVED: 'RESERVED',
   PENDING_STOCK: 'PENDING_STOCK',
   UNTRACKED: 'UNTRACKED',
+  RELEASED: 'RELEASED',
 } as const
 export type StockStatus = (typeof STOCK_STATUS)[keyof typeof STOCK_STATUS]
 
@@ -32,6 +36,13 @@ export const METRIC = {
   EXPORTED: 'OrdersExported',
   /** Lines the data lake's generator wrote (handlers/generator.ts): every kind, invalid and duplicates included. */
   GENERATED: 'OrdersGenerated',
+  /** The workflow's payments: approved (charged once) and declined (handlers/workflow.ts). */
+  PAYMENTS_SUCCEEDED: 'PaymentsSucceeded',
+  PAYMENTS_FAILED: 'PaymentsFailed',
+  /** Customer notifications the workflow published (paid or declined). */
+  NOTIFICATIONS_SENT: 'NotificationsSent',
+  /** Workflow executions that could not go on (an error no Retry or Catch of the design settled). */
+  WORKFLOWS_FAILED: 'WorkflowsFailed',
 } as const
 export type MetricName = (typeof METRIC)[keyof typeof METRIC]
 
@@ -59,6 +70,14 @@ export const LOG = {
   ORDERS_EXPORTED: 'orders exported',
   /** generator: one file of generated orders written; `bucket`, `key`, `orders`, `invalid`, `duplicates`, `bytes`. */
   FILE_GENERATED: 'file generated',
+  /** workflow starter: an execution started for a stored order; `orderId`, `execution`. */
+  WORKFLOW_STARTED: 'workflow started',
+  /** workflow starter: the order's execution exists already (a repeated stream record). */
+  WORKFLOW_ALREADY_STARTED: 'workflow already started',
+  /** workflow tasks: one task done; `task`, `orderId`. */
+  WORKFLOW_TASK_DONE: 'workflow task done',
+  /** workflow tasks: an execution could not go on; `orderId`, `error`, `step`. */
+  WORKFLOW_FAILED: 'workflow failed',
   /** flushMetrics: PutMetricData failed; the counts are in the line. */
   METRICS_NOT_PUBLISHED: 'metrics not published',
 } as const

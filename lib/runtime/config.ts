@@ -51,6 +51,16 @@ export interface Config {
   invalidRate: number
   /** DUPLICATE_RATE (default 0, 0 to 1): share of the generated lines that repeat an earlier one. */
   duplicateRate: number
+  /** STATE_MACHINE_ARN: the order workflow the starter starts (handlers/workflow.ts). */
+  stateMachineArn: string
+  /** CUSTOMER_TOPIC_ARN (optional): the customers' notifications of the workflow; without it, none is sent. */
+  customerTopicArn: string | undefined
+  /** PAYMENT_SUCCESS_RATE (default 0.9, 0 to 1): the simulated provider approves orders whose id hashes under it. */
+  paymentSuccessRate: number
+  /** PAYMENT_TIMEOUT_RATE (default 0, 0 to 1): share of payment attempts the simulated provider times out on. */
+  paymentTimeoutRate: number
+  /** MAX_STOCK_WAITS (default 168, 0 to 10000): checks of a pending-stock order before the workflow gives up. */
+  maxStockWaits: number
 }
 
 export type ConfigKey = keyof Config
@@ -69,6 +79,9 @@ export const DEFAULTS = {
   generatedOrders: 1000,
   invalidRate: 0,
   duplicateRate: 0,
+  paymentSuccessRate: 0.9,
+  paymentTimeoutRate: 0,
+  maxStockWaits: 168,
 } as const satisfies Partial<Config>
 
 export class ConfigError extends Error {
@@ -85,6 +98,7 @@ const REQUIRED_ENV = {
   mainDlqUrl: 'MAIN_DLQ_URL',
   ingestDlqUrl: 'INGEST_DLQ_URL',
   intakeBucket: 'INTAKE_BUCKET',
+  stateMachineArn: 'STATE_MACHINE_ARN',
 } as const satisfies Partial<Record<ConfigKey, string>>
 
 export type RequiredKey = keyof typeof REQUIRED_ENV
@@ -156,6 +170,10 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
   if (invalidRate + duplicateRate > 1)
     throw new ConfigError(`INVALID_RATE + DUPLICATE_RATE must be at most 1, got ${invalidRate} + ${duplicateRate}`)
 
+  const maxStockWaits = Number(env.MAX_STOCK_WAITS || DEFAULTS.maxStockWaits)
+  if (!Number.isInteger(maxStockWaits) || maxStockWaits < 0 || maxStockWaits > 10_000)
+    throw new ConfigError(`MAX_STOCK_WAITS must be an integer from 0 to 10000, got "${env.MAX_STOCK_WAITS}"`)
+
   return {
     ordersTable: env.ORDERS_TABLE ?? '',
     mainQueueUrl: env.MAIN_QUEUE_URL ?? '',
@@ -181,6 +199,11 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
     generatorSeed,
     invalidRate,
     duplicateRate,
+    stateMachineArn: env.STATE_MACHINE_ARN ?? '',
+    customerTopicArn: env.CUSTOMER_TOPIC_ARN || undefined,
+    paymentSuccessRate: rate('PAYMENT_SUCCESS_RATE', env.PAYMENT_SUCCESS_RATE, DEFAULTS.paymentSuccessRate),
+    paymentTimeoutRate: rate('PAYMENT_TIMEOUT_RATE', env.PAYMENT_TIMEOUT_RATE, DEFAULTS.paymentTimeoutRate),
+    maxStockWaits,
   }
 }
 

@@ -16,13 +16,14 @@ export const FUNCTIONS = {
   worker: 'handlers/worker.ts',
   generator: 'handlers/generator.ts',
   exporter: 'handlers/exporter.ts',
+  workflow: 'handlers/workflow.ts',
 } as const
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const { values } = parseArgs({ options: { help: { type: 'boolean' }, outdir: { type: 'string', default: 'dist' } } })
 if (values.help) {
   console.log(
-    'usage: npm run build [-- --outdir DIR]\n  Bundles handlers/{api,validator,worker,generator,exporter}.ts into DIR/<function>/index.mjs (default dist).',
+    'usage: npm run build [-- --outdir DIR]\n  Bundles handlers/{api,validator,worker,generator,exporter,workflow}.ts into DIR/<function>/index.mjs (default dist).',
   )
   process.exit(0)
 }

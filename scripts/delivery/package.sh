@@ -43,7 +43,7 @@ fi
 
 cd "$root"
 if [[ $build == 1 ]]; then npm run --silent build; fi
-for fn in api validator worker generator exporter; do
+for fn in api validator worker generator exporter workflow; do
   [[ -f dist/$fn/index.mjs ]] || { echo "package.sh: dist/$fn/index.mjs is missing: run npm run build" >&2; exit 1; }
 done
 mkdir -p "$(dirname "$output")"

@@ -14,6 +14,8 @@ import { peekAll } from '../ops/dlq.ts'
 import { outcomeMetrics, queueStatus } from '../ops/observe.ts'
 import { dynamoClient, sqsClient, s3Client, cloudWatchClient } from '../../lib/aws/clients.ts'
 import { formatTable } from '../format.ts'
+import { orderIdFromIdempotencyKey } from '../../lib/orders/order.ts'
+import type { WorkflowExpectation } from './workflow-demo.ts'
 
 /** Stock for the demo SKUs; PRD-2002 is short (the rich order wants 2), so that order waits for stock. */
 export const DEMO_STOCK: Record<string, number> = {
@@ -23,6 +25,31 @@ export const DEMO_STOCK: Record<string, number> = {
   'PRD-1001': 10,
   'PRD-2002': 1,
   p123: 50,
+}
+
+/** An order the simulated payment provider declines (its id hashes above PaymentSuccessRate's 0.9). */
+export const DECLINED_ORDER = {
+  order_id: 'ORD-2026-006',
+  customer_id: 'CUST-1006',
+  created_at: '2026-01-07T11:30:00Z',
+  currency: 'EUR',
+  amount: 60,
+  items: [{ sku: 'SKU-2', qty: 3, unit_price: 20 }],
+}
+
+/** The Idempotency-Key of the demo's API order (its id derives from it). */
+export const DEMO_IDEMPOTENCY_KEY = 'demo-order-1'
+
+/**
+ * Where each stored demo order's workflow must end: paid and notified, or declined with its stock back, or (the
+ * rich order, short of PRD-2002) waiting for its stock, uncharged.
+ */
+export const DEMO_WORKFLOW: Record<string, WorkflowExpectation> = {
+  'ORD-2026-001': 'NOTIFIED',
+  'ORD-2026-003': 'NOTIFIED',
+  [orderIdFromIdempotencyKey(DEMO_IDEMPOTENCY_KEY)]: 'NOTIFIED',
+  [DECLINED_ORDER.order_id]: 'PAYMENT_FAILED',
+  'ORD-20231001-0001': 'WAITING_FOR_STOCK',
 }
 
 /** What the demo reports for an order: an outcome, a PROCESSED order waiting for stock told apart. */
@@ -203,18 +230,22 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   }
   await upload(
     jsonl,
-    [JSON.stringify(example('tp-valid.json')), '{"order_id": "ORD-BROKEN", "items": [', JSON.stringify(newOrder)].join(
-      '\n',
-    ),
+    [
+      JSON.stringify(example('tp-valid.json')),
+      '{"order_id": "ORD-BROKEN", "items": [',
+      JSON.stringify(newOrder),
+      JSON.stringify(DECLINED_ORDER),
+    ].join('\n'),
   )
   expect(`S3 ${jsonl} line 1`, 'tp-valid.json again', 'ORD-2026-001', OUTCOME.DUPLICATE)
   const bucketSource = `s3://${d.bucket}/${jsonl}`
   expect(`S3 ${jsonl} line 2`, 'a line that is not JSON', `${bucketSource}#2`, OUTCOME.REJECTED)
   expect(`S3 ${jsonl} line 3`, 'a new canonical order', 'ORD-2026-003', OUTCOME.PROCESSED)
+  expect(`S3 ${jsonl} line 4`, 'an order its payment declines', DECLINED_ORDER.order_id, OUTCOME.PROCESSED)
 
-  const api = await post(apiUrl, exampleText('api-create-order.json'), { 'Idempotency-Key': 'demo-order-1' })
+  const api = await post(apiUrl, exampleText('api-create-order.json'), { 'Idempotency-Key': DEMO_IDEMPOTENCY_KEY })
   expect(
-    'POST /orders (Idempotency-Key demo-order-1)',
+    `POST /orders (Idempotency-Key ${DEMO_IDEMPOTENCY_KEY})`,
     'api-create-order.json',
     api.json.orderId ?? `HTTP ${api.status}`,
     OUTCOME.PROCESSED,
@@ -236,7 +267,7 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   })
   await settle()
 
-  const retry = await post(apiUrl, exampleText('api-create-order.json'), { 'Idempotency-Key': 'demo-order-1' })
+  const retry = await post(apiUrl, exampleText('api-create-order.json'), { 'Idempotency-Key': DEMO_IDEMPOTENCY_KEY })
   expect(
     'POST /orders (same Idempotency-Key)',
     'api-create-order.json again',

@@ -31,7 +31,10 @@ export interface MotoServer {
   child?: ChildProcess
 }
 
-/** scripts/local/moto_server.py: moto_server with transactions that keep only the items they name to roll back. */
+/**
+ * scripts/local/moto_server.py: moto_server with transactions that keep only the items they name to roll back, and
+ * Step Functions executions that run (their Lambda tasks invoked at MOTO_LAMBDA_ENDPOINT when that is set).
+ */
 const PATCHED_SERVER = fileURLToPath(new URL('./moto_server.py', import.meta.url))
 
 /**
@@ -53,19 +56,28 @@ export const motoCommand = (): { command: string; args: string[]; patched: boole
 /**
  * Starts the emulator on `localhost:PORT` (localhost, not 127.0.0.1: moto resolves nested TemplateURLs only on
  * localhost) with its output in `logFile` (or nowhere), and waits until it answers. `asInstalled`: moto_server
- * itself, without the patch (for tests of what the local tools do on an emulator a user started).
+ * itself, without the patch (for tests of what the local tools do on an emulator a user started). `env`: variables
+ * for the server's environment on top of ours (MOTO_LAMBDA_ENDPOINT: where its Step Functions invoke Lambda tasks).
  * @throws when moto is not installed, or does not answer within 10 s
  */
-export const startMotoServer = async (port: number, logFile?: string, asInstalled = false): Promise<MotoServer> => {
+export const startMotoServer = async (
+  port: number,
+  logFile?: string,
+  asInstalled = false,
+  env: NodeJS.ProcessEnv = {},
+): Promise<MotoServer> => {
   const endpoint = `http://localhost:${port}`
-  const { command, args, patched } = asInstalled ? { command: 'moto_server', args: [], patched: true } : motoCommand()
-  if (!patched)
+  const { command, args, patched } = asInstalled ? { command: 'moto_server', args: [], patched: false } : motoCommand()
+  if (!patched && !asInstalled)
     console.warn(
       'moto: no python3 or python here imports moto (set MOTO_PYTHON to the interpreter moto_server runs with): ' +
         'running moto_server as installed, whose transactions slow down as a table grows (scripts/local/moto_server.py)',
     )
   const out = logFile ? openSync(logFile, 'a') : 'ignore'
-  const child = spawn(command, [...args, '-H', 'localhost', '-p', String(port)], { stdio: ['ignore', out, out] })
+  const child = spawn(command, [...args, '-H', 'localhost', '-p', String(port)], {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
+  })
   for (let i = 0; i < 100 && !(await motoAnswers(endpoint)); i++) await sleep(100)
   if (!(await motoAnswers(endpoint)))
     throw new Error(`moto_server did not start on port ${port}${logFile ? ` (see ${logFile})` : ''}`)

@@ -1,18 +1,44 @@
-"""moto_server, with one change to moto's DynamoDB: what a transaction keeps to roll back.
+"""moto_server, with changes to moto's DynamoDB transactions and Step Functions executions.
 
-moto (5.x) takes a deep copy of every table a TransactWriteItems call names before it runs, and puts the copies in
-the tables' place when the transaction fails. A copy of a whole table, its stream's records included, costs time in
-proportion to the table: on the local stack, where every order is stored in a transaction, each order took longer
-than the one before (0.08 s per transaction with 500 items, 0.6 s with 2,000). And the copy replaced the table's
-stream shard, so a stream iterator handed out before a failed transaction read a shard that got no more records.
+DynamoDB: what a transaction keeps to roll back. moto (5.x) takes a deep copy of every table a TransactWriteItems
+call names before it runs, and puts the copies in the tables' place when the transaction fails. A copy of a whole
+table, its stream's records included, costs time in proportion to the table: on the local stack, where every order
+is stored in a transaction, each order took longer than the one before (0.08 s per transaction with 500 items, 0.6 s
+with 2,000). And the copy replaced the table's stream shard, so a stream iterator handed out before a failed
+transaction read a shard that got no more records.
 
 Here the transaction keeps a copy of the items it names (as they were, or their absence) and the length of each
 table's stream, and a failed transaction puts those items back and drops the stream records it wrote: the same
-outcome as moto's (a cancelled transaction changes nothing), in time proportional to the transaction. Everything
-else is moto as installed. Run it as moto_server: python3 scripts/local/moto_server.py -H localhost -p 5000.
+outcome as moto's (a cancelled transaction changes nothing), in time proportional to the transaction.
+
+Step Functions (moto 5.2.1): executions that run, their Lambda tasks answered by an endpoint of ours.
+- moto runs executions (its ASL interpreter, moto/stepfunctions/parser) only while its config
+  {"stepfunctions": {"execute_state_machine": true}} is set, and a state machine created before the switch stays in
+  the other backend, which never runs one. Here the switch is on from start-up, before the server serves.
+- The interpreter sends a Lambda task (arn:aws:states:::lambda:invoke, or a function ARN as Resource) to moto's own
+  Lambda, which runs functions only in Docker. Here, when MOTO_LAMBDA_ENDPOINT is set (read at each call, e.g.
+  http://localhost:41234), a Lambda task calls Invoke there instead: POST /2015-03-31/functions/{name}/invocations,
+  {name} the FunctionName as the state gives it (a name, or an ARN URL-encoded), the task's payload as the body;
+  answered 200 with the result, or 200 with X-Amz-Function-Error: Unhandled and {"errorType", "errorMessage"} (the
+  task then fails with errorType as its Error, which Retry and Catch match). Every other service stays moto's.
+- Each StartExecution deep-copies the state machine, which reaches its earlier executions (a running thread, its
+  locks) and its backend: every StartExecution after the first answered 500, "cannot pickle '_thread.RLock'"
+  (getmoto/moto#10077). Here a state machine's copy has no executions and shares the backend.
+- A CloudFormation AWS::StepFunctions::StateMachine was created in the non-executing backend (it could then not be
+  described or run), and from DefinitionString only. Here it is created, updated and deleted in the backend the API
+  answers from, from DefinitionString or Definition, with DefinitionSubstitutions, LoggingConfiguration and
+  TracingConfiguration.
+CloudFormation: a Number parameter a nested stack is given. moto parses a Number it is given with int() first, which
+truncates a value that is a float already (0.9 → 0): a parent stack passes its own resolved Number parameters as
+floats, so a nested stack got PaymentSuccessRate 0. Here a float given to a stack is passed as its text, which
+moto's parser reads whole.
+A patch whose moto internals are not as 5.2.1 has them is skipped, with a line on stderr: that part is moto as
+installed, as is everything else. Run it as moto_server: python3 scripts/local/moto_server.py -H localhost -p 5000.
 """
 
 import copy
+import json
+import os
 import sys
 import threading
 
@@ -98,6 +124,180 @@ def transact_write_items(self, transact_items):
 
 backend_module.copy = _TableCopyShim()
 DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def _patch(name, apply):
+    """Applies one Step Functions patch; when moto's internals are not as 5.2.1 has them, says so and leaves moto."""
+    try:
+        apply()
+    except Exception as error:  # an import, an attribute or a parameter 5.2.1 has, missing
+        print(f"moto_server.py: {name} not patched, moto as installed ({error!r})", file=sys.stderr)
+
+
+def _executions_on():
+    """moto's switch for running executions, on before the server serves (moto reads it at each request)."""
+    from moto.core.config import default_user_config
+    from moto.stepfunctions.responses import get_backend  # noqa: F401 (the reader of the switch)
+
+    sfn_config = default_user_config["stepfunctions"]
+    if "execute_state_machine" not in sfn_config:
+        raise KeyError("execute_state_machine")
+    default_user_config["stepfunctions"] = {**sfn_config, "execute_state_machine": True}
+
+
+def _lambda_tasks_to_endpoint():
+    """The client a Lambda task invokes with: one for MOTO_LAMBDA_ENDPOINT when that is set, moto's otherwise."""
+    import boto3
+    from botocore.config import Config
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    moto_client_for = lambda_eval_utils.boto_client_for
+    timeout = TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS
+
+    def boto_client_for(region, service, state_credentials=None):
+        endpoint = os.environ.get("MOTO_LAMBDA_ENDPOINT")
+        if service != "lambda" or not endpoint:
+            return moto_client_for(region=region, service=service, state_credentials=state_credentials)
+        return boto3.client(  # as moto's, at our endpoint
+            service_name="lambda",
+            region_name=region,
+            endpoint_url=endpoint,
+            aws_access_key_id="ak",
+            aws_secret_access_key="sk",
+            config=Config(
+                parameter_validation=False,
+                retries={"max_attempts": 0, "total_max_attempts": 1},
+                connect_timeout=timeout,
+                read_timeout=timeout,
+            ),
+        )
+
+    lambda_eval_utils.boto_client_for = boto_client_for
+
+
+def _copy_without_executions(self, memo):
+    """A state machine's deep copy, as an execution takes it: without the executions, with the same backend."""
+    clone = type(self).__new__(type(self))
+    memo[id(self)] = clone
+    for key, value in self.__dict__.items():
+        if key == "executions":
+            value = []  # live ones hold a thread and locks, which cannot be copied; the new run needs none
+        elif key != "backend":  # the backend holds every state machine and its executions: shared, not copied
+            value = copy.deepcopy(value, memo)
+        clone.__dict__[key] = value
+    return clone
+
+
+def _executions_copy_state_machine_only():
+    """Every state machine (and version) deep-copied as _copy_without_executions copies it."""
+    from moto.stepfunctions.models import StateMachine, StateMachineInstance, StateMachineVersion
+
+    if not (issubclass(StateMachine, StateMachineInstance) and issubclass(StateMachineVersion, StateMachineInstance)):
+        raise TypeError("StateMachine and StateMachineVersion are not StateMachineInstances")
+    StateMachineInstance.__deepcopy__ = _copy_without_executions
+
+
+def _api_shape(value):
+    """CloudFormation's property shape as the API's: each key's first letter in lower case (Level -> level)."""
+    if isinstance(value, dict):
+        return {key[:1].lower() + key[1:]: _api_shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_api_shape(item) for item in value]
+    return value
+
+
+def _definition_of(properties):
+    """The definition a template gives (DefinitionString, or Definition as JSON), DefinitionSubstitutions made."""
+    definition = properties.get("DefinitionString")
+    if definition is None and properties.get("Definition") is not None:
+        definition = json.dumps(properties["Definition"])
+    if definition is None:
+        return None
+    for key, value in (properties.get("DefinitionSubstitutions") or {}).items():
+        text = json.dumps(value) if isinstance(value, bool) else str(value)
+        definition = definition.replace("${" + key + "}", text)
+    return definition
+
+
+def _state_machines_in_active_backend():
+    """CloudFormation's state machines in the backend the Step Functions API answers from (get_backend)."""
+    import inspect
+
+    from moto.stepfunctions.models import StateMachine, StepFunctionBackend
+    from moto.stepfunctions.responses import get_backend
+    from moto.stepfunctions.utils import cfn_to_api_tags
+
+    for action in ("create", "update", "delete"):
+        name = f"{action}_from_cloudformation_json"
+        if name not in vars(StateMachine):
+            raise AttributeError(f"StateMachine has no {name} of its own")
+    for method, parameters in (
+        (StepFunctionBackend.create_state_machine, ("loggingConfiguration", "tracingConfiguration")),
+        (StepFunctionBackend.update_state_machine, ("logging_configuration", "tracing_configuration")),
+    ):
+        missing = set(parameters) - set(inspect.signature(method).parameters)
+        if missing:
+            raise TypeError(f"{method.__qualname__} has no {', '.join(sorted(missing))}")
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        return get_backend(account_id, region_name).create_state_machine(
+            properties.get("StateMachineName", resource_name),
+            _definition_of(properties) or "",
+            properties.get("RoleArn", ""),
+            tags=cfn_to_api_tags(properties.get("Tags", [])),
+            loggingConfiguration=_api_shape(properties.get("LoggingConfiguration")),
+            tracingConfiguration=_api_shape(properties.get("TracingConfiguration")),
+        )
+
+    def delete(cls, resource_name, cloudformation_json, account_id, region_name):
+        get_backend(account_id, region_name).delete_state_machine(resource_name)
+
+    def update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        properties = cloudformation_json.get("Properties", {})
+        if properties.get("StateMachineName", original_resource.name) != original_resource.name:  # a replacement
+            new_resource = cls.create_from_cloudformation_json(
+                properties.get("StateMachineName"), cloudformation_json, account_id, region_name
+            )
+            cls.delete_from_cloudformation_json(original_resource.arn, cloudformation_json, account_id, region_name)
+            return new_resource
+        backend = get_backend(account_id, region_name)
+        state_machine = backend.update_state_machine(
+            original_resource.arn,
+            definition=_definition_of(properties),
+            role_arn=properties.get("RoleArn"),
+            logging_configuration=_api_shape(properties.get("LoggingConfiguration")),
+            tracing_configuration=_api_shape(properties.get("TracingConfiguration")),
+        )
+        backend.tag_resource(state_machine.arn, cfn_to_api_tags(properties.get("Tags", [])))
+        return state_machine
+
+    StateMachine.create_from_cloudformation_json = classmethod(create)
+    StateMachine.update_from_cloudformation_json = classmethod(update)
+    StateMachine.delete_from_cloudformation_json = classmethod(delete)
+
+
+def _number_parameters_whole():
+    """ResourceMap.load_parameters reads a float given to a stack as its text (int() would truncate it)."""
+    from moto.cloudformation.parsing import ResourceMap
+
+    original = ResourceMap.load_parameters
+
+    def load_parameters(self):
+        self.input_parameters = {
+            key: repr(value) if isinstance(value, float) else value for key, value in self.input_parameters.items()
+        }
+        return original(self)
+
+    ResourceMap.load_parameters = load_parameters
+
+
+_patch("Number parameters given to a nested stack (ResourceMap.load_parameters)", _number_parameters_whole)
+_patch("Step Functions executions on (execute_state_machine)", _executions_on)
+_patch("Lambda tasks to MOTO_LAMBDA_ENDPOINT (lambda_eval_utils.boto_client_for)", _lambda_tasks_to_endpoint)
+_patch("a second StartExecution (StateMachineInstance.__deepcopy__, moto#10077)", _executions_copy_state_machine_only)
+_patch("CloudFormation state machines (StateMachine.*_from_cloudformation_json)", _state_machines_in_active_backend)
 
 if __name__ == "__main__":
     from moto.server import main

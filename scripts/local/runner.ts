@@ -21,6 +21,7 @@ import { LambdaHost, type FunctionSpec } from './lambda-host.ts'
 import { pollQueue } from './poller.ts'
 import { pollStream } from './stream-poller.ts'
 import { startApiServer, type Route } from './api-server.ts'
+import { startLambdaApi } from './lambda-api.ts'
 import { describeDeployment, listResources, type Deployment } from '../stack/deployment.ts'
 import {
   sqsClient,
@@ -40,6 +41,11 @@ export interface RunnerOptions {
   prefix: string
   stage: string
   apiPort: number
+  /**
+   * Where to answer Lambda Invoke calls (the emulator's Step Functions tasks): the port of the MOTO_LAMBDA_ENDPOINT
+   * the emulator was started with. Without it, no state machine task can run.
+   */
+  lambdaPort?: number
   /** Where code is unpacked and function logs are written (default .build/local). */
   workDir: string
   onLog?: (fn: string, line: string) => void
@@ -50,6 +56,8 @@ export interface Runner {
   deployment: Deployment
   apiUrl: string
   mappings: { functionName: string; queueUrl: string; batchSize: number }[]
+  /** The functions the runner feeds from the table's stream. */
+  streams: { functionName: string; batchSize: number }[]
   routes: Route[]
   logDir: string
   invoke: (functionName: string, event: unknown) => Promise<unknown>
@@ -58,9 +66,19 @@ export interface Runner {
   stop: () => Promise<void>
 }
 
+/**
+ * The functions fed by the table's stream, and the template of each one's mapping: the local stack leaves the
+ * mappings out (moto takes a mapped stream's records for a function it cannot run, and drops them) and plays each
+ * here, with its filter and batch size.
+ */
+const STREAM_FUNCTIONS = [
+  { key: 'exporter', template: 'export.yaml', mapping: 'ExporterMapping' },
+  { key: 'workflowStarter', template: 'workflow.yaml', mapping: 'StarterMapping' },
+] as const
+
+const templateFile = (name: string): string => fileURLToPath(new URL(`../../cloudformation/${name}`, import.meta.url))
+
 /** The deployed code package: its key from the function's Code.Location, found among the emulator's buckets. */
-/** The exporter's stack: its stream mapping's filter, which the local stack plays itself. */
-const EXPORT_TEMPLATE = fileURLToPath(new URL('../../cloudformation/export.yaml', import.meta.url))
 
 const downloadCode = async (s3: S3Client, location: string): Promise<Uint8Array> => {
   const key = decodeURIComponent(new URL(location).pathname.slice(1))
@@ -122,8 +140,8 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
         AWS_ENDPOINT_URL: options.functionEndpoint ?? options.endpoint,
         ...credentials,
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        // moto runs a transaction on a copy of the whole table and puts the copy back when the transaction fails,
-        // undoing any write made meanwhile: on the emulator, the worker writes one order at a time.
+        // A failed transaction puts back the items it named as they were before it (scripts/local/moto_server.py),
+        // undoing a concurrent transaction's write to the same stock item: on the emulator, one order at a time.
         WORKER_CONCURRENCY: '1',
       },
     }
@@ -139,6 +157,7 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
 
   const abort = new AbortController()
   const mappings: Runner['mappings'] = []
+  const streams: Runner['streams'] = []
   const polling: Promise<void>[] = []
   for (const name of hosts.keys()) {
     const { EventSourceMappings = [] } = await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: name }))
@@ -165,39 +184,41 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
     }
   }
 
-  // The exporter's stream mapping is left out of the local stack (export.yaml: moto takes a mapped stream's records
-  // for a function it cannot run, and drops them): the table's stream is read here, with the mapping's filter and
-  // batch size from the template.
-  const exporter = deployment.functions.exporter
-  if (exporter && hosts.has(exporter)) {
-    const mapping = loadTemplate(EXPORT_TEMPLATE).Resources.ExporterMapping?.Properties ?? {}
+  // The stream mappings the local stack leaves out (STREAM_FUNCTIONS), each played with its template's filter.
+  const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: deployment.table }))
+  for (const source of STREAM_FUNCTIONS) {
+    const name = deployment.functions[source.key]
+    if (!name || !hosts.has(name) || !Table?.LatestStreamArn) continue
+    const mapping = loadTemplate(templateFile(source.template)).Resources[source.mapping]?.Properties ?? {}
     const filters = ((mapping.FilterCriteria as { Filters?: { Pattern?: string }[] } | undefined)?.Filters ?? []).map(
       (f) => f.Pattern ?? '{}',
     )
-    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: deployment.table }))
-    if (Table?.LatestStreamArn) {
-      polling.push(
-        pollStream(
-          {
-            streams: new DynamoDBStreamsClient(clientConfig(options)),
-            streamArn: Table.LatestStreamArn,
-            region: options.region,
-            batchSize: Number(mapping.BatchSize ?? 100),
-            patterns: filters,
-            invoke: async (event) => invoke(exporter, event),
-            onBatch: (report) =>
-              options.onBatch?.(exporter, {
-                received: report.received,
-                deleted: report.delivered,
-                failed: report.failed,
-                error: report.error,
-              }),
-          },
-          abort.signal,
-        ),
-      )
-    }
+    streams.push({ functionName: name, batchSize: Number(mapping.BatchSize ?? 100) })
+    polling.push(
+      pollStream(
+        {
+          streams: new DynamoDBStreamsClient(clientConfig(options)),
+          streamArn: Table.LatestStreamArn,
+          region: options.region,
+          batchSize: Number(mapping.BatchSize ?? 100),
+          patterns: filters,
+          invoke: async (event) => invoke(name, event),
+          onBatch: (report) =>
+            options.onBatch?.(name, {
+              received: report.received,
+              deleted: report.delivered,
+              failed: report.failed,
+              error: report.error,
+            }),
+        },
+        abort.signal,
+      ),
+    )
   }
+
+  // Lambda's Invoke API for the emulator's state machines (moto_server.py sends their Lambda tasks here).
+  const lambdaApi =
+    options.lambdaPort !== undefined ? await startLambdaApi({ port: options.lambdaPort, invoke }) : undefined
 
   let server: Server | undefined
   const routes: Route[] = []
@@ -222,6 +243,7 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
     deployment,
     apiUrl: `http://localhost:${options.apiPort}`,
     mappings,
+    streams,
     routes,
     logDir,
     invoke,
@@ -230,6 +252,7 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
       abort.abort()
       await Promise.allSettled(polling)
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
+      await new Promise<void>((resolve) => (lambdaApi ? lambdaApi.close(() => resolve()) : resolve()))
       await Promise.all([...hosts.values()].map(async (host) => host.stop()))
     },
   }

@@ -2,8 +2,8 @@
  * Lambda's DynamoDB stream event source, played locally: reads a table's stream from its oldest record (the local
  * stack starts with an empty table), keeps only the records the mapping's filter criteria match, and hands them to
  * the function in batches, in stream order. A batch the function fails is given again, as Lambda retries it, up to
- * `maxRetries` times; then it is reported and skipped (Lambda would send its position to the on-failure
- * destination).
+ * `maxRetries` times (from its first failed record when the function reports batch item failures); then it is
+ * reported and skipped (Lambda would send its position to the on-failure destination).
  *
  * After a poll that finds nothing, a shard's iterator is asked for again, after the last sequence number read: moto
  * 5.2.1 replaces a table (and its stream's shard) with a copy when a transaction fails, and an iterator it gave
@@ -126,19 +126,39 @@ export const pollStream = async (options: StreamPollerOptions, signal: AbortSign
   }
 }
 
+/**
+ * The record a stream batch's response names as failed first (ReportBatchItemFailures: Lambda retries from the
+ * lowest failed sequence number), or undefined when all succeeded; an identifier not in the batch fails it whole.
+ */
+export const firstFailed = (response: unknown, batch: DynamoDBRecord[]): number | undefined => {
+  const failures = (response as { batchItemFailures?: { itemIdentifier?: string }[] } | null | undefined)
+    ?.batchItemFailures
+  if (!Array.isArray(failures) || failures.length === 0) return undefined
+  const indexes = failures.map((f) => batch.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier))
+  return indexes.some((i) => i < 0) ? 0 : Math.min(...indexes)
+}
+
 const deliver = async (options: StreamPollerOptions, batch: DynamoDBRecord[], signal: AbortSignal): Promise<void> => {
   const maxRetries = options.maxRetries ?? 3
+  let pending = batch
   for (let attempt = 0; ; attempt++) {
+    let error: Error | undefined
     try {
-      await options.invoke({ Records: batch })
-      options.onBatch?.({ received: batch.length, delivered: batch.length, failed: 0 })
-      return
-    } catch (err) {
-      if (attempt >= maxRetries || signal.aborted) {
-        options.onBatch?.({ received: batch.length, delivered: 0, failed: batch.length, error: err as Error })
+      const from = firstFailed(await options.invoke({ Records: pending }), pending)
+      if (from === undefined) {
+        options.onBatch?.({ received: pending.length, delivered: pending.length, failed: 0 })
         return
       }
-      await sleep(200 * 2 ** attempt, undefined, { signal }).catch(() => undefined)
+      options.onBatch?.({ received: pending.length, delivered: from, failed: pending.length - from })
+      pending = pending.slice(from)
+      error = new Error(`${pending.length} records reported failed`)
+    } catch (err) {
+      error = err as Error
     }
+    if (attempt >= maxRetries || signal.aborted) {
+      options.onBatch?.({ received: pending.length, delivered: 0, failed: pending.length, error })
+      return
+    }
+    await sleep(200 * 2 ** attempt, undefined, { signal }).catch(() => undefined)
   }
 }

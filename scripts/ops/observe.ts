@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { GetMetricStatisticsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { describeMessage } from '../../lib/aws/dlq.ts'
-import { METRIC } from '../../lib/orders/outcomes.ts'
+import { METRIC, type MetricName } from '../../lib/orders/outcomes.ts'
 import { peekAll } from './dlq.ts'
 import { formatAge } from '../format.ts'
 
@@ -76,16 +76,26 @@ export const loggedMetrics = (
 }
 
 /** The outcome metrics of the last hour, as table rows; with a local log folder, what was logged as EMF too. */
-export const outcomeMetrics = async (cw: CloudWatchClient, namespace: string, stage: string, logDir?: string) => {
+export const outcomeMetrics = async (
+  cw: CloudWatchClient,
+  namespace: string,
+  stage: string,
+  logDir?: string,
+  metrics: readonly MetricName[] = [
+    METRIC.ACCEPTED,
+    METRIC.PROCESSED,
+    METRIC.REJECTED,
+    METRIC.DUPLICATE,
+    METRIC.PENDING_STOCK,
+  ],
+) => {
   const logged = logDir ? loggedMetrics(logDir, namespace, stage) : new Map<string, number>()
   return Promise.all(
-    [METRIC.ACCEPTED, METRIC.PROCESSED, METRIC.REJECTED, METRIC.DUPLICATE, METRIC.PENDING_STOCK].map(
-      async (metric) => ({
-        metric,
-        'last hour':
-          ((await lastHour(cw, namespace, metric, [{ Name: 'Stage', Value: stage }])) ?? 0) + (logged.get(metric) ?? 0),
-      }),
-    ),
+    metrics.map(async (metric) => ({
+      metric,
+      'last hour':
+        ((await lastHour(cw, namespace, metric, [{ Name: 'Stage', Value: stage }])) ?? 0) + (logged.get(metric) ?? 0),
+    })),
   )
 }
 

@@ -1,8 +1,19 @@
 /** The orders table as the operations commands show it: one row per order record, rejection and conflict. */
 import { OUTCOME, STOCK_STATUS } from '../../lib/orders/outcomes.ts'
 import { ORDER_SK } from '../../lib/aws/table.ts'
+import { ORDER_STATUS } from '../../lib/workflow/status.ts'
 
-export const STATUSES = [OUTCOME.PROCESSED, STOCK_STATUS.PENDING_STOCK, OUTCOME.REJECTED, OUTCOME.CONFLICT] as const
+/** What `scan --status` filters on: an order record's status (the workflow's too), pending stock, rejects. */
+export const STATUSES = [
+  OUTCOME.PROCESSED,
+  ORDER_STATUS.PAYMENT_PENDING,
+  ORDER_STATUS.PAID,
+  ORDER_STATUS.NOTIFIED,
+  ORDER_STATUS.PAYMENT_FAILED,
+  STOCK_STATUS.PENDING_STOCK,
+  OUTCOME.REJECTED,
+  OUTCOME.CONFLICT,
+] as const
 export type Status = (typeof STATUSES)[number]
 
 export interface OrderRow {
@@ -22,7 +33,7 @@ export const toRow = (item: Record<string, unknown>): OrderRow | undefined => {
     const order = item.order as { amount?: number; currency?: string } | undefined
     return {
       order_id: String(item.order_id),
-      status: OUTCOME.PROCESSED,
+      status: String(item.status ?? OUTCOME.PROCESSED),
       stock: String(item.stock_status ?? ''),
       amount: order?.amount !== undefined ? `${order.amount.toFixed(2)} ${order.currency ?? ''}` : '',
       at: String(item.processed_at ?? ''),

@@ -42,10 +42,29 @@ export interface Deployment {
   ingestQueueUrl: string
   ingestDlqUrl: string
   alertTopicArn: string | undefined
-  /** The functions; the exporter where the deployment has the data lake's export. */
-  functions: { api: string; validator: string; worker: string; exporter?: string }
+  /**
+   * The functions; the exporter where the deployment has the data lake's export, the workflow's tasks and starter
+   * where it has the order workflow.
+   */
+  functions: {
+    api: string
+    validator: string
+    worker: string
+    exporter?: string
+    workflowTasks?: string
+    workflowStarter?: string
+  }
   restApiId: string | undefined
+  /** The order workflow's state machine, where the deployment has it. */
+  stateMachineArn: string | undefined
 }
+
+/** The optional functions of a deployment, by the names their stacks give them. */
+const OPTIONAL_FUNCTIONS = {
+  exporter: 'order-exporter',
+  workflowTasks: 'order-workflow-tasks',
+  workflowStarter: 'order-workflow-starter',
+} as const
 
 /** The names of a deployment, from its resources (names derive from the prefix; see cloudformation/). */
 export const describeDeployment = (resources: StackResource[], prefix: string, region: string): Deployment => {
@@ -87,12 +106,17 @@ export const describeDeployment = (resources: StackResource[], prefix: string, r
       ),
       worker: need('AWS::Lambda::Function', (id) => id === `${prefix}-order-worker`, `function ${prefix}-order-worker`),
       ...Object.fromEntries(
-        byType('AWS::Lambda::Function')
-          .filter((r) => r.physicalId === `${prefix}-order-exporter`)
-          .map((r) => ['exporter', r.physicalId]),
+        Object.entries(OPTIONAL_FUNCTIONS).flatMap(([key, name]) =>
+          byType('AWS::Lambda::Function').some((r) => r.physicalId === `${prefix}-${name}`)
+            ? [[key, `${prefix}-${name}`]]
+            : [],
+        ),
       ),
     },
     restApiId: byType('AWS::ApiGateway::RestApi')[0]?.physicalId,
+    stateMachineArn: byType('AWS::StepFunctions::StateMachine')
+      .map((r) => r.physicalId)
+      .find((arn) => arn.endsWith(`:stateMachine:${prefix}-order-workflow`)),
   }
 }
 

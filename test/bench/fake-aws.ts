@@ -313,6 +313,11 @@ export const benchConfig = (stockTracking: boolean): Config => ({
   generatorSeed: undefined,
   invalidRate: 0,
   duplicateRate: 0,
+  stateMachineArn: '',
+  customerTopicArn: undefined,
+  paymentSuccessRate: 0.9,
+  paymentTimeoutRate: 0,
+  maxStockWaits: 168,
 })
 
 /** Deterministic pseudo-random numbers (mulberry32), so that every run benches the same orders. */

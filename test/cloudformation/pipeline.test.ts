@@ -39,6 +39,7 @@ const application = [
   'lake.yaml',
   'export.yaml',
   'analytics.yaml',
+  'workflow.yaml',
 ].map((f) => [f, loadTemplate(join(root, 'cloudformation', f)) as unknown as Template] as const)
 const main = application[0]![1]
 
@@ -339,7 +340,7 @@ const DEPLOY_STATEMENT_FOR: Record<string, string[]> = {
   'AWS::SQS::QueuePolicy': ['Queues'],
   'AWS::S3::Bucket': ['IntakeBucket', 'ResultsBucket'],
   'AWS::S3::BucketPolicy': ['IntakeBucket', 'ResultsBucket'],
-  'AWS::SNS::Topic': ['Topics'],
+  'AWS::SNS::Topic': ['Topics', 'CustomerTopic'],
   'AWS::SNS::TopicPolicy': ['Topics'],
   'AWS::SNS::Subscription': ['Topics'],
   'AWS::IAM::Role': [
@@ -379,6 +380,7 @@ const DEPLOY_STATEMENT_FOR: Record<string, string[]> = {
   'AWS::Glue::Table': ['Catalog'],
   'AWS::Athena::WorkGroup': ['WorkGroup'],
   'AWS::Athena::NamedQuery': ['WorkGroup'],
+  'AWS::StepFunctions::StateMachine': ['StateMachine', 'PassStateMachineRole', 'StateMachineLogDelivery'],
 }
 
 test('the deploy role has a statement for every resource type the application stacks create', (t) => {
@@ -502,13 +504,47 @@ test("the deploy role acts on the application's own names: stacks, table, queues
   }
   for (const bucket of names('analytics.yaml', 'AWS::S3::Bucket', 'BucketName'))
     t.true(covered(g.get('s3:PutBucketPolicy'), `arn:aws:s3:::${bucket}`), `${bucket}`)
+  // The order workflow (workflow.yaml).
+  const roleArn = (role: string) => `arn:aws:iam::${ACCOUNT}:role/${role}`
+  for (const role of names('workflow.yaml', 'AWS::IAM::Role', 'RoleName')) {
+    t.true(covered(g.get('iam:PutRolePolicy'), roleArn(role)), `${role}`)
+    t.true(covered(g.get('iam:PassRole'), roleArn(role)), `${role}`)
+  }
+  t.deepEqual(passedTo('tp-order-workflow-eu-west-3'), ['states.amazonaws.com'])
+  t.deepEqual(passedTo('tp-order-workflow-tasks-eu-west-3'), ['lambda.amazonaws.com'])
+  for (const fn of names('workflow.yaml', 'AWS::Lambda::Function', 'FunctionName'))
+    t.true(covered(g.get('lambda:UpdateFunctionCode'), arn('lambda', `function:${fn}`)), `${fn}`)
+  for (const group of names('workflow.yaml', 'AWS::Logs::LogGroup', 'LogGroupName'))
+    t.true(covered(g.get('logs:CreateLogGroup'), arn('logs', `log-group:${group}`)), `${group}`)
+  for (const machine of names('workflow.yaml', 'AWS::StepFunctions::StateMachine', 'StateMachineName'))
+    t.true(covered(g.get('states:CreateStateMachine'), arn('states', `stateMachine:${machine}`)), `${machine}`)
+  for (const topic of names('workflow.yaml', 'AWS::SNS::Topic', 'TopicName'))
+    t.true(covered(g.get('sns:CreateTopic'), arn('sns', topic)), `${topic}`)
+  for (const queue of names('workflow.yaml', 'AWS::SQS::Queue', 'QueueName'))
+    t.true(covered(g.get('sqs:CreateQueue'), arn('sqs', queue)), `${queue}`)
+  for (const alarm of names('workflow.yaml', 'AWS::CloudWatch::Alarm', 'AlarmName'))
+    t.true(covered(g.get('cloudwatch:PutMetricAlarm'), arn('cloudwatch', `alarm:${alarm}`)), `${alarm}`)
 })
 
 test("the deploy role's Resource * statements are the three AWS requires, each narrowed by a condition where AWS allows one", (t) => {
   const wildcard = statementsOf('DeployRole').filter((s) => list(s.Resource).includes('*'))
   t.deepEqual(
     wildcard.map((s) => s.Sid),
-    ['CreateEventSourceMappings', 'ReadEventSourceMappings', 'CreateAlarmKey', 'ExporterMapping'],
+    [
+      'CreateEventSourceMappings',
+      'ReadEventSourceMappings',
+      'CreateAlarmKey',
+      'ExporterMapping',
+      'StarterMapping',
+      'StateMachineLogDelivery',
+    ],
+  )
+  t.deepEqual(wildcard[4]?.Condition, {
+    ArnEquals: { 'lambda:FunctionArn': arn('lambda', 'function:tp-order-workflow-starter') },
+  })
+  t.true(
+    list<string>(wildcard[5]?.Action).every((a) => a.startsWith('logs:')),
+    'log delivery only',
   )
   t.deepEqual(wildcard[3]?.Condition, {
     ArnEquals: { 'lambda:FunctionArn': arn('lambda', 'function:tp-order-exporter') },
@@ -563,7 +599,7 @@ test("the deploy role's policies fit IAM's size limits with the longest prefix a
       .replaceAll('<ArtifactsBucket.Arn>', `arn:aws:s3:::${'a'.repeat(63)}`).length
   const inline = list<Obj>(deployed('DeployRole', longest)?.Policies).reduce((n, p) => n + size(p.PolicyDocument), 0)
   t.true(inline <= 10_240, `inline: ${inline} characters`)
-  for (const id of ['DeployLakePolicy', 'DeployAnalyticsPolicy']) {
+  for (const id of ['DeployLakePolicy', 'DeployAnalyticsPolicy', 'DeployWorkflowPolicy']) {
     const managed = size(deployed(id, longest)?.PolicyDocument)
     t.true(managed <= 6_144, `${id}: ${managed} characters`)
     t.deepEqual(list(deployed(id)?.Roles), ['<DeployRole>'])
@@ -642,6 +678,7 @@ test.serial(
         'DeployAnalyticsPolicy AWS::IAM::ManagedPolicy',
         'DeployLakePolicy AWS::IAM::ManagedPolicy',
         'DeployRole AWS::IAM::Role',
+        'DeployWorkflowPolicy AWS::IAM::ManagedPolicy',
         'PipelineRole AWS::IAM::Role',
         'SourceTrigger AWS::Events::Rule',
         'SourceTriggerRole AWS::IAM::Role',

@@ -54,6 +54,7 @@ const children = [
   'lake.yaml',
   'export.yaml',
   'analytics.yaml',
+  'workflow.yaml',
 ]
 const tpl = (file: string): Template => {
   const t = templates[file]
@@ -486,8 +487,12 @@ test('role policies of every template allow named actions only: no wildcard in a
     'pipeline.yaml DeployAnalyticsPolicy',
     'pipeline.yaml DeployLakePolicy',
     'pipeline.yaml DeployRole',
+    'pipeline.yaml DeployWorkflowPolicy',
     'pipeline.yaml PipelineRole',
     'pipeline.yaml SourceTriggerRole',
+    'workflow.yaml StarterRole',
+    'workflow.yaml StateMachineRole',
+    'workflow.yaml TasksRole',
   ])
   for (const { role, statements } of policies) {
     t.true(statements.length > 0, `${role}`)
@@ -498,11 +503,20 @@ test('role policies of every template allow named actions only: no wildcard in a
   }
 })
 
-test('the application roles use Resource * only for PutMetricData within the namespace', (t) => {
+test('the application roles use Resource * only for PutMetricData within the namespace, and log delivery', (t) => {
   const policies = rolePolicies().filter((p) => children.includes(p.file))
-  t.is(policies.length, 6)
+  t.is(policies.length, 9)
   for (const { role, statements } of policies) {
     for (const s of statements) {
+      // Step Functions' log delivery (CloudWatch Logs' delivery actions have no resource-level permissions).
+      if (role === 'StateMachineRole' && s.Sid === 'DeliverLogs') {
+        t.true(
+          list<string>(s.Action).every(
+            (a) => a.startsWith('logs:') && /Deliver|ResourcePolic|DescribeLogGroups/.test(a),
+          ),
+        )
+        continue
+      }
       if (list(s.Resource).includes('*')) {
         t.deepEqual(
           list(s.Action),
@@ -681,9 +695,26 @@ const FUNCTIONS = {
     role: 'ExporterRole',
     required: ['ordersTable'],
   },
+  // One bundle, two entry points (handlers/workflow.ts).
+  TasksFunction: {
+    file: 'workflow.yaml',
+    bundle: 'workflow',
+    handler: 'index.handler',
+    logGroup: 'TasksLogGroup',
+    role: 'TasksRole',
+    required: ['ordersTable'],
+  },
+  StarterFunction: {
+    file: 'workflow.yaml',
+    bundle: 'workflow',
+    handler: 'index.starterHandler',
+    logGroup: 'StarterLogGroup',
+    role: 'StarterRole',
+    required: ['stateMachineArn'],
+  },
 } as const satisfies Record<
   string,
-  { file: string; bundle: string; logGroup: string; role: string; required: RequiredKey[] }
+  { file: string; bundle: string; handler?: string; logGroup: string; role: string; required: RequiredKey[] }
 >
 
 test('every function runs its dist bundle on nodejs22.x / arm64, with its own role', (t) => {
@@ -695,7 +726,7 @@ test('every function runs its dist bundle on nodejs22.x / arm64, with its own ro
     const p = props(fn)
     t.is(p.Runtime, 'nodejs22.x', `${id}`)
     t.deepEqual(p.Architectures, ['arm64'], `${id}`)
-    t.is(p.Handler, 'index.handler', `${id}`)
+    t.is(p.Handler, 'handler' in expected ? expected.handler : 'index.handler', `${id}`)
     // A folder relative to the template, packaged by `aws cloudformation package`: npm run build writes it.
     t.is(p.Code, `../dist/${expected.bundle}`, `${id}`)
     t.is(resolvePath(templateDir, String(p.Code)), join(root, 'dist', expected.bundle))
@@ -767,6 +798,19 @@ test('every function gets the environment its handler reads, and its configurati
       'STAGE',
     ],
     ExporterFunction: ['LAKE_BUCKET', 'LOG_LEVEL', 'METRICS_NAMESPACE', 'NODE_OPTIONS', 'ORDERS_TABLE', 'STAGE'],
+    TasksFunction: [
+      'CUSTOMER_TOPIC_ARN',
+      'LOG_LEVEL',
+      'MAX_ORDER_AMOUNT',
+      'MAX_STOCK_WAITS',
+      'METRICS_NAMESPACE',
+      'NODE_OPTIONS',
+      'ORDERS_TABLE',
+      'PAYMENT_SUCCESS_RATE',
+      'PAYMENT_TIMEOUT_RATE',
+      'STAGE',
+    ],
+    StarterFunction: ['LOG_LEVEL', 'NODE_OPTIONS', 'STAGE', 'STATE_MACHINE_ARN'],
   }
   for (const [id, expected] of Object.entries(FUNCTIONS) as [
     keyof typeof FUNCTIONS,
@@ -790,6 +834,18 @@ test('every function gets the environment its handler reads, and its configurati
     if (id === 'ExporterFunction') {
       t.is(config.ordersTable, 'tp-orders')
       t.is(env.LAKE_BUCKET, BUCKET, 'processed/ of the intake bucket, which its role may write to')
+      continue
+    }
+    if (id === 'TasksFunction') {
+      t.is(config.ordersTable, 'tp-orders')
+      t.is(config.customerTopicArn, '<CustomerTopic>', "the stack's own topic")
+      t.is(config.paymentSuccessRate, 0.9)
+      t.is(config.paymentTimeoutRate, 0)
+      t.is(config.maxStockWaits, 168)
+      continue
+    }
+    if (id === 'StarterFunction') {
+      t.is(config.stateMachineArn, '<StateMachine>', "the stack's own state machine")
       continue
     }
     t.is(config.ordersTable, 'tp-orders')
@@ -1083,7 +1139,7 @@ test('the e-mail subscription exists only when AlarmEmail is given', (t) => {
   })
 })
 
-test('the dashboard is valid JSON showing outcomes, queue and DLQ depths, and function errors and durations', (t) => {
+test('the dashboard is valid JSON showing outcomes, queue and DLQ depths, function errors and durations, the workflow', (t) => {
   const body = JSON.parse(String(deployed('observability.yaml', 'Dashboard')?.DashboardBody)) as {
     widgets: { properties: { metrics: string[][] } }[]
   }
@@ -1098,6 +1154,12 @@ test('the dashboard is valid JSON showing outcomes, queue and DLQ depths, and fu
     t.true(shown.includes(`AWS/Lambda Errors FunctionName ${fn}`), `${fn}`)
     t.true(shown.includes(`AWS/Lambda Duration FunctionName ${fn}`), `${fn}`)
   }
+  // The order workflow's: its metrics and its state machine's executions.
+  for (const name of ['PaymentsSucceeded', 'PaymentsFailed', 'NotificationsSent', 'WorkflowsFailed'])
+    t.true(shown.includes(`OrderPipeline ${name} Stage dev`), `${name}`)
+  const machine = arn('states', 'stateMachine:tp-order-workflow')
+  for (const name of ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed'])
+    t.true(shown.includes(`AWS/States ${name} StateMachineArn ${machine}`), `${name}`)
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1126,6 +1188,7 @@ test("every taggable resource carries the Stage and NamePrefix tags (the KMS key
     'AWS::CodePipeline::Pipeline',
     'AWS::Events::Rule',
     'AWS::Athena::WorkGroup',
+    'AWS::StepFunctions::StateMachine',
   ])
   // Every resource type of the templates is either taggable (above) or cannot carry tags.
   const untaggable = new Set([

@@ -32,8 +32,9 @@ export interface Moto {
   stop: () => void
 }
 
-export const startMoto = async (): Promise<Moto> => {
-  const { endpoint, child } = await startMotoServer(await freePort())
+/** `env`: the server's extra environment (MOTO_LAMBDA_ENDPOINT: where its Step Functions invoke Lambda tasks). */
+export const startMoto = async (env: NodeJS.ProcessEnv = {}): Promise<Moto> => {
+  const { endpoint, child } = await startMotoServer(await freePort(), undefined, false, env)
   process.env.AWS_ENDPOINT_URL = endpoint
   process.env.AWS_ACCESS_KEY_ID = 'testing'
   process.env.AWS_SECRET_ACCESS_KEY = 'testing'

@@ -30,6 +30,11 @@ test('loadConfig reads every variable it is given', (t) => {
     GENERATOR_SEED: '4294967295',
     INVALID_RATE: '0.05',
     DUPLICATE_RATE: '0.02',
+    STATE_MACHINE_ARN: 'arn:aws:states:eu-west-3:123456789012:stateMachine:tp-order-workflow',
+    CUSTOMER_TOPIC_ARN: 'arn:aws:sns:eu-west-3:123456789012:tp-order-notifications',
+    PAYMENT_SUCCESS_RATE: '0.75',
+    PAYMENT_TIMEOUT_RATE: '0.1',
+    MAX_STOCK_WAITS: '3',
   })
   // Assess
   t.deepEqual(config, {
@@ -54,6 +59,11 @@ test('loadConfig reads every variable it is given', (t) => {
     generatorSeed: 4294967295,
     invalidRate: 0.05,
     duplicateRate: 0.02,
+    stateMachineArn: 'arn:aws:states:eu-west-3:123456789012:stateMachine:tp-order-workflow',
+    customerTopicArn: 'arn:aws:sns:eu-west-3:123456789012:tp-order-notifications',
+    paymentSuccessRate: 0.75,
+    paymentTimeoutRate: 0.1,
+    maxStockWaits: 3,
   })
 })
 
@@ -76,6 +86,10 @@ test('loadConfig defaults: EUR, 10000, OrderPipeline, dev, stock on, no alert to
     generatorSeed: undefined,
     invalidRate: 0,
     duplicateRate: 0,
+    customerTopicArn: undefined,
+    paymentSuccessRate: 0.9,
+    paymentTimeoutRate: 0,
+    maxStockWaits: 168,
   })
 })
 
@@ -205,6 +219,10 @@ test(
 test(refused, { GENERATOR_SEED: '1.5' }, 'GENERATOR_SEED must be an integer from 0 to 4294967295, got "1.5"')
 test(refused, { INVALID_RATE: '1.5' }, 'INVALID_RATE must be a number from 0 to 1, got "1.5"')
 test(refused, { INVALID_RATE: 'some' }, 'INVALID_RATE must be a number from 0 to 1, got "some"')
+test(refused, { PAYMENT_SUCCESS_RATE: '1.1' }, 'PAYMENT_SUCCESS_RATE must be a number from 0 to 1, got "1.1"')
+test(refused, { PAYMENT_TIMEOUT_RATE: 'often' }, 'PAYMENT_TIMEOUT_RATE must be a number from 0 to 1, got "often"')
+test(refused, { MAX_STOCK_WAITS: '-1' }, 'MAX_STOCK_WAITS must be an integer from 0 to 10000, got "-1"')
+test(refused, { MAX_STOCK_WAITS: '1.5' }, 'MAX_STOCK_WAITS must be an integer from 0 to 10000, got "1.5"')
 test(refused, { DUPLICATE_RATE: '-0.1' }, 'DUPLICATE_RATE must be a number from 0 to 1, got "-0.1"')
 test(
   refused,
