@@ -7,6 +7,9 @@ is stored in a transaction, each order took longer than the one before (0.08 s p
 with 2,000). And the copy replaced the table's stream shard, so a stream iterator handed out before a failed
 transaction read a shard that got no more records.
 
+moto also let two threads' conditional writes to one item both pass their conditions; here DynamoDB's writes run
+one at a time, as DynamoDB's transactions are serialisable and its conditional writes atomic.
+
 Here the transaction keeps a copy of the items it names (as they were, or their absence) and the length of each
 table's stream, and a failed transaction puts those items back and drops the stream records it wrote: the same
 outcome as moto's (a cancelled transaction changes nothing), in time proportional to the transaction.
@@ -32,6 +35,10 @@ CloudFormation: a Number parameter a nested stack is given. moto parses a Number
 truncates a value that is a float already (0.9 → 0): a parent stack passes its own resolved Number parameters as
 floats, so a nested stack got PaymentSuccessRate 0. Here a float given to a stack is passed as its text, which
 moto's parser reads whole.
+Speed, for a local stack that runs a workflow per order: moto lists its own package folder on disk for every
+request, under the lock that routes requests (list_of_moto_modules), and the Step Functions interpreter builds a
+new JSONPath parser (ply's yacc tables) for every path it reads (jsonpath_ng.parse): here the folder list is read
+once and each path parsed once.
 A patch whose moto internals are not as 5.2.1 has them is skipped, with a line on stderr: that part is moto as
 installed, as is everything else. Run it as moto_server: python3 scripts/local/moto_server.py -H localhost -p 5000.
 """
@@ -126,6 +133,25 @@ backend_module.copy = _TableCopyShim()
 DynamoDBBackend.transact_write_items = transact_write_items
 
 
+# moto serves requests in threads and checks a write's condition, then writes, with nothing between two threads:
+# two transactions (or conditional writes) on the same item could both pass their conditions. DynamoDB runs them
+# one at a time (transactions are serialisable, a conditional write atomic): so do the writes here.
+_writes = threading.RLock()
+
+
+def _one_at_a_time(method):
+    def write(self, *args, **kwargs):
+        with _writes:
+            return method(self, *args, **kwargs)
+
+    write.__name__ = method.__name__
+    return write
+
+
+for _name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    setattr(DynamoDBBackend, _name, _one_at_a_time(getattr(DynamoDBBackend, _name)))
+
+
 def _patch(name, apply):
     """Applies one Step Functions patch; when moto's internals are not as 5.2.1 has them, says so and leaves moto."""
     try:
@@ -155,23 +181,31 @@ def _lambda_tasks_to_endpoint():
     moto_client_for = lambda_eval_utils.boto_client_for
     timeout = TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS
 
+    clients = {}  # (region, endpoint) -> client: moto builds one per task, which costs more CPU than the call
+    lock = threading.Lock()
+
     def boto_client_for(region, service, state_credentials=None):
         endpoint = os.environ.get("MOTO_LAMBDA_ENDPOINT")
         if service != "lambda" or not endpoint:
             return moto_client_for(region=region, service=service, state_credentials=state_credentials)
-        return boto3.client(  # as moto's, at our endpoint
-            service_name="lambda",
-            region_name=region,
-            endpoint_url=endpoint,
-            aws_access_key_id="ak",
-            aws_secret_access_key="sk",
-            config=Config(
-                parameter_validation=False,
-                retries={"max_attempts": 0, "total_max_attempts": 1},
-                connect_timeout=timeout,
-                read_timeout=timeout,
-            ),
-        )
+        with lock:  # a boto3 client may be shared by threads once built; building one is not thread-safe
+            client = clients.get((region, endpoint))
+            if client is None:
+                client = clients[(region, endpoint)] = boto3.client(  # as moto's, at our endpoint
+                    service_name="lambda",
+                    region_name=region,
+                    endpoint_url=endpoint,
+                    aws_access_key_id="ak",
+                    aws_secret_access_key="sk",
+                    config=Config(
+                        parameter_validation=False,
+                        retries={"max_attempts": 0, "total_max_attempts": 1},
+                        connect_timeout=timeout,
+                        read_timeout=timeout,
+                        max_pool_connections=50,
+                    ),
+                )
+        return client
 
     lambda_eval_utils.boto_client_for = boto_client_for
 
@@ -293,6 +327,27 @@ def _number_parameters_whole():
     ResourceMap.load_parameters = load_parameters
 
 
+def _modules_listed_once():
+    """moto's list of its service folders, read from disk once instead of for every request."""
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+
+def _json_paths_parsed_once():
+    """The interpreter's JSONPath parses, memoised: a parsed path is only read afterwards."""
+    import functools
+
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    result_path.parse = functools.lru_cache(maxsize=4096)(result_path.parse)
+    json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)
+
+
+_patch("the service folders listed once (backends.list_of_moto_modules)", _modules_listed_once)
+_patch("JSONPath parsed once (jsonpath_ng.parse in the Step Functions interpreter)", _json_paths_parsed_once)
 _patch("Number parameters given to a nested stack (ResourceMap.load_parameters)", _number_parameters_whole)
 _patch("Step Functions executions on (execute_state_machine)", _executions_on)
 _patch("Lambda tasks to MOTO_LAMBDA_ENDPOINT (lambda_eval_utils.boto_client_for)", _lambda_tasks_to_endpoint)

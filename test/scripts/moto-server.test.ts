@@ -12,8 +12,9 @@ import {
 } from '@aws-sdk/client-dynamodb-streams'
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb'
-import { motoCommand } from '../../scripts/local/moto.ts'
-import { createResources, useMoto, type Clients, type Moto } from '../helpers/moto.ts'
+import { spawn } from 'node:child_process'
+import { motoAnswers, motoCommand } from '../../scripts/local/moto.ts'
+import { createResources, freePort, useMoto, type Clients, type Moto } from '../helpers/moto.ts'
 
 const test = anyTest as TestFn<{ moto: Moto; clients: Clients }>
 useMoto(test)
@@ -83,4 +84,48 @@ test('a cancelled transaction leaves its items and the stream as they were; a co
   )
   t.is((await get('A'))?.n, 4)
   t.is(await get('D'), undefined)
+})
+
+test('every patch of moto_server.py applies to the moto installed here (none reports itself skipped)', async (t) => {
+  const { command, args } = motoCommand()
+  const port = await freePort()
+  const child = spawn(command, [...args, '-H', 'localhost', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  t.teardown(() => child.kill())
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  for (let i = 0; i < 100 && !(await motoAnswers(`http://localhost:${port}`)); i++)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  t.true(await motoAnswers(`http://localhost:${port}`))
+  t.notRegex(stderr, /not patched/, stderr)
+})
+
+test('conditional transactions on one item run one at a time: 40 at once take 5 units of 5, no more', async (t) => {
+  const { clients } = t.context
+  const r = await createResources(clients, 'tx-race')
+  const TableName = r.ordersTable
+  await clients.dynamo.send(new PutCommand({ TableName, Item: { pk: 'STOCK#RACE', sk: 'STOCK', n: 5 } }))
+  const take = (i: number) =>
+    clients.dynamo.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName,
+              Key: { pk: 'STOCK#RACE', sk: 'STOCK' },
+              UpdateExpression: 'SET n = n - :one',
+              ConditionExpression: 'n >= :one',
+              ExpressionAttributeValues: { ':one': 1 },
+            },
+          },
+          { Put: { TableName, Item: { pk: `TAKE#${i}`, sk: 'TAKE' } } },
+        ],
+      }),
+    )
+  // Act
+  const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => take(i)))
+  // Assess
+  t.is(results.filter((x) => x.status === 'fulfilled').length, 5)
+  t.is((await clients.dynamo.send(new GetCommand({ TableName, Key: { pk: 'STOCK#RACE', sk: 'STOCK' } }))).Item?.n, 0)
 })

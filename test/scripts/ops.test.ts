@@ -1,3 +1,4 @@
+import { matches, STATUSES, toRow } from '../../scripts/ops/orders.ts'
 import test from 'ava'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -142,4 +143,27 @@ test('counts logged as EMF while CloudWatch was down are read back from the loca
   // Assess
   t.deepEqual(Object.fromEntries(sums), { OrdersProcessed: 3, OrdersDuplicate: 1, OrdersAccepted: 4 })
   t.is(loggedMetrics(join(dir, 'missing'), 'OrderPipeline', 'local', now).size, 0)
+})
+
+test("an order record's row shows its status, the workflow's too, and scan --status selects by it", (t) => {
+  const record = (status: string | undefined, stock = 'RESERVED') => ({
+    pk: 'ORDER#O-1',
+    sk: 'ORDER',
+    order_id: 'O-1',
+    ...(status === undefined ? {} : { status }),
+    stock_status: stock,
+    order: { amount: 12.5, currency: 'EUR' },
+    processed_at: '2026-12-01T10:00:00.000Z',
+  })
+  t.like(toRow(record('NOTIFIED')), { order_id: 'O-1', status: 'NOTIFIED', stock: 'RESERVED', amount: '12.50 EUR' })
+  t.like(toRow(record(undefined)), { status: 'PROCESSED' }, 'a record from before the workflow')
+  t.true(matches(toRow(record('PAID'))!, 'PAID'))
+  t.false(matches(toRow(record('PAID'))!, 'PROCESSED'))
+  t.true(matches(toRow(record('PROCESSED', 'PENDING_STOCK'))!, 'PENDING_STOCK'))
+  t.true(matches(toRow(record('PAYMENT_FAILED', 'RELEASED'))!, 'PAYMENT_FAILED'))
+  t.deepEqual(
+    [...STATUSES],
+    ['PROCESSED', 'PAYMENT_PENDING', 'PAID', 'NOTIFIED', 'PAYMENT_FAILED', 'PENDING_STOCK', 'REJECTED', 'CONFLICT'],
+  )
+  t.is(toRow({ pk: 'STOCK#A', sk: 'STOCK' }), undefined)
 })
