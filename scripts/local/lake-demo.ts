@@ -17,7 +17,6 @@ import { reportKey } from '../../lib/intake/report.ts'
 import { stockLevels } from '../../lib/lake/catalogue.ts'
 import { fileName, generateFile, rawKey, type GenerateOptions } from '../../lib/lake/generate.ts'
 import { namedQuery, runQuery, tablesOf, type LakeTable } from '../../lib/lake/queries.ts'
-import { OUTCOME } from '../../lib/orders/outcomes.ts'
 import { formatTable } from '../format.ts'
 import { copyTables } from '../query.ts'
 import type { Deployment } from '../stack/deployment.ts'
@@ -88,16 +87,19 @@ const reportedCorrelationId = async (
 
 const literal = (text: string): string => `'${text.replace(/'/g, "''")}'`
 
-/** The file's PROCESSED order records (their `source` is `s3://bucket/key?versionId=…#line`). */
+/**
+ * The file's stored order records (their `source` is `s3://bucket/key?versionId=…#line`): stored PROCESSED, whatever
+ * the workflow has made of their status since.
+ */
 const storedOrders = async (options: LakeDemoOptions, file: string): Promise<Amounts> => {
   const amounts: Amounts = new Map()
   const pages = paginateScan(
     { client: dynamoClient(options) },
     {
       TableName: options.deployment.table,
-      FilterExpression: 'sk = :sk AND #status = :processed AND begins_with(#source, :file)',
-      ExpressionAttributeNames: { '#status': 'status', '#source': 'source' },
-      ExpressionAttributeValues: { ':sk': ORDER_SK, ':processed': OUTCOME.PROCESSED, ':file': file },
+      FilterExpression: 'sk = :sk AND begins_with(#source, :file)',
+      ExpressionAttributeNames: { '#source': 'source' },
+      ExpressionAttributeValues: { ':sk': ORDER_SK, ':file': file },
       ProjectionExpression: 'order_id, amount_cents',
     },
   )
