@@ -166,16 +166,23 @@ const TRANSIENT_REASONS = new Set([
 ])
 
 type RawItem = Record<string, unknown>
-/** The DocumentClient does not unmarshall the item returned with a failed condition: do it here (both shapes accepted). */
-const storedItem = (raw: RawItem | undefined): RawItem | undefined => {
+/**
+ * The item a failed condition returns (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), unmarshalled: the
+ * DocumentClient leaves it marshalled (both shapes accepted: marshalled when every value is an AttributeValue).
+ */
+export const conditionItem = (raw: RawItem | undefined): RawItem | undefined => {
   if (!raw) return undefined
-  const hash = raw.hash as unknown
-  return isObject(hash) && 'S' in hash ? unmarshall(raw as Parameters<typeof unmarshall>[0]) : raw
+  const marshalled = Object.values(raw).every(
+    (v) => isObject(v) && Object.keys(v).length === 1 && ATTRIBUTE_TYPES.has(Object.keys(v)[0]!),
+  )
+  return marshalled ? unmarshall(raw as Parameters<typeof unmarshall>[0]) : raw
 }
+
+const ATTRIBUTE_TYPES = new Set(['S', 'N', 'B', 'SS', 'NS', 'BS', 'M', 'L', 'NULL', 'BOOL'])
 
 /** What the stored record says of a write that found its id taken: DUPLICATE, or a ConflictError. */
 const settleTaken = (item: WriteOnceRequest['item'], raw: RawItem | undefined, cause: unknown): 'DUPLICATE' => {
-  const stored = storedItem(raw)
+  const stored = conditionItem(raw)
   if (typeof stored?.hash !== 'string') {
     throw new TransientError(`Order ${item.order_id} exists but its record was not returned`, { cause })
   }

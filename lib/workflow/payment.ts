@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto'
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { conditionItem } from '../aws/table.ts'
 
 /** The provider's settings: PAYMENT_SUCCESS_RATE, PAYMENT_TIMEOUT_RATE (0 to 1). */
 export interface ProviderSettings {
@@ -111,7 +112,7 @@ export const chargeOnce = async (
     return outcome
   } catch (err) {
     if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err
-    const won = settledOutcome(unmarshalled((err as { Item?: Record<string, unknown> }).Item), attempts)
+    const won = settledOutcome(conditionItem((err as { Item?: Record<string, unknown> }).Item) ?? {}, attempts)
     if (!won) throw err
     return won
   }
@@ -124,12 +125,3 @@ const settledOutcome = (item: Record<string, unknown>, attempts: number): Paymen
     return { status: 'DECLINED', reason: String(item.reason ?? 'declined'), attempts, charged: false }
   return undefined
 }
-
-/** The DocumentClient leaves the item of a failed condition marshalled: the few string fields read here. */
-const unmarshalled = (item: Record<string, unknown> | undefined): Record<string, unknown> =>
-  Object.fromEntries(
-    Object.entries(item ?? {}).map(([k, v]) => [
-      k,
-      v !== null && typeof v === 'object' && 'S' in v ? (v as { S: unknown }).S : v,
-    ]),
-  )

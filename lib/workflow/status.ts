@@ -5,7 +5,7 @@
  * back: the update names the statuses it may come from, and a record in any other status is left as it is.
  */
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { orderKey } from '../aws/table.ts'
+import { conditionItem, orderKey } from '../aws/table.ts'
 import { OUTCOME } from '../orders/outcomes.ts'
 
 export const ORDER_STATUS = {
@@ -92,16 +92,9 @@ export const advanceStatus = async (
     return { status: to, moved: true }
   } catch (err) {
     if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err
-    const stored = (err as { Item?: Record<string, unknown> }).Item
-    const status = storedStatus(stored)
+    const stored = conditionItem((err as { Item?: Record<string, unknown> }).Item)?.status
+    const status = isOrderStatus(stored) ? stored : undefined
     if (status !== undefined && (status === to || isAfter(status, to))) return { status, moved: false }
     throw new StatusConflictError(orderId, status, to)
   }
-}
-
-/** The status of a record returned with a failed condition (marshalled or not), or undefined. */
-const storedStatus = (item: Record<string, unknown> | undefined): OrderStatus | undefined => {
-  const raw = item?.status as unknown
-  const value = raw !== null && typeof raw === 'object' && 'S' in raw ? (raw as { S: unknown }).S : raw
-  return isOrderStatus(value) ? value : undefined
 }
