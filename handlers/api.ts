@@ -156,6 +156,8 @@ export const buildApi = (deps: ApiDeps) => {
         origins: config.corsOrigins,
         headers: 'Content-Type,Idempotency-Key,X-Correlation-Id,X-Api-Key,Authorization',
         methods: 'GET,POST,OPTIONS',
+        // A preflight (OPTIONS) is answered here, 204, before the router (which has no OPTIONS routes).
+        disableBeforePreflightResponse: false,
       }),
     )
     .use(

@@ -227,9 +227,9 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
       new GetResourcesCommand({ restApiId: deployment.restApiId, embed: ['methods'], limit: 500 }),
     )
     for (const resource of items) {
-      for (const method of Object.keys(resource.resourceMethods ?? {})) {
-        if (method !== 'OPTIONS') routes.push({ method, resource: resource.path! })
-      }
+      // OPTIONS too, where the API has them (a CorsOrigin): API Gateway passes preflights to the function as well.
+      for (const method of Object.keys(resource.resourceMethods ?? {}))
+        routes.push({ method, resource: resource.path! })
     }
     server = await startApiServer({
       port: options.apiPort,

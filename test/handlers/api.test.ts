@@ -25,7 +25,7 @@ const setup = async (t: { context: { clients: Clients } }) => {
   const api = buildApi({ config, dynamo: clients.dynamo, sqs: clients.sqs, cloudWatch: clients.cloudWatch })
   const call = async (event: unknown) => {
     const response = (await api(structuredClone(event) as never, fakeContext() as never)) as APIGatewayProxyResult
-    return { ...response, json: JSON.parse(response.body) as Record<string, unknown> }
+    return { ...response, json: (response.body ? JSON.parse(response.body) : {}) as Record<string, unknown> }
   }
   const worker = buildWorker({
     config: { ...config, mainDlqUrl: r.mainDlqUrl, alertTopicArn: undefined, stockTracking: false },
@@ -194,6 +194,24 @@ test('an Idempotency-Key over 255 characters is a 400 naming the header', async 
       { path: 'header:Idempotency-Key', rule: 'maxLength', message: 'Idempotency-Key must be 1 to 255 characters' },
     ],
   })
+})
+
+test("a CORS preflight from the order form's origin is answered 204 with the headers the form sends", async (t) => {
+  const { call } = await setup(t)
+  const response = await call({
+    ...awsEvent<APIGatewayProxyEvent>('apigw-rest-post-orders.json'),
+    httpMethod: 'OPTIONS',
+    body: null,
+    headers: {
+      Origin: 'https://shop.example.com',
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'content-type,idempotency-key,x-api-key',
+    },
+  })
+  t.is(response.statusCode, 204)
+  t.is(response.headers?.['Access-Control-Allow-Origin'], 'https://shop.example.com')
+  t.regex(String(response.headers?.['Access-Control-Allow-Headers']), /Idempotency-Key.*X-Api-Key/)
+  t.regex(String(response.headers?.['Access-Control-Allow-Methods']), /POST/)
 })
 
 test('CORS headers are set for the order form', async (t) => {
