@@ -1,19 +1,20 @@
 /**
- * What every user command shares: the AWS options (--region, --endpoint, --prefix, --table, --json) and one way to
- * run, so that every failure is one clear line and exit code 1. Clients: lib/aws/clients.ts, given these options.
- * Output helpers: format.ts.
+ * What every user command shares: the AWS options (--region, --endpoint, --profile, --prefix, --table, --json) and
+ * one way to run, so that every failure is one clear line and exit code 1. Clients: lib/aws/clients.ts, given these
+ * options. Output helpers: format.ts.
  */
 import { Command, Option } from 'commander'
 
 export interface AwsOptions {
   region: string
   endpoint?: string
+  profile?: string
   prefix: string
   table?: string
   json?: boolean
 }
 
-/** --region, --endpoint, --prefix, --table and --json, with their environment defaults. */
+/** --region, --endpoint, --profile, --prefix, --table and --json, with their environment defaults. */
 export const withAwsOptions = (command: Command): Command =>
   command
     .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
@@ -21,6 +22,9 @@ export const withAwsOptions = (command: Command): Command =>
       new Option('--endpoint <url>', 'AWS endpoint, e.g. the local moto server http://localhost:5000').env(
         'AWS_ENDPOINT_URL',
       ),
+    )
+    .addOption(
+      new Option('--profile <name>', 'AWS profile of your config files, for its credentials (default: AWS_PROFILE)'),
     )
     .addOption(
       new Option('--prefix <prefix>', 'name prefix of the deployment (resources are <prefix>-orders, ...)')

@@ -4,12 +4,12 @@
  */
 import { Command, Option } from 'commander'
 import { SingleBar } from 'cli-progress'
-import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs'
-import { receiveAll, release, replay, skipReason, sourceQueueOf, type Filters, type ReplayReport } from './ops/dlq.ts'
-import { describeMessage, type DlqMessage } from '../lib/aws/dlq.ts'
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs'
+import { peekAll, replayDlq, summarise, type DlqReplay, type Filters } from './ops/dlq.ts'
+import { describeMessage } from '../lib/aws/dlq.ts'
 import { notFound, run, withAwsOptions, type AwsOptions } from './cli.ts'
 import { sqsClient } from '../lib/aws/clients.ts'
-import { formatAge, formatTable, parseDuration } from './format.ts'
+import { formatTable, parseDuration } from './format.ts'
 
 interface RedriveOptions extends AwsOptions {
   queue: 'main' | 'ingest'
@@ -23,25 +23,6 @@ interface RedriveOptions extends AwsOptions {
   includePermanent?: boolean
   maxReplays: number
   rate: number
-}
-
-/** The DLQ's messages grouped by error class: counts, ages, example reasons and orders. */
-export const summarise = (messages: DlqMessage[], now = Date.now()) => {
-  const groups = new Map<string, DlqMessage[]>()
-  for (const m of messages) groups.set(m.errorClass, [...(groups.get(m.errorClass) ?? []), m])
-  return [...groups]
-    .map(([errorClass, list]) => {
-      const ages = list.map((m) => now - m.parkedAt.getTime())
-      return {
-        class: errorClass,
-        count: list.length,
-        oldest: formatAge(Math.max(...ages)),
-        newest: formatAge(Math.min(...ages)),
-        example: (list[0]?.reason ?? '').slice(0, 90),
-        orders: [...new Set(list.map((m) => m.orderId).filter(Boolean))].slice(0, 3).join(', '),
-      }
-    })
-    .sort((a, b) => b.count - a.count)
 }
 
 const program = withAwsOptions(new Command('redrive'))
@@ -90,17 +71,9 @@ Examples:
       newerThanMs: options.newerThan ? parseDuration(options.newerThan) : undefined,
     }
     if (!(options.rate > 0)) throw new Error('--rate must be a positive number')
-    // Hidden while we work on them (replaying 10 a second, 15 minutes covers 9,000), released when done.
-    const messages = (await receiveAll(sqs, dlqUrl!, options.replay && !options.dryRun ? 900 : 30, options.max)).map(
-      describeMessage,
-    )
 
     if (!options.replay) {
-      await release(
-        sqs,
-        dlqUrl!,
-        messages.map((m) => m.message),
-      )
+      const messages = (await peekAll(sqs, dlqUrl!, options.max)).map(describeMessage)
       const groups = summarise(messages)
       if (options.json) console.log(JSON.stringify({ queue: name, messages: messages.length, groups }, null, 2))
       else
@@ -112,10 +85,6 @@ Examples:
       return
     }
 
-    const { Attributes = {} } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
-    )
-    const fallbackSourceUrl = await sourceQueueOf(sqs, Attributes.QueueArn!)
     const abort = new AbortController()
     const onSignal = () => abort.abort()
     process.once('SIGINT', onSignal)
@@ -124,40 +93,27 @@ Examples:
       stream: process.stderr,
       noTTYOutput: false,
     })
-    if (!options.json) bar.start(messages.length, 0, { outcome: '' })
-    const planned: { messageId: string; class: string; order: string; action: string }[] = []
-    let report: ReplayReport
+    let result: DlqReplay
     try {
-      report = await replay({
+      result = await replayDlq({
         sqs,
         dlqUrl: dlqUrl!,
-        fallbackSourceUrl,
-        messages,
         filters,
         dryRun: Boolean(options.dryRun),
         rate: options.rate,
+        max: options.max,
         signal: abort.signal,
-        onProgress: (done, m, outcome) => {
-          bar.update(done, { outcome })
-          planned.push({
-            messageId: m.message.MessageId!,
-            class: m.errorClass,
-            order: m.orderId ?? '',
-            action: outcome === 'skipped' ? `skip: ${skipReason(m, filters) ?? 'no source queue'}` : outcome,
-          })
+        onStart: (total) => {
+          if (!options.json) bar.start(total, 0, { outcome: '' })
         },
+        onProgress: (done, planned) => bar.update(done, { outcome: planned.action }),
       })
     } finally {
       bar.stop()
       process.removeListener('SIGINT', onSignal)
     }
-    const summary = {
-      queue: name,
-      source: fallbackSourceUrl,
-      dryRun: Boolean(options.dryRun),
-      ...report,
-      considered: messages.length,
-    }
+    const { messages: planned, ...report } = result
+    const summary = { queue: name, ...report }
     if (options.json) {
       console.log(JSON.stringify({ ...summary, messages: planned }, null, 2))
     } else {

@@ -4,11 +4,10 @@
  */
 import { Command } from 'commander'
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
-import { paginateScan } from '@aws-sdk/lib-dynamodb'
 import { describeDeployment, listResources } from './stack/deployment.ts'
 import { join } from 'node:path'
 import { outcomeMetrics, queueStatus } from './ops/observe.ts'
-import { toRow } from './ops/orders.ts'
+import { countOrders } from './ops/orders.ts'
 import { notFound, run, withAwsOptions, type AwsOptions } from './cli.ts'
 import { dynamoClient, sqsClient, cloudWatchClient, cloudFormationClient, isLocalEndpoint } from '../lib/aws/clients.ts'
 import { formatTable } from './format.ts'
@@ -46,32 +45,7 @@ const program = withAwsOptions(new Command('status'))
       queueStatus(sqs, cw, 'main', d.mainQueueUrl, false),
       queueStatus(sqs, cw, 'main DLQ', d.mainDlqUrl, true),
     ])
-    // Stored orders by status (PROCESSED, then the workflow's), pending stock among them, rejects and conflicts.
-    const outcomes: Record<string, number> = {
-      PROCESSED: 0,
-      PAYMENT_PENDING: 0,
-      PAID: 0,
-      NOTIFIED: 0,
-      PAYMENT_FAILED: 0,
-      PENDING_STOCK: 0,
-      REJECTED: 0,
-      CONFLICT: 0,
-    }
-    for await (const page of paginateScan(
-      { client: dynamoClient(options) },
-      {
-        TableName: d.table,
-        ProjectionExpression: 'pk, sk, order_id, #s, stock_status',
-        ExpressionAttributeNames: { '#s': 'status' },
-      },
-    )) {
-      for (const item of page.Items ?? []) {
-        const row = toRow(item)
-        if (!row) continue
-        outcomes[row.status] = (outcomes[row.status] ?? 0) + 1
-        if (row.stock === 'PENDING_STOCK') outcomes.PENDING_STOCK! += 1
-      }
-    }
+    const outcomes = await countOrders(dynamoClient(options), d.table)
     // Locally nothing turns the functions' EMF lines into metrics: read them from the runner's logs.
     const logDir = options.logDir ?? (isLocalEndpoint(options.endpoint) ? join('.build', 'local', 'logs') : undefined)
     const metrics = await outcomeMetrics(cw, namespace, stage, logDir)

@@ -7,13 +7,9 @@ import { getStock, listStock, setStock, type StockLevel } from '../lib/aws/table
 import { run, tableName, withAwsOptions, type AwsOptions } from './cli.ts'
 import { dynamoClient } from '../lib/aws/clients.ts'
 import { formatTable } from './format.ts'
+import { parseLevel } from './ops/stock.ts'
 
-/** `SKU-1=10` → ['SKU-1', 10]; a clear error otherwise. */
-export const parseLevel = (arg: string): [string, number] => {
-  const match = /^([A-Za-z0-9][A-Za-z0-9._:#/-]{0,63})=(\d+)$/.exec(arg)
-  if (!match) throw new Error(`not a stock level: "${arg}" (expected SKU=COUNT, e.g. SKU-1=10)`)
-  return [match[1]!, Number(match[2])]
-}
+export { parseLevel }
 
 const print = (levels: StockLevel[], options: AwsOptions): void => {
   if (options.json) console.log(JSON.stringify(levels, null, 2))

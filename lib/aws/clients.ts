@@ -26,6 +26,8 @@ export interface Endpoint {
   region?: string
   /** An endpoint URL (the local moto server, for example); default AWS_ENDPOINT_URL, else AWS itself. */
   endpoint?: string
+  /** A named profile of the shared AWS config files (as AWS_PROFILE), for its credentials and region. */
+  profile?: string
 }
 
 const endpointOf = (where: Endpoint): string | undefined => where.endpoint ?? process.env.AWS_ENDPOINT_URL
@@ -38,6 +40,7 @@ export const isLocalEndpoint = (endpoint: string | undefined): boolean =>
 export const clientConfig = (where: Endpoint = {}) => ({
   ...(where.region ? { region: where.region } : {}),
   ...(where.endpoint ? { endpoint: where.endpoint } : {}),
+  ...(where.profile ? { profile: where.profile } : {}),
   // A local emulator takes any credentials.
   ...(isLocalEndpoint(where.endpoint) && !process.env.AWS_ACCESS_KEY_ID
     ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }

@@ -118,6 +118,8 @@ export interface DlqMessage {
   /** When it reached the DLQ (our parked_at, else SQS's SentTimestamp). */
   parkedAt: Date
   sourceQueueArn?: string
+  /** Where the order came in: `api`, or the S3 object and line (`s3://bucket/key#line`). */
+  source?: string
   replayCount: number
 }
 
@@ -142,6 +144,7 @@ export const describeMessage = (message: Message): DlqMessage => {
     orderId: orderIdOf(parseOr<unknown>(message.Body ?? '', undefined)),
     parkedAt: error.parked_at ? new Date(error.parked_at) : new Date(sent),
     sourceQueueArn: error.source_queue,
+    source: message.MessageAttributes?.[ATTRIBUTE.SOURCE]?.StringValue,
     replayCount: Number(message.MessageAttributes?.[ATTRIBUTE.REPLAY_COUNT]?.StringValue ?? 0),
   }
 }

@@ -367,10 +367,29 @@ export interface OrderStatus {
   paid_at?: string
   payment_failed_at?: string
   notified_at?: string
+  /** When the API or the S3 validator took the order in. */
+  received_at?: string
   items?: { sku: string; qty: number; stock: string }[]
   /** Rejections and conflicts of this id, newest first. */
   rejections: { status: string; message: string; reasons: FieldError[]; at: string }[]
+  /** What happened to the id, oldest first: received, stored, paid or declined, notified, and each rejection. */
+  history: { status: string; at: string }[]
 }
+
+/** The events of an order's record and rejections, oldest first (the times each step wrote). */
+export const orderHistory = (status: Omit<OrderStatus, 'history'>): OrderStatus['history'] =>
+  [
+    ...(
+      [
+        ['RECEIVED', status.received_at],
+        [OUTCOME.PROCESSED, status.processed_at],
+        ['PAID', status.paid_at],
+        ['PAYMENT_FAILED', status.payment_failed_at],
+        ['NOTIFIED', status.notified_at],
+      ] as const
+    ).flatMap(([name, at]) => (at ? [{ status: name, at }] : [])),
+    ...status.rejections.map((r) => ({ status: r.status, at: r.at })),
+  ].sort((a, b) => a.at.localeCompare(b.at))
 
 /** What GET /orders/{id} answers: outcome and reasons, no personal data. Undefined when the id is unknown. */
 export const getOrderStatus = async (
@@ -395,27 +414,31 @@ export const getOrderStatus = async (
       at: String(i.rejected_at),
     }))
     .sort((a, b) => b.at.localeCompare(a.at))
-  if (!order)
-    return {
+  if (!order) {
+    const rejected = {
       order_id: orderId,
       status: rejections.some((r) => r.status === OUTCOME.REJECTED) ? OUTCOME.REJECTED : OUTCOME.CONFLICT,
       rejections,
     }
+    return { ...rejected, history: orderHistory(rejected) }
+  }
   const items = ((order.order as Order | undefined)?.items ?? []) as (Order['items'][number] & { stock: string })[]
   const workflow = Object.fromEntries(
     (['payment_id', 'paid_at', 'payment_failed_at', 'notified_at'] as const).flatMap((field) =>
       typeof order[field] === 'string' ? [[field, order[field] as string]] : [],
     ),
   )
-  return {
+  const stored = {
     order_id: orderId,
     status: String(order.status ?? OUTCOME.PROCESSED),
     stock_status: order.stock_status as StockStatus,
+    received_at: (order.order as Order | undefined)?.intake?.received_at,
     processed_at: order.processed_at as string,
     ...workflow,
     items: items.map(({ sku, qty, stock }) => ({ sku, qty, stock })),
     rejections,
   }
+  return { ...stored, history: orderHistory(stored) }
 }
 
 export interface StockLevel {

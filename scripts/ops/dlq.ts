@@ -15,7 +15,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { replayAttributes, type DlqMessage } from '../../lib/aws/dlq.ts'
+import { describeMessage, replayAttributes, type DlqMessage } from '../../lib/aws/dlq.ts'
+import { formatAge } from '../format.ts'
 import { stringAttributes } from '../../lib/aws/queue.ts'
 import { batchesOf } from '../../lib/orders/limits.ts'
 import { PERMANENT_ERROR_CLASSES } from '../../lib/orders/errors.ts'
@@ -95,6 +96,26 @@ export const queueUrlOfArn = (arn: string, like: string): string => {
   return url.hostname.startsWith('sqs.') || url.hostname === 'localhost'
     ? `${url.protocol}//${url.host}/${account}/${name}`
     : `https://sqs.${region}.amazonaws.com/${account}/${name}`
+}
+
+/** The DLQ's messages grouped by error class: counts, ages, example reasons, orders and where they came in. */
+export const summarise = (messages: DlqMessage[], now = Date.now()) => {
+  const groups = new Map<string, DlqMessage[]>()
+  for (const m of messages) groups.set(m.errorClass, [...(groups.get(m.errorClass) ?? []), m])
+  return [...groups]
+    .map(([errorClass, list]) => {
+      const ages = list.map((m) => now - m.parkedAt.getTime())
+      return {
+        class: errorClass,
+        count: list.length,
+        oldest: formatAge(Math.max(...ages)),
+        newest: formatAge(Math.min(...ages)),
+        example: (list[0]?.reason ?? '').slice(0, 90),
+        orders: [...new Set(list.map((m) => m.orderId).filter(Boolean))].slice(0, 3).join(', '),
+        sources: [...new Set(list.map((m) => m.source).filter(Boolean))].slice(0, 3).join(', '),
+      }
+    })
+    .sort((a, b) => b.count - a.count)
 }
 
 export interface Filters {
@@ -189,4 +210,68 @@ export const replay = async (options: ReplayOptions): Promise<ReplayReport> => {
   }
   await release(options.sqs, options.dlqUrl, unreplayed)
   return report
+}
+
+/** What a replay did (or, dry, would do) with one message. */
+export type PlannedMessage = {
+  messageId: string
+  class: string
+  order: string
+  action: string
+}
+
+export interface DlqReplay extends ReplayReport {
+  /** The source queue of the messages that name none: the queue whose redrive policy targets this DLQ. */
+  source: string | undefined
+  dryRun: boolean
+  considered: number
+  messages: PlannedMessage[]
+}
+
+/**
+ * A DLQ's replay as `npm run redrive -- --replay` and the console run it: every message received (hidden for 15
+ * minutes while the replay works through them: 9,000 at 10 a second; 30 s for a dry run), replayed or skipped by
+ * `filters`, the rest made visible again. `onProgress` sees each message's action as it is decided.
+ */
+export const replayDlq = async (options: {
+  sqs: SQSClient
+  dlqUrl: string
+  filters: Filters
+  dryRun: boolean
+  rate: number
+  max?: number
+  signal?: AbortSignal
+  onStart?: (total: number) => void
+  onProgress?: (done: number, planned: PlannedMessage) => void
+}): Promise<DlqReplay> => {
+  const { sqs, dlqUrl, filters, dryRun } = options
+  if (!(options.rate > 0)) throw new Error('rate must be a positive number of messages per second')
+  const messages = (await receiveAll(sqs, dlqUrl, dryRun ? 30 : 900, options.max)).map(describeMessage)
+  options.onStart?.(messages.length)
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+  )
+  const source = await sourceQueueOf(sqs, Attributes.QueueArn!)
+  const planned: PlannedMessage[] = []
+  const report = await replay({
+    sqs,
+    dlqUrl,
+    fallbackSourceUrl: source,
+    messages,
+    filters,
+    dryRun,
+    rate: options.rate,
+    signal: options.signal,
+    onProgress: (done, m, outcome) => {
+      const entry = {
+        messageId: m.message.MessageId!,
+        class: m.errorClass,
+        order: m.orderId ?? '',
+        action: outcome === 'skipped' ? `skip: ${skipReason(m, filters) ?? 'no source queue'}` : outcome,
+      }
+      planned.push(entry)
+      options.onProgress?.(done, entry)
+    },
+  })
+  return { ...report, source, dryRun, considered: messages.length, messages: planned }
 }

@@ -1,4 +1,5 @@
 /** The orders table as the operations commands show it: one row per order record, rejection and conflict. */
+import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { OUTCOME, STOCK_STATUS } from '../../lib/orders/outcomes.ts'
 import { ORDER_SK } from '../../lib/aws/table.ts'
 import { ORDER_STATUS } from '../../lib/workflow/status.ts'
@@ -53,3 +54,27 @@ export const toRow = (item: Record<string, unknown>): OrderRow | undefined => {
 export const matches = (row: OrderRow, status?: Status): boolean =>
   status === undefined ||
   (status === STOCK_STATUS.PENDING_STOCK ? row.stock === STOCK_STATUS.PENDING_STOCK : row.status === status)
+
+/**
+ * The table's orders by status: PROCESSED, then the workflow's statuses, pending stock (those are also counted by
+ * their status), rejects and conflicts. A scan of the keys and statuses only: for `status` and the console.
+ */
+export const countOrders = async (client: DynamoDBDocumentClient, table: string): Promise<Record<string, number>> => {
+  const counts: Record<string, number> = Object.fromEntries(STATUSES.map((s) => [s, 0]))
+  for await (const page of paginateScan(
+    { client },
+    {
+      TableName: table,
+      ProjectionExpression: 'pk, sk, order_id, #s, stock_status',
+      ExpressionAttributeNames: { '#s': 'status' },
+    },
+  )) {
+    for (const item of page.Items ?? []) {
+      const row = toRow(item)
+      if (!row) continue
+      counts[row.status] = (counts[row.status] ?? 0) + 1
+      if (row.stock === STOCK_STATUS.PENDING_STOCK) counts[STOCK_STATUS.PENDING_STOCK]! += 1
+    }
+  }
+  return counts
+}

@@ -7,9 +7,8 @@ import type { MetricName } from '../../lib/orders/outcomes.ts'
 import { loggedMetrics } from '../../scripts/ops/observe.ts'
 import { tempDir } from '../helpers/fixtures.ts'
 import type { Message } from '@aws-sdk/client-sqs'
-import { queueUrlOfArn, skipReason, type Filters } from '../../scripts/ops/dlq.ts'
+import { queueUrlOfArn, skipReason, summarise, type Filters } from '../../scripts/ops/dlq.ts'
 import { describeMessage, replayAttributes } from '../../lib/aws/dlq.ts'
-import { summarise } from '../../scripts/redrive.ts'
 import { formatAge, parseDuration } from '../../scripts/format.ts'
 import { functionName, readable, wanted } from '../../scripts/logs.ts'
 
@@ -68,13 +67,19 @@ test('a replay keeps the business attributes, drops the error and counts the rep
   })
 })
 
-test('the summary groups by error class with counts and ages', (t) => {
-  const groups = summarise(
-    [parked('ValidationError', 90), parked('ValidationError', 5), parked(undefined, 2)].map(describeMessage),
-    NOW,
-  )
-  t.like(groups[0], { class: 'ValidationError', count: 2, oldest: '1h 30m', newest: '5m 0s', orders: 'ORD-90, ORD-5' })
-  t.like(groups[1], { class: 'Retried', count: 1 })
+test('the summary groups by error class with counts, ages and where the orders came in', (t) => {
+  const fromFile = parked('ValidationError', 5)
+  fromFile.MessageAttributes!.source = { DataType: 'String', StringValue: 's3://b/orders/a.jsonl#7' }
+  const groups = summarise([parked('ValidationError', 90), fromFile, parked(undefined, 2)].map(describeMessage), NOW)
+  t.like(groups[0], {
+    class: 'ValidationError',
+    count: 2,
+    oldest: '1h 30m',
+    newest: '5m 0s',
+    orders: 'ORD-90, ORD-5',
+    sources: 's3://b/orders/a.jsonl#7',
+  })
+  t.like(groups[1], { class: 'Retried', count: 1, sources: '' })
 })
 
 test("queue ARNs become URLs on the DLQ's endpoint", (t) => {

@@ -2,7 +2,12 @@ import test from 'ava'
 import { mockClient } from 'aws-sdk-client-mock'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb'
-import { ConditionsFailedError, writeOnce as write, type WriteOnceRequest } from '../../../lib/aws/table.ts'
+import {
+  ConditionsFailedError,
+  orderHistory,
+  writeOnce as write,
+  type WriteOnceRequest,
+} from '../../../lib/aws/table.ts'
 import { ConflictError, TransientError } from '../../../lib/orders/errors.ts'
 
 /** Fault injection for the shapes DynamoDB answers with; the real conditional writes are tested against moto. */
@@ -65,4 +70,21 @@ test('transaction cancellation reasons are read in request order', async (t) => 
   )
   await t.throwsAsync(duplicates.writeOnce(withStock), { instanceOf: TransientError })
   t.is(dynamo.commandCalls(TransactWriteCommand)[0]!.args[0].input.ClientRequestToken, 'tok')
+})
+
+test("an order's history lists what each step wrote, oldest first, rejections included", (t) => {
+  const history = orderHistory({
+    order_id: 'ORD-1',
+    status: 'NOTIFIED',
+    received_at: '2026-01-07T10:00:00.000Z',
+    processed_at: '2026-01-07T10:00:01.000Z',
+    paid_at: '2026-01-07T10:00:03.000Z',
+    notified_at: '2026-01-07T10:00:04.000Z',
+    rejections: [{ status: 'CONFLICT', message: 'other content', reasons: [], at: '2026-01-07T10:00:02.000Z' }],
+  })
+  t.deepEqual(
+    history.map((h) => h.status),
+    ['RECEIVED', 'PROCESSED', 'CONFLICT', 'PAID', 'NOTIFIED'],
+  )
+  t.deepEqual(orderHistory({ order_id: 'ORD-2', status: 'REJECTED', rejections: [] }), [])
 })
