@@ -24,7 +24,7 @@ module.exports = {
   settings: {
     // Imports spell their extension ('./order.ts'); the extensions also let an extensionless import resolve, so that
     // import/no-restricted-paths (which skips what it cannot resolve) still sees it.
-    'import/resolver': { node: { extensions: ['.ts', '.mts', '.mjs', '.js', '.json'] } },
+    'import/resolver': { node: { extensions: ['.ts', '.tsx', '.mts', '.mjs', '.js', '.json'] } },
   },
   rules: {
     'ava/no-skip-test': 'error',

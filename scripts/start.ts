@@ -16,6 +16,7 @@ import { freePort, motoAnswers, startMotoServer, type MotoServer } from './local
 import { stopProcess } from './local/process.ts'
 import { startRunner } from './local/runner.ts'
 import { stackNameOf } from './stack/deployment.ts'
+import { startConsole } from './console.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -33,6 +34,8 @@ interface StartOptions {
   reset?: boolean
   verbose?: boolean
   build: boolean
+  console: boolean
+  consolePort: number
 }
 
 /**
@@ -68,6 +71,13 @@ const program = new Command('start')
   .option('--reset', 'wipe the emulator first (all its stacks and data)')
   .option('--verbose', "print the functions' log lines")
   .option('--no-build', 'deploy the bundles already in dist/')
+  .addOption(
+    new Option('--console-port <port>', 'port of the web console on 127.0.0.1 (taken: a free one)')
+      .env('CONSOLE_PORT')
+      .default(3001)
+      .argParser(Number),
+  )
+  .option('--no-console', 'without the web console (npm run console starts it on its own)')
   .action(async (options: StartOptions) => {
     const workDir = join(root, '.build', 'local')
     mkdirSync(workDir, { recursive: true })
@@ -126,6 +136,24 @@ const program = new Command('start')
       )
     console.log(`API: ${runner.routes.map((r) => `${r.method} ${runner.apiUrl}${r.resource}`).join(', ')}`)
 
+    // The console before the demo, so that the dashboard shows the demo's orders as they go.
+    let consoleServer: Awaited<ReturnType<typeof startConsole>> | undefined
+    if (options.console) {
+      const consoleOptions = {
+        endpoint: moto.endpoint,
+        region: options.region,
+        prefix: options.prefix,
+        stackName,
+        apiUrl: runner.apiUrl,
+        logDir: runner.logDir,
+      }
+      consoleServer = await startConsole({ ...consoleOptions, port: options.consolePort }).catch((err: Error) => {
+        if (!/is in use/.test(err.message)) throw err
+        return startConsole({ ...consoleOptions, port: 0 })
+      })
+      console.log(`console: ${consoleServer.url}  (dashboard, DLQ replay, stock, order page, order form)`)
+    }
+
     let ok = true
     if (options.demo) {
       step('demo')
@@ -165,6 +193,7 @@ const program = new Command('start')
     }
 
     const stop = async () => {
+      await consoleServer?.close()
       await runner.stop()
       await stopProcess(moto.child)
     }
@@ -175,6 +204,7 @@ const program = new Command('start')
     }
     console.log(`
 The local stack is up (Ctrl-C stops it):
+  console      ${consoleServer?.url ?? '(off: --no-console)'}
   API          ${runner.apiUrl}/orders     e.g. curl -s -XPOST ${runner.apiUrl}/orders -H 'content-type: application/json' -d @schemas/examples/api-create-order.json
   emulator     ${moto.endpoint}            e.g. aws --endpoint-url ${moto.endpoint} s3 cp order.json s3://${d.bucket}/orders/
   table        ${d.table}      queues ${d.prefix}-orders-{main,main-dlq,ingest,ingest-dlq}

@@ -14,6 +14,7 @@ import { peekAll } from '../ops/dlq.ts'
 import { outcomeMetrics, queueStatus } from '../ops/observe.ts'
 import { dynamoClient, sqsClient, s3Client, cloudWatchClient } from '../../lib/aws/clients.ts'
 import { formatTable } from '../format.ts'
+import { stockLevels } from '../../lib/lake/catalogue.ts'
 import { orderIdFromIdempotencyKey } from '../../lib/orders/order.ts'
 import type { WorkflowExpectation } from './workflow-demo.ts'
 
@@ -193,6 +194,10 @@ export const runDemo = async (options: DemoOptions): Promise<boolean> => {
   )
   const now = new Date().toISOString()
   for (const [sku, n] of Object.entries(DEMO_STOCK)) await setStock(dynamo, d.table, sku, n, now)
+  // The product catalogue's levels too: the products the console's order form offers.
+  const catalogueLevels = stockLevels()
+  print(`and the product catalogue's ${catalogueLevels.length} SKUs (the order form's products)`)
+  for (const [sku, n] of catalogueLevels) await setStock(dynamo, d.table, sku, n, now)
 
   print('sending the seed orders: 3 S3 objects first')
   await upload('orders/demo/tp-valid.json', exampleText('tp-valid.json'))

@@ -1,6 +1,7 @@
 /**
  * npm start, the product's main command: the demo's outcomes all match (exit 0 with --once), and starting again on
- * the same emulator re-deploys the unchanged stack (moto's "no changes" answer is tolerated).
+ * the same emulator re-deploys the unchanged stack (moto's "no changes" answer is tolerated). The console starts
+ * with it and says where.
  */
 import test from 'ava'
 import { execFile } from 'node:child_process'
@@ -22,13 +23,17 @@ test('npm start --once runs the demo with every outcome as it must be, and start
   const moto = await startMoto({ MOTO_LAMBDA_ENDPOINT: `http://localhost:${lambdaPort}` })
   try {
     const port = new URL(moto.endpoint).port
-    const ports = async () => ['--port', port, '--api-port', String(await freePort()), '--lambda-port', lambdaPort]
+    const ports = async () => [
+      ...['--port', port, '--api-port', String(await freePort()), '--lambda-port', lambdaPort],
+      ...['--console-port', String(await freePort())],
+    ]
     // Act
     // The data-lake step has a file of its own (test/e2e/lake.test.ts), on a stack without the workflow.
     const first = await start(...(await ports()), '--prefix', 'demo', '--no-lake')
     const again = await start(...(await ports()), '--prefix', 'demo', '--no-demo')
     // Assess
     t.regex(first.stdout, /every order got the outcome it must get/)
+    t.regex(first.stdout, /console: http:\/\/127\.0\.0\.1:\d+ {2}\(dashboard/)
     t.regex(first.stdout, /ORD-20231001-0001\s+PROCESSED \(pending stock\)\s+PROCESSED \(pending stock\)\s+yes/)
     t.regex(first.stdout, /OrdersProcessed\s+5/)
     // The workflow step: three paid and notified, one declined with its stock back, one waiting for stock.
