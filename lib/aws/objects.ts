@@ -88,7 +88,7 @@ const RETRYABLE_NAMES = new Set(['SlowDown', 'RequestTimeout', 'TimeoutError'])
 const RETRYABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN'])
 
 /** SHA-256 (or HMAC-SHA-256 with a secret) from node:crypto, as the `Checksum` constructor SignatureV4 expects. */
-class Sha256 {
+export class Sha256 {
   private hash: Hash | Hmac
 
   constructor(private readonly secret?: SourceData) {

@@ -1,7 +1,8 @@
 /**
  * The console's HTTP server, on this machine only: the pages (bundled by web.ts), the JSON endpoints over
- * service.ts, and `/order-api/*`, which passes the order form's requests on to the order API with its key (so the
- * key never leaves this machine's server and the browser needs no CORS for the console).
+ * service.ts, and `/order-api/*`, which passes the order form's requests on to the order API with its key, or signed
+ * with the operator's credentials where the API wants IAM (so neither leaves this machine's server, and the browser
+ * needs no CORS for the console).
  *
  * It acts with the operator's AWS access, so it answers only what a page of its own asks: the Host must be this
  * machine's (a DNS-rebinding page cannot reach it), and a change (POST) must be JSON from its own origin (a page
@@ -216,7 +217,7 @@ export const startConsoleServer = async (options: {
     return [undefined, []]
   }
 
-  /** Passes an order form request on to the order API, with the API key. */
+  /** Passes an order form request on to the order API, with the API key or signed (service.ts apiHeaders). */
   const proxy = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     if (!c.apiUrl) throw new HttpError(503, 'no order API known: give --api-url')
     const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req)
@@ -225,12 +226,13 @@ export const startConsoleServer = async (options: {
       const value = req.headers[name]
       if (typeof value === 'string') headers[name] = value
     }
-    if (c.apiKey) headers['x-api-key'] = c.apiKey
     const target = `${c.apiUrl.replace(/\/$/, '')}${url.pathname.slice('/order-api'.length)}${url.search}`
+    const method = req.method ?? 'GET'
+    const text = body?.toString('utf8')
     const answer = await fetch(target, {
-      method: req.method,
-      headers,
-      body: body?.toString('utf8'),
+      method,
+      headers: await c.apiHeaders({ url: target, method, headers, body: text }),
+      body: text,
       signal: AbortSignal.timeout(30_000),
     }).catch((err: unknown) => {
       throw new HttpError(502, `the order API at ${c.apiUrl} did not answer (${(err as Error).message})`)

@@ -5,6 +5,9 @@
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import { GetApiKeyCommand } from '@aws-sdk/client-api-gateway'
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs'
+import { defaultProvider } from '@aws-sdk/credential-provider-node'
+import { SignatureV4 } from '@smithy/signature-v4'
+import type { AwsCredentialIdentity, Provider } from '@smithy/types'
 import {
   apiGatewayClient,
   cloudFormationClient,
@@ -16,6 +19,7 @@ import {
   type Endpoint,
 } from '../../lib/aws/clients.ts'
 import { describeMessage } from '../../lib/aws/dlq.ts'
+import { Sha256 } from '../../lib/aws/objects.ts'
 import { getStock, listStock, setStock, type StockLevel } from '../../lib/aws/table.ts'
 import { catalogue } from '../../lib/lake/catalogue.ts'
 import { METRIC } from '../../lib/orders/outcomes.ts'
@@ -60,6 +64,30 @@ export interface ReplayRequest {
 const REPLAY_DEFAULTS = { maxReplays: 3, rate: 10 }
 
 export type Console = Awaited<ReturnType<typeof openConsole>>
+
+/**
+ * The headers of a request to an API deployed with ApiAuth=IAM: signed (SigV4, service execute-api) with the
+ * operator's credentials, as API Gateway checks them.
+ */
+export const signedHeaders = async (
+  credentials: AwsCredentialIdentity | Provider<AwsCredentialIdentity>,
+  region: string,
+  request: { url: string; method: string; headers: Record<string, string>; body?: string },
+): Promise<Record<string, string>> => {
+  const url = new URL(request.url)
+  const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 })
+  const signed = await signer.sign({
+    method: request.method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    ...(url.port ? { port: Number(url.port) } : {}),
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    headers: { ...request.headers, host: url.host },
+    body: request.body,
+  })
+  return signed.headers
+}
 
 /**
  * How long a table scan's answer is reused: the outcome counts and the stock list each scan the whole table, which
@@ -135,10 +163,20 @@ export const openConsole = async (target: ConsoleTarget) => {
   const counted = reused(SCAN_REUSE_MS, () => countOrders(dynamo, deployment.table))
   const stocked = reused(SCAN_REUSE_MS, () => listStock(dynamo, deployment.table))
 
+  const iam = parameter('ApiAuth', 'API_KEY') === 'IAM'
+  const credentials = isLocalEndpoint(target.endpoint)
+    ? { accessKeyId: 'local', secretAccessKey: 'local' }
+    : defaultProvider({ profile: target.profile })
+
   return {
     deployment,
     apiUrl,
     apiKey,
+    /** The headers the order API wants: its key (ApiAuth=API_KEY), or a SigV4 signature (ApiAuth=IAM). */
+    apiHeaders: async (request: { url: string; method: string; headers: Record<string, string>; body?: string }) =>
+      iam
+        ? signedHeaders(credentials, deployment.region, request)
+        : { ...request.headers, ...(apiKey ? { 'x-api-key': apiKey } : {}) },
     /** What the console could not find out, to print at its start. */
     warnings,
     /** Names and settings the pages show (no credentials, no key). */

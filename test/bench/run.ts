@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { printSection, type Scenario, type Section } from './helpers.ts'
 import { bulk } from './bulk.bench.ts'
 import { bundles } from './bundles.bench.ts'
+import { consolePages } from './console.bench.ts'
 import { generate } from './generate.bench.ts'
 import { requestsPerOrder } from './requests.bench.ts'
 import { workerCpu } from './worker-cpu.bench.ts'
@@ -22,8 +23,8 @@ if (process.argv.includes('--help')) {
   validator + worker, stock tracking off and on), worker CPU time per order through the middy chain, and each
   bundle's size and cold import time, and bulk intake (a 1,000,000-line JSONL file, a gzipped copy and a 100 MB
   .json array, planned in ranges and read range by range: simulated time at 15 ms per SQS call, peak RSS, parse and
-  validate lines per second), and the data lake's order generator (200,000 orders: orders per second, bytes per
-  order).
+  validate lines per second), the data lake's order generator (200,000 orders: orders per second, bytes per
+  order), and the console's page bundles (sizes, bundle time).
   Prints a table per section (PASS/OVER next to each target) and writes the figures to .build/bench.json; takes
   about 4 minutes (the bulk section about 3).`)
   process.exit(0)
@@ -35,6 +36,7 @@ const scenarios: [string, Scenario][] = [
   ['bundles', bundles],
   ['bulk', bulk],
   ['generate', generate],
+  ['console', consolePages],
 ]
 
 const started = performance.now()

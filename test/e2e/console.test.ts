@@ -92,6 +92,12 @@ test.after.always(async (t) => {
   if (t.context.site) rmSync(t.context.site.dir, { recursive: true, force: true })
 })
 
+/** Loads `url` afresh (a goto that changes only the hash would keep the page and its state). */
+const open = async (page: Page, url: string) => {
+  await page.goto('about:blank')
+  await page.goto(url, { waitUntil: 'networkidle0' })
+}
+
 const text = (page: Page, selector: string) => page.$eval(selector, (e) => e.textContent ?? '')
 
 /** Waits until `selector`'s text matches `pattern`. */
@@ -133,7 +139,7 @@ test.serial(
   async (t) => {
     const { page, stack } = t.context
     const d = stack.runner.deployment
-    await page.goto(`${t.context.console.url}/#/new`)
+    await open(page, `${t.context.console.url}/#/new`)
     await page.waitForSelector('#customerName')
     await page.select('#product-0', 'SKU-ELEC-002')
     await fillForm(page)
@@ -147,7 +153,7 @@ test.serial(
     t.deepEqual(stored?.items, [{ sku: 'SKU-ELEC-002', qty: 2, stock: 'RESERVED' }])
     t.is((await getStock(stack.clients.dynamo, d.table, 'SKU-ELEC-002'))?.available, 3)
 
-    await page.goto(`${t.context.console.url}/#/`)
+    await open(page, `${t.context.console.url}/#/`)
     await waitForText(page, '[data-outcome=PROCESSED] .count', /^1$/)
     t.is(await text(page, '[data-outcome=REJECTED] .count'), '0')
   },
@@ -157,7 +163,7 @@ test.serial(
   "an invalid order gets the API's field errors beside the fields they name, and nothing is queued",
   async (t) => {
     const { page, stack } = t.context
-    await page.goto(`${t.context.console.url}/#/new`)
+    await open(page, `${t.context.console.url}/#/new`)
     await page.waitForSelector('#customerName')
     await fillForm(page, { customerEmail: '', 'quantity-0': '0' })
     await page.click('button[type=submit]')
@@ -183,6 +189,7 @@ test.serial(
     t.regex(quantity.error, /1|minimum|at least/i)
     t.is(quantity.invalid, 'true')
     t.regex(await text(page, '[role=alert]'), /customerEmail/)
+    t.is(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'alert', 'focus moves to the errors')
     t.is(await depth(stack.clients.sqs, stack.runner.deployment.mainQueueUrl), 0)
   },
 )
@@ -190,7 +197,7 @@ test.serial(
 test.serial('a submit retried after a lost request sends the same Idempotency-Key: one order, not two', async (t) => {
   const { page, stack } = t.context
   const d = stack.runner.deployment
-  await page.goto(`${t.context.console.url}/#/new`)
+  await open(page, `${t.context.console.url}/#/new`)
   await page.waitForSelector('#customerName')
   await fillForm(page, { customerName: 'Grace Hopper', 'quantity-0': '1' })
 
@@ -271,7 +278,7 @@ test.serial(
     )
     await setStock(stack.clients.dynamo, d.table, 'SKU-1', 10, new Date().toISOString())
     await setStock(stack.clients.dynamo, d.table, 'SKU-2', 10, new Date().toISOString())
-    await page.goto(`${t.context.console.url}/#/`)
+    await open(page, `${t.context.console.url}/#/`)
     await waitForText(page, '[data-testid=dlq-main-count]', /^1$/)
     t.regex(await text(page, '#dlq-main table'), /TransientError.*DynamoDB throttled the write.*ORD-CONSOLE-DLQ.*api/s)
 
@@ -298,7 +305,7 @@ test.serial(
   async (t) => {
     const { page, stack } = t.context
     const d = stack.runner.deployment
-    await page.goto(`${t.context.console.url}/#/`)
+    await open(page, `${t.context.console.url}/#/`)
     const row = '#stock tr[data-sku="SKU-ELEC-002"]'
     await page.waitForSelector(`${row} input`)
     await type(page, `${row} input`, '42')
@@ -319,7 +326,7 @@ test.serial(
 
 test.serial('the order page shows what GET /orders/{id} says, with its history', async (t) => {
   const { page } = t.context
-  await page.goto(`${t.context.console.url}/#/orders`)
+  await open(page, `${t.context.console.url}/#/orders`)
   await page.waitForSelector('#order-id')
   await type(page, '#order-id', placedOrderId)
   await page.keyboard.press('Enter')
@@ -337,19 +344,30 @@ test.serial('the order page shows what GET /orders/{id} says, with its history',
 test.serial('the stand-alone form, hosted on another origin, orders through the API with CORS', async (t) => {
   const { page, stack, site } = t.context
   await page.setViewport({ width: 390, height: 844 })
-  await page.goto(`${site.origin}/`)
+  await open(page, `${site.origin}/`)
   await page.waitForSelector('#customerName')
   t.false(
     await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth),
     'no sideways scrolling at phone width',
   )
+  // Every control has a label, and the keyboard alone goes from field to field and submits.
+  t.deepEqual(
+    await page.$$eval('form input, form select', (controls) =>
+      controls.filter((c) => ((c as HTMLInputElement).labels?.length ?? 0) === 0).map((c) => c.outerHTML),
+    ),
+    [],
+  )
+  await page.focus('#customerName')
+  await page.keyboard.press('Tab')
+  t.is(await page.evaluate(() => document.activeElement?.id), 'customerEmail')
   await fillForm(page, { customerName: 'Katherine Johnson', 'quantity-0': '1' })
   const sent: { url: string; headers: Record<string, string> }[] = []
   const onRequest = (r: HTTPRequest) => {
     if (r.method() === 'POST') sent.push({ url: r.url(), headers: r.headers() })
   }
   page.on('request', onRequest)
-  await page.click('button[type=submit]')
+  await page.focus('#country')
+  await page.keyboard.press('Enter')
   await waitForText(page, '[data-testid=order-status]', /PROCESSED/)
   page.off('request', onRequest)
   const id = await text(page, '[data-testid=order-id]')

@@ -5,6 +5,8 @@
  */
 import anyTest, { type TestFn } from 'ava'
 import { writeFileSync } from 'node:fs'
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch'
@@ -13,6 +15,7 @@ import { embeddedMetrics } from '../../lib/aws/metrics.ts'
 import type { FileReport } from '../../lib/intake/report.ts'
 import { program } from '../../scripts/console.ts'
 import { refusal, replayRequest } from '../../scripts/console/server.ts'
+import { signedHeaders } from '../../scripts/console/service.ts'
 import { fieldOf } from '../../scripts/console/web/order-form.tsx'
 import { latestReports } from '../../scripts/ops/intake.ts'
 import { metricsPerMinute } from '../../scripts/ops/observe.ts'
@@ -149,4 +152,33 @@ test('the metrics per minute add what CloudWatch holds and what the functions lo
     processed.reduce((a, b) => a + b, 0),
     9,
   )
+})
+
+test("for an API with ApiAuth=IAM the order form's requests are signed for execute-api, and fetch sends them so", async (t) => {
+  const seen: IncomingHttpHeaders[] = []
+  const server = createServer((req, res) => {
+    seen.push(req.headers)
+    res.end('{}')
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/prod/orders?x=1`
+  const body = '{"customerName":"A"}'
+  const headers = await signedHeaders({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, 'eu-west-3', {
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': 'k-1' },
+    body,
+  })
+  t.regex(
+    headers.authorization ?? '',
+    /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-3\/execute-api\/aws4_request, SignedHeaders=content-type;host;idempotency-key;x-amz-content-sha256;x-amz-date, Signature=[0-9a-f]{64}$/,
+  )
+  await fetch(url, { method: 'POST', headers, body })
+  t.like(seen[0], {
+    authorization: headers.authorization,
+    host: new URL(url).host,
+    'x-amz-date': headers['x-amz-date'],
+    'idempotency-key': 'k-1',
+  })
 })

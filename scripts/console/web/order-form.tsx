@@ -9,16 +9,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { FormConfig } from '../web.ts'
 import { getJson, RequestError } from './api.ts'
+import { FieldError, ProductLine, TextField, type Line } from './fields.tsx'
 import { OrderStatusView, type OrderStatus } from './order-status.tsx'
 
 interface FieldError {
   path: string
   message: string
-}
-
-interface Line {
-  sku: string
-  quantity: string
 }
 
 const ADDRESS = [
@@ -202,37 +198,6 @@ export const OrderForm = ({ config }: { config: FormConfig }) => {
       </section>
     )
 
-  const input = (
-    id: string,
-    label: string,
-    value: string,
-    onInput: (v: string) => void,
-    path: string,
-    attrs: Record<string, string> = {},
-  ) => {
-    const error = errorAt(path)
-    return (
-      <div class="field">
-        <label for={id}>{label}</label>
-        <input
-          id={id}
-          name={id}
-          value={value}
-          onInput={(e) => onInput((e.target as HTMLInputElement).value)}
-          aria-invalid={error ? 'true' : undefined}
-          aria-describedby={error ? `${id}-error` : undefined}
-          data-path={path}
-          {...attrs}
-        />
-        {error && (
-          <p class="field-error" id={`${id}-error`} data-error-for={path}>
-            {error}
-          </p>
-        )}
-      </div>
-    )
-  }
-
   return (
     <form class="order-form" onSubmit={submit} noValidate aria-label="Order form">
       <div ref={summary} tabIndex={-1} role="alert" class={phase.kind === 'failed' ? 'form-summary' : 'hidden'}>
@@ -251,100 +216,43 @@ export const OrderForm = ({ config }: { config: FormConfig }) => {
       </div>
       <fieldset>
         <legend>Customer</legend>
-        {input(
-          'customerName',
-          'Name',
-          customer.customerName,
-          (v) => setCustomer({ ...customer, customerName: v }),
-          '/customerName',
-          { autocomplete: 'name' },
-        )}
-        {input(
-          'customerEmail',
-          'Email',
-          customer.customerEmail,
-          (v) => setCustomer({ ...customer, customerEmail: v }),
-          '/customerEmail',
-          { type: 'email', autocomplete: 'email' },
-        )}
+        <TextField
+          id="customerName"
+          label="Name"
+          value={customer.customerName}
+          onInput={(v) => setCustomer({ ...customer, customerName: v })}
+          path="/customerName"
+          error={errorAt('/customerName')}
+          attrs={{ autocomplete: 'name' }}
+        />
+        <TextField
+          id="customerEmail"
+          label="Email"
+          value={customer.customerEmail}
+          onInput={(v) => setCustomer({ ...customer, customerEmail: v })}
+          path="/customerEmail"
+          error={errorAt('/customerEmail')}
+          attrs={{ type: 'email', autocomplete: 'email' }}
+        />
       </fieldset>
       <fieldset>
         <legend>Products</legend>
         {config.products.length === 0 && <p>No product is in stock yet.</p>}
-        {lines.map((line, i) => {
-          const productError = errorAt(`/items/${i}/productId`) || errorAt(`/items/${i}/price`)
-          const quantityError = errorAt(`/items/${i}/quantity`)
-          const p = product(line.sku)
-          return (
-            <div class="line" key={i}>
-              <div class="field">
-                <label for={`product-${i}`}>Product {i + 1}</label>
-                <select
-                  id={`product-${i}`}
-                  value={line.sku}
-                  data-path={`/items/${i}/productId`}
-                  aria-invalid={productError ? 'true' : undefined}
-                  aria-describedby={productError ? `product-${i}-error` : undefined}
-                  onChange={(e) =>
-                    setLines(lines.map((l, j) => (j === i ? { ...l, sku: (e.target as HTMLSelectElement).value } : l)))
-                  }
-                >
-                  {config.products.map((p) => (
-                    <option value={p.sku} key={p.sku} disabled={p.available === 0}>
-                      {p.name} ({p.price.toFixed(2)} {p.currency}){p.available === 0 ? ': out of stock' : ''}
-                    </option>
-                  ))}
-                </select>
-                {productError && (
-                  <p class="field-error" id={`product-${i}-error`} data-error-for={`/items/${i}/productId`}>
-                    {productError}
-                  </p>
-                )}
-              </div>
-              <div class="field quantity">
-                <label for={`quantity-${i}`}>Quantity</label>
-                <input
-                  id={`quantity-${i}`}
-                  inputMode="numeric"
-                  value={line.quantity}
-                  data-path={`/items/${i}/quantity`}
-                  aria-invalid={quantityError ? 'true' : undefined}
-                  aria-describedby={quantityError ? `quantity-${i}-error` : undefined}
-                  onInput={(e) =>
-                    setLines(
-                      lines.map((l, j) => (j === i ? { ...l, quantity: (e.target as HTMLInputElement).value } : l)),
-                    )
-                  }
-                />
-                {quantityError && (
-                  <p class="field-error" id={`quantity-${i}-error`} data-error-for={`/items/${i}/quantity`}>
-                    {quantityError}
-                  </p>
-                )}
-              </div>
-              <p class="line-total" aria-label={`Line ${i + 1} total`}>
-                {p && /^\d+$/.test(line.quantity)
-                  ? `${(p.price * Number(line.quantity)).toFixed(2)} ${p.currency}`
-                  : ''}
-              </p>
-              {lines.length > 1 && (
-                <button
-                  type="button"
-                  class="secondary"
-                  aria-label={`Remove product ${i + 1}`}
-                  onClick={() => setLines(lines.filter((_, j) => j !== i))}
-                >
-                  Remove
-                </button>
-              )}
-            </div>
-          )
-        })}
-        {errorAt('/items') && (
-          <p class="field-error" data-error-for="/items">
-            {errorAt('/items')}
-          </p>
-        )}
+        {lines.map((line, i) => (
+          <ProductLine
+            key={i}
+            index={i}
+            line={line}
+            products={config.products}
+            errors={{
+              product: errorAt(`/items/${i}/productId`) || errorAt(`/items/${i}/price`),
+              quantity: errorAt(`/items/${i}/quantity`),
+            }}
+            onChange={(changed) => setLines(lines.map((l, j) => (j === i ? changed : l)))}
+            onRemove={lines.length > 1 ? () => setLines(lines.filter((_, j) => j !== i)) : undefined}
+          />
+        ))}
+        <FieldError path="/items" message={errorAt('/items')} />
         {lines.length < 50 && config.products.length > 0 && (
           <button
             type="button"
@@ -357,14 +265,18 @@ export const OrderForm = ({ config }: { config: FormConfig }) => {
       </fieldset>
       <fieldset>
         <legend>Shipping address</legend>
-        {ADDRESS.map(([key, label]) =>
-          input(key, label, address[key] ?? '', (v) => setAddress({ ...address, [key]: v }), `/shippingAddress/${key}`),
-        )}
-        {errorAt('/shippingAddress') && (
-          <p class="field-error" data-error-for="/shippingAddress">
-            {errorAt('/shippingAddress')}
-          </p>
-        )}
+        {ADDRESS.map(([key, label]) => (
+          <TextField
+            key={key}
+            id={key}
+            label={label}
+            value={address[key] ?? ''}
+            onInput={(v) => setAddress({ ...address, [key]: v })}
+            path={`/shippingAddress/${key}`}
+            error={errorAt(`/shippingAddress/${key}`)}
+          />
+        ))}
+        <FieldError path="/shippingAddress" message={errorAt('/shippingAddress')} />
       </fieldset>
       <fieldset>
         <legend>Payment method</legend>
@@ -380,11 +292,7 @@ export const OrderForm = ({ config }: { config: FormConfig }) => {
             {label}
           </label>
         ))}
-        {errorAt('/paymentMethod') && (
-          <p class="field-error" data-error-for="/paymentMethod">
-            {errorAt('/paymentMethod')}
-          </p>
-        )}
+        <FieldError path="/paymentMethod" message={errorAt('/paymentMethod')} />
       </fieldset>
       <button type="submit" disabled={phase.kind === 'sending'}>
         {phase.kind === 'sending' ? 'Sending…' : 'Place the order'}
