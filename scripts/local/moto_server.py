@@ -151,6 +151,17 @@ def _one_at_a_time(method):
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items"):
     setattr(DynamoDBBackend, _name, _one_at_a_time(getattr(DynamoDBBackend, _name)))
 
+# And the reads wait for the write in progress: moto applies a transaction's writes one by one and undoes them when
+# a later one fails, so a read between the two saw items, and stream records, that DynamoDB never shows. Worse, a
+# stream record's sequence number is its index in the shard: after the undo, the next record takes the number of
+# the one dropped, and a reader that had read the dropped one went on AFTER it, skipping the new one for good.
+for _name in ("get_item", "query", "scan", "batch_get_item", "transact_get_items"):
+    setattr(DynamoDBBackend, _name, _one_at_a_time(getattr(DynamoDBBackend, _name)))
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend  # noqa: E402
+
+for _name in ("get_shard_iterator", "get_records"):
+    setattr(DynamoDBStreamsBackend, _name, _one_at_a_time(getattr(DynamoDBStreamsBackend, _name)))
+
 
 def _patch(name, apply):
     """Applies one Step Functions patch; when moto's internals are not as 5.2.1 has them, says so and leaves moto."""

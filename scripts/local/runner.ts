@@ -202,6 +202,8 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
           region: options.region,
           batchSize: Number(mapping.BatchSize ?? 100),
           patterns: filters,
+          // -1 (the default): until the record expires, a day by default; here, as many tries as fit in minutes.
+          maxRetries: Number(mapping.MaximumRetryAttempts ?? -1) < 0 ? 30 : Number(mapping.MaximumRetryAttempts),
           invoke: async (event) => invoke(name, event),
           onBatch: (report) =>
             options.onBatch?.(name, {

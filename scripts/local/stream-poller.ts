@@ -2,7 +2,8 @@
  * Lambda's DynamoDB stream event source, played locally: reads a table's stream from its oldest record (the local
  * stack starts with an empty table), keeps only the records the mapping's filter criteria match, and hands them to
  * the function in batches, in stream order. A batch the function fails is given again, as Lambda retries it, up to
- * `maxRetries` times (from its first failed record when the function reports batch item failures); then it is
+ * `maxRetries` times (the mapping's MaximumRetryAttempts; from its first failed record when the function reports
+ * batch item failures), 0.2 s after the first failure and twice as long after each next one, 5 s at most; then it is
  * reported and skipped (Lambda would send its position to the on-failure destination).
  *
  * After a poll that finds nothing, a shard's iterator is asked for again, after the last sequence number read: moto
@@ -159,6 +160,6 @@ const deliver = async (options: StreamPollerOptions, batch: DynamoDBRecord[], si
       options.onBatch?.({ received: pending.length, delivered: 0, failed: pending.length, error })
       return
     }
-    await sleep(200 * 2 ** attempt, undefined, { signal }).catch(() => undefined)
+    await sleep(Math.min(200 * 2 ** attempt, 5000), undefined, { signal }).catch(() => undefined)
   }
 }

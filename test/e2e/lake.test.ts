@@ -33,10 +33,19 @@ test('a generated file in raw/ ends as exactly the PROCESSED orders of the table
   const output = printed.join('\n')
   t.is(LAKE_DEMO_FILE.orders, 1000)
   t.true(result.expected > 900, `${result.expected} valid orders`)
+  const missing = result.mismatched.map((m) => String(m))
   t.deepEqual(
     [result.stored, result.exported, result.mismatched],
     [result.expected, result.expected, []],
-    output.slice(-3000),
+    [
+      output.slice(-3000),
+      `failed batches: ${stack.failedBatches.slice(-20).join(' | ') || 'none'}`,
+      `warnings and errors: ${stack.logs
+        .filter((l) => /"level":(40|50|60)/.test(l))
+        .slice(-10)
+        .join('\n')}`,
+      `lines naming the missing: ${stack.logs.filter((l) => missing.some((id) => l.includes(id))).join('\n')}`,
+    ].join('\n'),
   )
   t.true(result.ok)
   t.is(result.key, 'raw/year=2026/month=12/day=01/orders-2026-2026-12-01.jsonl')

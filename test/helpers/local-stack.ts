@@ -22,6 +22,8 @@ export interface LocalStack {
   logs: string[]
   /** The outcomes the functions logged, by order id or source (the demo's reading of the logs). */
   outcomes: OutcomeLog
+  /** Every batch a function failed (queues and streams), as `function: what failed`, for a failing test to show. */
+  failedBatches: string[]
   stop: () => Promise<void>
 }
 
@@ -47,6 +49,7 @@ export const deployLocalStack = async (
   const workDir = mkdtempSync(join(tmpdir(), `${prefix}-`))
   const logs: string[] = []
   const outcomes = new OutcomeLog()
+  const failedBatches: string[] = []
   const runner = await startRunner({
     endpoint: moto.endpoint,
     region: 'eu-west-3',
@@ -60,12 +63,17 @@ export const deployLocalStack = async (
       logs.push(line)
       outcomes.record(fn, line)
     },
+    onBatch: (fn, report) => {
+      if (report.failed > 0 || report.error)
+        failedBatches.push(`${fn}: ${report.failed} of ${report.received} failed: ${report.error?.message ?? ''}`)
+    },
   })
   return {
     moto,
     runner,
     logs,
     outcomes,
+    failedBatches,
     clients: clientsFor(moto.endpoint),
     stop: async () => {
       await runner.stop()

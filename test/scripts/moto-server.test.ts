@@ -129,3 +129,63 @@ test('conditional transactions on one item run one at a time: 40 at once take 5 
   t.is(results.filter((x) => x.status === 'fulfilled').length, 5)
   t.is((await clients.dynamo.send(new GetCommand({ TableName, Key: { pk: 'STOCK#RACE', sk: 'STOCK' } }))).Item?.n, 0)
 })
+
+test("a stream reader never sees a cancelled transaction's records, and so misses none of the committed ones", async (t) => {
+  const { clients, moto } = t.context
+  const r = await createResources(clients, 'tx-stream')
+  const TableName = r.ordersTable
+  const streams = new DynamoDBStreamsClient({
+    endpoint: moto.endpoint,
+    region: 'eu-west-3',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  })
+  const { Table } = await clients.dynamo.send(new DescribeTableCommand({ TableName }))
+  const StreamArn = Table!.LatestStreamArn!
+  const ShardId = (await streams.send(new DescribeStreamCommand({ StreamArn }))).StreamDescription!.Shards![0]!.ShardId!
+  await clients.dynamo.send(new PutCommand({ TableName, Item: { pk: 'HERE', sk: 'S' } }))
+  // Half the transactions put their order, then fail their check (moto writes, then undoes).
+  const write = (i: number) =>
+    clients.dynamo.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName, Item: { pk: `ORDER#${i}`, sk: 'S' } } },
+          {
+            ConditionCheck: {
+              TableName,
+              Key: { pk: i % 2 === 0 ? 'HERE' : 'MISSING', sk: 'S' },
+              ConditionExpression: 'attribute_exists(pk)',
+            },
+          },
+        ],
+      }),
+    )
+  // A reader as the local stack's stream poller reads: after the last sequence number it saw.
+  const seen = new Map<string, string>()
+  let last: string | undefined
+  let writing = true
+  const read = async () => {
+    while (writing || seen.size < 41) {
+      const { ShardIterator } = await streams.send(
+        new GetShardIteratorCommand({
+          StreamArn,
+          ShardId,
+          ...(last
+            ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: last }
+            : { ShardIteratorType: 'TRIM_HORIZON' }),
+        }),
+      )
+      const { Records = [] } = await streams.send(new GetRecordsCommand({ ShardIterator }))
+      for (const rec of Records) seen.set(rec.dynamodb!.SequenceNumber!, rec.dynamodb!.Keys!.pk!.S!)
+      last = Records.at(-1)?.dynamodb?.SequenceNumber ?? last
+      if (!writing && Records.length === 0) break
+    }
+  }
+  // Act
+  const reading = read()
+  await Promise.allSettled(Array.from({ length: 80 }, (_, i) => write(i)))
+  writing = false
+  await reading
+  // Assess: what was read is what the stream holds: the committed orders, each once
+  const committed = ['HERE', ...Array.from({ length: 40 }, (_, i) => `ORDER#${2 * i}`)].sort()
+  t.deepEqual([...seen.values()].sort(), committed)
+})
