@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { isLocalEndpoint } from '../lib/aws/clients.ts'
 import { run } from './cli.ts'
+import { pathOption } from './ops/paths.ts'
 import { SETTLED, startConsoleServer, type ConsoleServer } from './console/server.ts'
 import { openConsole, type ConsoleTarget } from './console/service.ts'
 import { consoleAssets, writeForm } from './console/web.ts'
@@ -74,10 +75,17 @@ const program = new Command('console')
     "the order API's base URL (default: the stack's ApiUrl output; with a local --endpoint, http://localhost:3000)",
   )
   .option('--api-key <key>', "the API key the order form sends (default: the stack's key, read with your access)")
-  .option('--log-dir <dir>', "the local runner's log folder, for the metrics it logged (default .build/local/logs)")
-  .option(
-    '--write-form <dir>',
-    'write the stand-alone order form (index.html, form.js, style.css, config.json) to <dir> and exit',
+  .addOption(
+    new Option(
+      '--log-dir <dir>',
+      "the local runner's log folder, for the metrics it logged (default .build/local/logs)",
+    ).argParser(pathOption('--log-dir')),
+  )
+  .addOption(
+    new Option(
+      '--write-form <dir>',
+      'write the stand-alone order form (index.html, form.js, style.css, config.json) to <dir> and exit',
+    ).argParser(pathOption('--write-form')),
   )
   .addHelpText(
     'after',

@@ -23,6 +23,7 @@ import {
 } from '../lib/lake/generate.ts'
 import { DIALECTS, type Dialect } from '../lib/orders/order.ts'
 import { run } from './cli.ts'
+import { intakeKey, intakePrefix, pathOption, shown } from './ops/paths.ts'
 
 /** Above this many orders, a progress bar on stderr. */
 export const PROGRESS_ABOVE = 100_000
@@ -73,12 +74,16 @@ const dialectList = (text: string): Dialect[] => {
     throw new Error(`--dialects: unknown dialect "${unknown.join(',')}" (use some of ${DIALECTS.join(',')})`)
   return [...new Set(names)] as Dialect[]
 }
-/** `s3://bucket/raw/` → bucket and key prefix (a slash added; `s3://bucket` alone: raw/). */
+/**
+ * `s3://bucket/raw/` → bucket and key prefix (a slash added; `s3://bucket` alone: raw/). The prefix is an intake
+ * prefix or a folder under one (ops/paths.ts intakePrefix): the file is an order file, which the validator reads.
+ */
 export const s3Target = (text: string): { bucket: string; prefix: string } => {
-  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(text)
-  if (!match) throw new Error(`--to must be s3://BUCKET/PREFIX/, e.g. s3://tp-orders-intake-…/raw/, got "${text}"`)
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/s.exec(text)
+  if (!match) throw new Error(`--to must be s3://BUCKET/PREFIX/, e.g. s3://tp-orders-intake-…/raw/, got ${shown(text)}`)
   const path = match[2] ?? ''
-  return { bucket: match[1]!, prefix: path === '' ? 'raw/' : path.endsWith('/') ? path : `${path}/` }
+  const prefix = path === '' ? 'raw/' : path.endsWith('/') ? path : `${path}/`
+  return { bucket: match[1]!, prefix: intakePrefix('--to', prefix) }
 }
 
 /** The file's lines as chunks of text, counted into `summary` as they go; `onLine` for the progress bar. */
@@ -145,9 +150,17 @@ const program = new Command('generate')
       .default([...DIALECTS], DIALECTS.join(','))
       .argParser(dialectList),
   )
-  .addOption(new Option('--out <dir>', 'write DIR/raw/year=…/month=…/day=…/orders-<seed>-<date>.jsonl'))
   .addOption(
-    new Option('--to <s3url>', 'upload to s3://BUCKET/PREFIX/year=…/…/orders-<seed>-<date>.jsonl').argParser(s3Target),
+    new Option(
+      '--out <dir>',
+      'write DIR/raw/year=…/month=…/day=…/orders-<seed>-<date>.jsonl (no ".." in DIR)',
+    ).argParser(pathOption('--out')),
+  )
+  .addOption(
+    new Option(
+      '--to <s3url>',
+      'upload to s3://BUCKET/PREFIX/year=…/…/orders-<seed>-<date>.jsonl (PREFIX under orders/ or raw/)',
+    ).argParser(s3Target),
   )
   .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
   .addOption(
@@ -216,7 +229,7 @@ orders, a progress bar on stderr (on a terminal). The same options give the same
         where = { path }
       } else {
         const { bucket, prefix } = options.to!
-        const key = rawKey(options.date, name, prefix)
+        const key = intakeKey('--to', rawKey(options.date, name, prefix))
         // A stream of unknown length: Upload sends it as one PutObject when small, in parts otherwise.
         await new Upload({
           client: s3Client({ region: options.region, endpoint: options.endpoint }),

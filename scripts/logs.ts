@@ -11,6 +11,7 @@ import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { run, type AwsOptions } from './cli.ts'
 import { cloudWatchLogsClient } from '../lib/aws/clients.ts'
 import { parseDuration } from './format.ts'
+import { LAMBDA_NAME, lambdaName, pathOption, shown } from './ops/paths.ts'
 
 interface LogsOptions extends Pick<AwsOptions, 'region' | 'endpoint' | 'prefix' | 'json'> {
   filter?: string
@@ -81,10 +82,19 @@ const program = new Command('logs')
   )
   .option('--since <duration>', 'how far back (e.g. 10m, 1h, 1d)', '1h')
   .option('--follow', 'keep printing new lines until Ctrl-C')
-  .option('--log-dir <dir>', "the local runner's log folder", join('.build', 'local', 'logs'))
+  .addOption(
+    new Option('--log-dir <dir>', "the local runner's log folder")
+      .default(join('.build', 'local', 'logs'))
+      .argParser(pathOption('--log-dir')),
+  )
   .option('--json', 'print the JSON lines as the function wrote them')
   .action(async (fn: string, options: LogsOptions) => {
-    const name = functionName(fn, options.prefix)
+    const name = functionName(lambdaName('<function>', fn), options.prefix)
+    // A short name (worker) has --prefix in it: the name must still be one, as it names a file and a log group.
+    if (!LAMBDA_NAME.test(name))
+      throw new Error(
+        `--prefix must be letters, digits, - and _ (it makes the function name ${shown(name)}), got ${shown(options.prefix)}`,
+      )
     const since = Date.now() - parseDuration(options.since)
     const print = (line: string) => console.log(options.json ? line : readable(line))
     if (options.endpoint) {

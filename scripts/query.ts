@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3'
 import { SingleBar } from 'cli-progress'
-import { Command } from 'commander'
+import { Command, Option } from 'commander'
 import pLimit from 'p-limit'
 import { cloudFormationClient, s3Client } from '../lib/aws/clients.ts'
 import {
@@ -27,6 +27,7 @@ import {
 } from '../lib/lake/queries.ts'
 import { notFound, run, withAwsOptions, type AwsOptions } from './cli.ts'
 import { formatTable } from './format.ts'
+import { pathOption } from './ops/paths.ts'
 import { describeDeployment, listResources, stackNameOf } from './stack/deployment.ts'
 
 type Options = AwsOptions & {
@@ -157,7 +158,12 @@ const program = withAwsOptions(new Command('query'))
   .option('--named <name>', 'run a named query (lib/lake/queries/<name>.sql; --list names them)')
   .option('--list', 'list the named queries with their descriptions')
   .option('--csv', 'print CSV instead of a table')
-  .option('--dir <dir>', 'a local folder laid out as the bucket (processed/orders/year=…/*.parquet, reports/…)')
+  .addOption(
+    new Option(
+      '--dir <dir>',
+      'a local folder laid out as the bucket (processed/orders/year=…/*.parquet, reports/…)',
+    ).argParser(pathOption('--dir')),
+  )
   .option('--bucket <name>', "the intake bucket (default: the deployment's, from its stack)")
   .option('--stack-name <name>', 'stack name (default <prefix>-order-pipeline)')
   .addHelpText(

@@ -10,6 +10,7 @@ import { describeMessage } from '../lib/aws/dlq.ts'
 import { notFound, run, withAwsOptions, type AwsOptions } from './cli.ts'
 import { sqsClient } from '../lib/aws/clients.ts'
 import { formatTable, parseDuration } from './format.ts'
+import { eachOf, orderId } from './ops/paths.ts'
 
 interface RedriveOptions extends AwsOptions {
   queue: 'main' | 'ingest'
@@ -31,7 +32,7 @@ const program = withAwsOptions(new Command('redrive'))
   .option('--replay', 'replay the selected messages (without it: summary only)')
   .option('--dry-run', 'with --replay: show what would be replayed, change nothing')
   .option('--error-class <class...>', 'only these error classes (e.g. Retried TransientError)')
-  .option('--order-id <id...>', 'only these order ids')
+  .addOption(new Option('--order-id <id...>', 'only these order ids').argParser(eachOf(orderId, '--order-id')))
   .option('--older-than <duration>', 'only messages parked at least this long ago (e.g. 30m, 2h, 1d)')
   .option('--newer-than <duration>', 'only messages parked at most this long ago')
   .addOption(new Option('--max <n>', 'consider at most n messages').argParser(Number))

@@ -8,6 +8,7 @@ import { cloudFormationClient, s3Client } from '../lib/aws/clients.ts'
 import { reportKey, type FileReport } from '../lib/intake/report.ts'
 import { notFound, run, withAwsOptions, type AwsOptions } from './cli.ts'
 import { formatTable } from './format.ts'
+import { intakeKey } from './ops/paths.ts'
 import { describeDeployment, listResources, stackNameOf } from './stack/deployment.ts'
 
 type Options = AwsOptions & { bucket?: string; stackName?: string }
@@ -16,7 +17,8 @@ const program = withAwsOptions(new Command('report'))
   .description("Print an order file's intake report: accepted, rejected by reason, the first rejects with their line.")
   .argument(
     '<key>',
-    "the order file's key, as uploaded (e.g. orders/2026-01-07.jsonl or raw/year=2026/…/orders.jsonl.gz)",
+    "the order file's key, as uploaded, under orders/ or raw/ (e.g. orders/2026-01-07.jsonl or raw/year=2026/…/orders.jsonl.gz)",
+    (key: string) => intakeKey('<key>', key),
   )
   .option('--bucket <name>', "the intake bucket (default: the deployment's, from its stack)")
   .option('--stack-name <name>', 'stack name (default <prefix>-order-pipeline)')

@@ -2,7 +2,7 @@
  * npm run status: the stack and its outputs, queue and DLQ depths with the age of the oldest message, orders by
  * outcome, and the last hour of the outcome metrics.
  */
-import { Command } from 'commander'
+import { Command, Option } from 'commander'
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import { describeDeployment, listResources } from './stack/deployment.ts'
 import { join } from 'node:path'
@@ -11,14 +11,17 @@ import { countOrders } from './ops/orders.ts'
 import { notFound, run, withAwsOptions, type AwsOptions } from './cli.ts'
 import { dynamoClient, sqsClient, cloudWatchClient, cloudFormationClient, isLocalEndpoint } from '../lib/aws/clients.ts'
 import { formatTable } from './format.ts'
+import { pathOption } from './ops/paths.ts'
 import { stackNameOf } from './stack/deployment.ts'
 
 const program = withAwsOptions(new Command('status'))
   .description('Show the stack, its queues and DLQs, orders by outcome and the last hour of metrics.')
   .option('--stack-name <name>', 'stack name (default <prefix>-order-pipeline)')
-  .option(
-    '--log-dir <dir>',
-    "the local runner's log folder: with a local --endpoint, counts the functions logged as EMF while CloudWatch was down are added (default .build/local/logs)",
+  .addOption(
+    new Option(
+      '--log-dir <dir>',
+      "the local runner's log folder: with a local --endpoint, counts the functions logged as EMF while CloudWatch was down are added (default .build/local/logs)",
+    ).argParser(pathOption('--log-dir')),
   )
   .action(async (options: AwsOptions & { stackName?: string; logDir?: string }) => {
     const cfn = cloudFormationClient(options)

@@ -7,6 +7,7 @@ import { getStock, listStock, setStock, type StockLevel } from '../lib/aws/table
 import { run, tableName, withAwsOptions, type AwsOptions } from './cli.ts'
 import { dynamoClient } from '../lib/aws/clients.ts'
 import { formatTable } from './format.ts'
+import { eachOf, sku as checkedSku } from './ops/paths.ts'
 import { parseLevel } from './ops/stock.ts'
 
 export { parseLevel }
@@ -26,7 +27,7 @@ const program = new Command('stock')
 
 withAwsOptions(program.command('show'))
   .description('print stock levels: every SKU, or the ones named')
-  .argument('[sku...]', 'SKUs to show')
+  .argument('[sku...]', 'SKUs to show', eachOf(checkedSku, 'sku'))
   .action(async (skus: string[], options: AwsOptions) => {
     const client = dynamoClient(options)
     const levels =

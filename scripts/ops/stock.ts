@@ -1,7 +1,6 @@
 /** Stock levels as the operations read them from a person: `SKU=COUNT` on the command line, fields in the console. */
 
-/** A SKU as the order schemas take it (definitions#/definitions/id). */
-const SKU = /^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/
+import { ID as SKU } from './paths.ts'
 
 /** The largest level a person may set: a count, not an amount (DynamoDB would take far more). */
 export const MAX_LEVEL = 1_000_000_000

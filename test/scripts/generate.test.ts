@@ -113,6 +113,8 @@ test(refused, ['--out', '.'], /^--orders is required/)
 test(refused, ['--orders', '10'], /--out DIR .* or --to s3:\/\/BUCKET\/raw\//)
 test(refused, ['--orders', '10', '--out', '.', '--to', 's3://bucket/raw/'], /^give --out or --to, not both/)
 test(refused, ['--orders', '10', '--to', 'https://bucket/raw/'], /^--to must be s3:\/\/BUCKET\/PREFIX\//)
+test(refused, ['--orders', '10', '--out', 'reports/../../etc'], /^--out must not contain a "\.\." segment/)
+test(refused, ['--orders', '10', '--to', 's3://bucket/reports/'], /^--to must be under orders\/ or raw\//)
 test(
   refused,
   ['--orders', '10', '--invalid-rate', '0.6', '--duplicate-rate', '0.5', '--out', '.'],
@@ -126,9 +128,19 @@ test(
 
 test('s3Target reads the bucket and the key prefix, raw/ when none is given', (t) => {
   t.deepEqual(s3Target('s3://tp-orders-intake/raw/'), { bucket: 'tp-orders-intake', prefix: 'raw/' })
-  t.deepEqual(s3Target('s3://tp-orders-intake/lake'), { bucket: 'tp-orders-intake', prefix: 'lake/' })
+  t.deepEqual(s3Target('s3://tp-orders-intake/orders/2026'), { bucket: 'tp-orders-intake', prefix: 'orders/2026/' })
   t.deepEqual(s3Target('s3://tp-orders-intake'), { bucket: 'tp-orders-intake', prefix: 'raw/' })
   t.throws(() => s3Target('s3://UPPER/raw/'), { message: /^--to must be/ })
+})
+
+test('s3Target refuses a prefix outside the intake prefixes, or one that climbs or starts with a slash', (t) => {
+  t.throws(() => s3Target('s3://tp-orders-intake/lake'), { message: /^--to must be under orders\/ or raw\// })
+  t.throws(() => s3Target('s3://tp-orders-intake/reports/'), { message: /^--to must be under orders\/ or raw\// })
+  t.throws(() => s3Target('s3://tp-orders-intake/raw/../reports/'), {
+    message: /^--to must not contain a "\." or "\.\." segment/,
+  })
+  t.throws(() => s3Target('s3://tp-orders-intake//raw/'), { message: /^--to must not start with "\/"/ })
+  t.throws(() => s3Target('s3://tp-orders-intake/raw/a\nb/'), { message: /^--to must not contain control characters/ })
 })
 
 test('npm run generate: --help shows examples, and a bad option exits 1 with one line naming it', async (t) => {
