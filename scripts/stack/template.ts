@@ -79,6 +79,7 @@ export interface Template {
   Description?: string
   Parameters?: Record<string, Parameter>
   Conditions?: Record<string, unknown>
+  Mappings?: Record<string, Record<string, Record<string, unknown>>>
   Rules?: Record<string, { RuleCondition?: unknown; Assertions: { Assert: unknown; AssertDescription?: string }[] }>
   Resources: Record<string, Resource>
   Outputs?: Record<string, { Value: unknown; Description?: string; Condition?: string }>
@@ -105,7 +106,8 @@ export interface Scope {
 const NO_VALUE = Symbol('AWS::NoValue')
 
 /**
- * Resolves Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Split, Fn::Select and Fn::If (with the template's Conditions) in a template value;
+ * Resolves Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Split, Fn::Select, Fn::FindInMap and Fn::If (with the template's
+ * Conditions) in a template value;
  * `AWS::NoValue` removes the property.
  */
 export const evaluate = (value: unknown, t: Template, scope: Scope): unknown => {
@@ -148,6 +150,12 @@ export const evaluate = (value: unknown, t: Template, scope: Scope): unknown => 
     if (fn === 'Fn::Split') {
       const [separator, text] = arg as [string, unknown]
       return String(evaluate(text, t, scope)).split(separator)
+    }
+    if (fn === 'Fn::FindInMap') {
+      const [map, top, second] = list(arg).map((a) => String(evaluate(a, t, scope)))
+      const found = t.Mappings?.[map!]?.[top!]?.[second!]
+      if (found === undefined) throw new Error(`!FindInMap [${map}, ${top}, ${second}]: no such entry`)
+      return found
     }
     if (fn === 'Fn::Select') {
       const [index, items] = arg as [unknown, unknown]

@@ -343,6 +343,7 @@ const DEPLOY_STATEMENT_FOR: Record<string, string[]> = {
   'AWS::SNS::Topic': ['Topics', 'CustomerTopic'],
   'AWS::SNS::TopicPolicy': ['Topics'],
   'AWS::SNS::Subscription': ['Topics'],
+  'AWS::IAM::Policy': ['FunctionRoles', 'LakeRoles', 'WorkflowRoles'],
   'AWS::IAM::Role': [
     'FunctionRoles',
     'PassFunctionRolesToLambda',
@@ -403,7 +404,17 @@ test("the deploy role acts on the application's own names: stacks, table, queues
   const child = (file: string) => application.find(([f]) => f === file)![1]
   const names = (file: string, type: string, property: string): string[] =>
     resourcesOf(child(file), type).map(([id]) =>
-      String(resolvedResource(child(file), id, valuesOf(child(file)))?.[property]),
+      // With the optional e-mails given, so that the resources they bring are named too.
+      String(
+        resolvedResource(
+          child(file),
+          id,
+          valuesOf(child(file), {
+            ...(child(file).Parameters?.AlarmEmail ? { AlarmEmail: 'ops@example.com' } : {}),
+            ...(child(file).Parameters?.NotificationEmail ? { NotificationEmail: 'orders@example.com' } : {}),
+          }),
+        )?.[property],
+      ),
     )
   // The root stack and each nested stack (named <root>-<LogicalId>-<random> by CloudFormation), and not the pipeline's stack.
   const stacks = g.get('cloudformation:CreateStack') ?? []

@@ -331,17 +331,32 @@ test('dead-letter queues keep messages longer than their source queues, which re
     ['MainQueue', 'MainDeadLetterQueue'],
   ] as const) {
     const queue = props(messaging.Resources[source])
-    t.true(
-      Number(props(messaging.Resources[dlq]).MessageRetentionPeriod) > Number(queue.MessageRetentionPeriod),
-      `${dlq} outlives ${source}`,
-    )
-    t.is(props(messaging.Resources[dlq]).MessageRetentionPeriod, 14 * 24 * 3600)
+    // DlqRetentionDays: 14 by default (SQS's maximum), 5 at least, each value its seconds.
+    const kept = (days?: number) =>
+      Number(deployed('messaging.yaml', dlq, days ? { DlqRetentionDays: String(days) } : {})?.MessageRetentionPeriod)
+    t.is(kept(), 14 * 24 * 3600)
+    for (let days = 5; days <= 14; days++) t.is(kept(days), days * 24 * 3600, `${dlq} ${days} days`)
+    t.true(kept(5) > Number(queue.MessageRetentionPeriod), `${dlq} outlives ${source}`)
     t.deepEqual(queue.RedrivePolicy, {
       deadLetterTargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] },
       maxReceiveCount: { Ref: 'MaxReceiveCount' },
     })
   }
   t.is(main.Parameters?.MaxReceiveCount?.Default, 5)
+  t.like(messaging.Parameters?.DlqRetentionDays, { Default: '14' })
+  t.deepEqual(messaging.Parameters?.DlqRetentionDays?.AllowedValues, [
+    '5',
+    '6',
+    '7',
+    '8',
+    '9',
+    '10',
+    '11',
+    '12',
+    '13',
+    '14',
+  ])
+  t.deepEqual(obj(props(main.Resources.Messaging).Parameters).DlqRetentionDays, { Ref: 'DlqRetentionDays' })
 })
 
 test('every queue is encrypted with SSE-SQS (S3 cannot notify an SSE-KMS queue without a customer key)', (t) => {
@@ -1022,6 +1037,13 @@ test('every route proxies to the API function, which API Gateway may invoke from
     t.is(p?.FunctionName, 'tp-order-api')
     t.is(p?.Principal, 'apigateway.amazonaws.com')
   }
+  // No function of any template may be invoked by a service for another account (SourceAccount with SourceArn).
+  for (const file of templateFiles)
+    for (const [id] of resourcesOf(tpl(file), 'AWS::Lambda::Permission')) {
+      const p = deployed(file, id, { CorsOrigin: 'https://shop.example.com' })
+      t.is(p?.SourceAccount, '123456789012', `${file} ${id}`)
+      t.truthy(p?.SourceArn, `${file} ${id}`)
+    }
 })
 
 test('POST /orders checks only the envelope at the gateway: a JSON object, the function says the rest', (t) => {
@@ -1132,11 +1154,44 @@ test('alarms watch each DLQ, the oldest message of both queues, errors of each f
 
 test('the e-mail subscription exists only when AlarmEmail is given', (t) => {
   t.is(deployed('observability.yaml', 'AlarmEmailSubscription'), undefined)
+  t.is(deployed('observability.yaml', 'AlarmEmailDlq'), undefined)
   t.deepEqual(deployed('observability.yaml', 'AlarmEmailSubscription', { AlarmEmail: 'ops@example.com' }), {
     TopicArn: '<AlarmTopic>',
     Protocol: 'email',
     Endpoint: 'ops@example.com',
+    RedrivePolicy: { deadLetterTargetArn: '<AlarmEmailDlq.Arn>' },
   })
+})
+
+test('every SNS subscription parks what it cannot deliver in a DLQ of its own, which only its topic may send to', (t) => {
+  const given = { AlarmEmail: 'ops@example.com', NotificationEmail: 'orders@example.com' }
+  const subscriptions = children.flatMap((file) =>
+    resourcesOf(tpl(file), 'AWS::SNS::Subscription').map(([id]) => ({ file, id })),
+  )
+  t.is(subscriptions.length, 2)
+  for (const { file, id } of subscriptions) {
+    const sub = deployed(file, id, given)!
+    const target = /^<(\w+)\.Arn>$/.exec(String(obj(sub.RedrivePolicy).deadLetterTargetArn))?.[1]
+    t.truthy(target, `${file} ${id} has a redrive policy`)
+    const queue = deployed(file, target!, given)!
+    t.is(queue.SqsManagedSseEnabled, true)
+    t.is(queue.MessageRetentionPeriod, 14 * 24 * 3600)
+    t.is(tpl(file).Resources[target!]?.Condition, tpl(file).Resources[id]?.Condition, 'created with its subscription')
+    const policy = resourcesOf(tpl(file), 'AWS::SQS::QueuePolicy')
+      .map(([pid]) => deployed(file, pid, given))
+      .find((p) => list(p?.Queues).includes(`<${target}>`))
+    const statements = list<Statement>(obj(policy?.PolicyDocument).Statement)
+    t.like(statements[0], {
+      Effect: 'Allow',
+      Principal: { Service: 'sns.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Condition: {
+        ArnEquals: { 'aws:SourceArn': String(sub.TopicArn) },
+        StringEquals: { 'aws:SourceAccount': '123456789012' },
+      },
+    })
+    t.like(statements[1], { Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })
+  }
 })
 
 test('the dashboard is valid JSON showing outcomes, queue and DLQ depths, function errors and durations, the workflow', (t) => {
@@ -1201,6 +1256,7 @@ test("every taggable resource carries the Stage and NamePrefix tags (the KMS key
     'AWS::ApiGateway::UsagePlanKey',
     'AWS::CloudWatch::Dashboard',
     'AWS::KMS::Alias',
+    'AWS::IAM::Policy',
     'AWS::Lambda::Permission',
     'AWS::Logs::MetricFilter',
     'AWS::S3::BucketPolicy',
@@ -1303,4 +1359,70 @@ test('the exporter reads the imported stream, queries the customer index only, w
   t.false(matchesPattern(record('INSERT', 'STOCK#SKU-1'), pattern))
   t.false(matchesPattern(record('INSERT', 'REJECTION#O-1', 'REJECTED'), pattern))
   t.false(matchesPattern(record('INSERT', 'FILE#s3://b/k'), pattern))
+})
+
+test('X-Ray traces every function, the API stage and the state machine, and Tracing off turns each off', (t) => {
+  const functions = children.flatMap((file) =>
+    resourcesOf(tpl(file), 'AWS::Lambda::Function').map(([id]) => ({ file, id })),
+  )
+  t.true(functions.length >= 7, `${functions.length} functions`)
+  for (const { file, id } of functions) {
+    t.deepEqual(deployed(file, id)?.TracingConfig, { Mode: 'Active' }, `${file} ${id}`)
+    t.deepEqual(deployed(file, id, { Tracing: 'off' })?.TracingConfig, { Mode: 'PassThrough' }, `${file} ${id}`)
+  }
+  t.is(deployed('api.yaml', 'OrdersApiStage')?.TracingEnabled, true)
+  t.is(deployed('api.yaml', 'OrdersApiStage', { Tracing: 'off' })?.TracingEnabled, false)
+  t.deepEqual(deployed('workflow.yaml', 'StateMachine')?.TracingConfiguration, { Enabled: true })
+  t.deepEqual(deployed('workflow.yaml', 'StateMachine', { Tracing: 'off' })?.TracingConfiguration, { Enabled: false })
+  // The root's Tracing reaches every child with a function or the stage.
+  for (const child of ['Functions', 'Api', 'Lake', 'Export', 'Workflow'])
+    t.deepEqual(obj(props(main.Resources[child]).Parameters).Tracing, { Ref: 'Tracing' }, `${child}`)
+})
+
+test('the roles of traced functions may send traces (X-Ray takes no resource ARN), only while Tracing is on', (t) => {
+  const roles = (file: string) => resourcesOf(tpl(file), 'AWS::IAM::Role').map(([id]) => id)
+  const attached = new Map<string, string[]>()
+  for (const file of children)
+    for (const [id, policy] of resourcesOf(tpl(file), 'AWS::IAM::Policy')) {
+      t.is(policy.Condition, 'TracingOn', `${file} ${id}`)
+      t.regex(String(obj(policy.Metadata).Reason), /no resource-level permissions/, `${file} ${id}`)
+      t.is(deployed(file, id, { Tracing: 'off' }), undefined, `${file} ${id} is not created with Tracing off`)
+      const p = deployed(file, id)!
+      for (const s of list<Statement>(obj(p.PolicyDocument).Statement)) {
+        t.deepEqual(list(s.Resource), ['*'])
+        t.true(
+          list<string>(s.Action).every((a) => /^xray:(PutTraceSegments|PutTelemetryRecords|GetSampling\w+)$/.test(a)),
+        )
+      }
+      for (const role of list<string>(props(policy).Roles).map((r) => String(obj(r).Ref)))
+        attached.set(file, [...(attached.get(file) ?? []), role])
+    }
+  // Every role a function or the state machine runs as, and no other (the schedule's role runs nothing traced).
+  for (const file of ['functions.yaml', 'lake.yaml', 'export.yaml', 'workflow.yaml'])
+    t.deepEqual(
+      (attached.get(file) ?? []).sort(),
+      roles(file)
+        .filter((r) => r !== 'GeneratorScheduleRole')
+        .sort(),
+      `${file}`,
+    )
+})
+
+test('KMS key policies grant a service only with a condition naming this account or its resources; kms:* only to the account', (t) => {
+  const keys = templateFiles.flatMap((file) => resourcesOf(tpl(file), 'AWS::KMS::Key').map(([id]) => ({ file, id })))
+  t.true(keys.length >= 1)
+  for (const { file, id } of keys) {
+    for (const s of list<Statement>(obj(deployed(file, id)?.KeyPolicy).Statement)) {
+      const principal = obj(s.Principal)
+      if (list(s.Action).includes('kms:*'))
+        t.deepEqual(principal, { AWS: 'arn:aws:iam::123456789012:root' }, `${file} ${id} ${s.Sid}`)
+      if (principal.Service) {
+        const keysOfCondition = Object.values(obj(s.Condition)).flatMap((c) => Object.keys(obj(c)))
+        t.true(
+          keysOfCondition.some((k) => ['aws:SourceAccount', 'aws:SourceArn', 'kms:ViaService'].includes(k)),
+          `${file} ${id} ${s.Sid}: a condition on the caller`,
+        )
+      }
+    }
+  }
 })
