@@ -53,9 +53,16 @@ const ATT = '\u0000att:'
 /** Strings standing for a resource reference → the reference itself. */
 const restore = (value: unknown): unknown => {
   if (typeof value === 'string') {
-    if (value.startsWith(REF)) return { Ref: value.slice(REF.length) }
-    if (value.startsWith(ATT)) return { 'Fn::GetAtt': value.slice(ATT.length).split('|') }
-    return value.replaceAll(new RegExp(`(${REF}|${ATT})[^|\\u0000]*`, 'g'), '<resource>')
+    const ref = new RegExp(`^${REF}([A-Za-z0-9]+)$`).exec(value)
+    if (ref) return { Ref: ref[1] }
+    const att = new RegExp(`^${ATT}([A-Za-z0-9]+)\\|([A-Za-z0-9.]+)$`).exec(value)
+    if (att) return { 'Fn::GetAtt': [att[1], att[2]] }
+    // A string built with references: their Fn::Join, the form Control Tower's rules read (an ARN and '/*').
+    if (value.includes(REF) || value.includes(ATT)) {
+      const parts = value.split(new RegExp(`(${REF}[A-Za-z0-9]+|${ATT}[A-Za-z0-9]+\\|[A-Za-z0-9.]+)`)).filter(Boolean)
+      return { 'Fn::Join': ['', parts.map(restore)] }
+    }
+    return value
   }
   if (Array.isArray(value)) return value.map(restore)
   if (value !== null && typeof value === 'object')

@@ -393,7 +393,8 @@ test('the bucket, every queue and both topics refuse requests without TLS', (t) 
   const [bucketDeny] = tlsDenials('messaging.yaml', 'IntakeBucket')
   t.deepEqual(list(bucketDeny?.Resource), [
     { 'Fn::GetAtt': ['IntakeBucket', 'Arn'] },
-    { 'Fn::Sub': '${IntakeBucket.Arn}/*' },
+    // The objects' ARN as a Join of the bucket's and '/*': the form Control Tower's rule CT.S3.PR.8 recognises.
+    { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['IntakeBucket', 'Arn'] }, '/*']] },
   ])
   t.is(tlsDenials('messaging.yaml', 'AlertTopic').length, 1)
   t.is(tlsDenials('observability.yaml', 'AlarmTopic').length, 1)

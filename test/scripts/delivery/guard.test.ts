@@ -67,7 +67,7 @@ Resources:
     Type: AWS::S3::BucketPolicy
     Properties:
       Bucket: !Ref Bucket
-      PolicyDocument: { Statement: [{ Resource: !GetAtt Bucket.Arn }] }
+      PolicyDocument: { Statement: [{ Resource: [!GetAtt Bucket.Arn, !Sub '\${Bucket.Arn}/*'] }] }
   Bucket:
     Type: AWS::S3::Bucket
 `)
@@ -76,7 +76,16 @@ Resources:
   t.like(rendered.Resources.Logs?.Properties, { RetentionInDays: '30', LogGroupName: '/aws/lambda/eu-west-3-x' })
   t.deepEqual(rendered.Resources.Policy?.Properties, {
     Bucket: { Ref: 'Bucket' },
-    PolicyDocument: { Statement: [{ Resource: { 'Fn::GetAtt': ['Bucket', 'Arn'] } }] },
+    PolicyDocument: {
+      Statement: [
+        {
+          Resource: [
+            { 'Fn::GetAtt': ['Bucket', 'Arn'] },
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['Bucket', 'Arn'] }, '/*']] },
+          ],
+        },
+      ],
+    },
   })
   t.deepEqual(Object.keys(render(template, { Extra: 'yes' }).Resources).sort(), ['Bucket', 'Logs', 'Policy', 'Queue'])
 })
@@ -98,8 +107,18 @@ test('npm run guard exits 1 on a template with a violation, naming it, and 0 on 
   t.regex(good.stdout, /1 template: 0 failures/)
 })
 
-test('the controls the templates meet stay met: tracing, state machine logging, function policies, KMS grants', (t) => {
-  const files = ['api.yaml', 'functions.yaml', 'lake.yaml', 'export.yaml', 'workflow.yaml', 'observability.yaml']
+test('the controls the templates meet stay met: tracing, state machine logging, function policies, KMS grants, TLS-only buckets', (t) => {
+  const files = [
+    'api.yaml',
+    'functions.yaml',
+    'lake.yaml',
+    'export.yaml',
+    'workflow.yaml',
+    'observability.yaml',
+    'messaging.yaml',
+    'analytics.yaml',
+    'pipeline.yaml',
+  ]
   const findings = scan(
     files.map((f) => ({ name: f, template: render(loadTemplate(join(root, 'cloudformation', f))) })),
   )
@@ -109,6 +128,7 @@ test('the controls the templates meet stay met: tracing, state machine logging, 
     'step_functions_state_machine_logging_enabled_check',
     'lambda_function_public_access_prohibited_check',
     'kms_create_grant_aws_service_check',
+    's3_bucket_policy_ssl_requests_only_check',
   ]
   t.deepEqual(
     findings.filter((f) => met.includes(f.rule)).map((f) => `${f.template} ${f.resource} ${f.rule}`),
