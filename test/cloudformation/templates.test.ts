@@ -1427,3 +1427,20 @@ test('KMS key policies grant a service only with a condition naming this account
     }
   }
 })
+
+test('the intake bucket expires old versions, and its reports and processed/ files only as the parameters say', (t) => {
+  const rules = (values: Values = {}) =>
+    list<Obj>(obj(deployed('messaging.yaml', 'IntakeBucket', values)?.LifecycleConfiguration).Rules)
+  t.deepEqual(
+    rules().map((r) => r.Id),
+    ['ExpireNoncurrentVersions', 'AbortIncompleteUploads'],
+  )
+  t.deepEqual(rules()[0]?.NoncurrentVersionExpiration, { NoncurrentDays: 30 })
+  const kept = rules({ ReportRetentionDays: '90', ProcessedRetentionDays: '730' })
+  t.like(kept[2], { Id: 'ExpireReports', Status: 'Enabled', Prefix: 'reports/', ExpirationInDays: '90' })
+  t.like(kept[3], { Id: 'ExpireProcessed', Status: 'Enabled', Prefix: 'processed/', ExpirationInDays: '730' })
+  for (const name of ['ReportRetentionDays', 'ProcessedRetentionDays']) {
+    t.like(tpl('messaging.yaml').Parameters?.[name], { Default: 0, MinValue: 0 })
+    t.deepEqual(obj(props(main.Resources.Messaging).Parameters)[name], { Ref: name }, `${name}`)
+  }
+})
