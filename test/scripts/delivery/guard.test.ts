@@ -5,10 +5,10 @@
  */
 import test from 'ava'
 import { spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { render, scan, suppressions } from '../../../scripts/delivery/guard.ts'
-import { loadTemplate, parseTemplate, type Template } from '../../../scripts/stack/template.ts'
+import { list, loadTemplate, obj, parseTemplate, type Template } from '../../../scripts/stack/template.ts'
 import { tempDir } from '../../helpers/fixtures.ts'
 
 const root = new URL('../../../', import.meta.url).pathname
@@ -135,4 +135,31 @@ test('the controls the templates meet stay met: tracing, state machine logging, 
     [],
   )
   t.true(findings.length > 0, 'the scan ran and found what is still open')
+})
+
+test('every suppression in the templates has its reason and silences a rule the resource really breaks', (t) => {
+  const dir = join(root, 'cloudformation')
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
+  // The optional e-mails given, so that the resources they bring are scanned too.
+  const given = { AlarmEmail: 'ops@example.com', NotificationEmail: 'orders@example.com' }
+  const templates = files.map((f) => ({ name: f, raw: loadTemplate(join(dir, f)) }))
+  const findings = scan(templates.map(({ name, raw }) => ({ name, template: render(raw, given) })))
+  const declared = templates.flatMap(({ name, raw }) =>
+    Object.entries(raw.Resources).flatMap(([id, r]) =>
+      list<string>(obj(obj(r.Metadata).guard).SuppressedRules).map((rule) => ({
+        name,
+        id,
+        rule,
+        metadata: r.Metadata,
+      })),
+    ),
+  )
+  t.true(declared.length >= 16, `${declared.length} suppressions`)
+  for (const { name, id, rule, metadata } of declared) {
+    t.true((suppressions(metadata).get(rule)?.length ?? 0) > 20, `${name} ${id} ${rule}: a reason`)
+    t.truthy(
+      findings.find((f) => f.template === name && f.resource === id && f.rule === rule && f.suppressed),
+      `${name} ${id} ${rule}: the scan finds it, suppressed`,
+    )
+  }
 })
