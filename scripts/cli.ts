@@ -14,8 +14,8 @@ export interface AwsOptions {
   json?: boolean
 }
 
-/** --region, --endpoint, --profile, --prefix, --table and --json, with their environment defaults. */
-export const withAwsOptions = (command: Command): Command =>
+/** --region, --endpoint, --profile and --prefix, with their environment defaults: where a deployment is. */
+export const withDeploymentOptions = (command: Command): Command =>
   command
     .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
     .addOption(
@@ -31,6 +31,10 @@ export const withAwsOptions = (command: Command): Command =>
         .env('NAME_PREFIX')
         .default('tp'),
     )
+
+/** The deployment's options (withDeploymentOptions), --table and --json. */
+export const withAwsOptions = (command: Command): Command =>
+  withDeploymentOptions(command)
     .addOption(new Option('--table <name>', 'orders table (default <prefix>-orders)').env('ORDERS_TABLE'))
     .option('--json', 'print JSON instead of a table')
 

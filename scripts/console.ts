@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { isLocalEndpoint } from '../lib/aws/clients.ts'
-import { run } from './cli.ts'
+import { run, withDeploymentOptions } from './cli.ts'
 import { pathOption } from './ops/paths.ts'
 import { SETTLED, startConsoleServer, type ConsoleServer } from './console/server.ts'
 import { openConsole, type ConsoleTarget } from './console/service.ts'
@@ -44,25 +44,19 @@ export const startConsole = async (options: ConsoleOptions): Promise<ConsoleServ
   const server = await startConsoleServer({ console: c, assets: await consoleAssets(), port: options.port }).catch(
     (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE')
-        throw new Error(`port ${options.port} is in use: give another --port (0 takes a free one)`)
+        throw Object.assign(new Error(`port ${options.port} is in use: give another --port (0 takes a free one)`), {
+          code: err.code,
+        })
       throw err
     },
   )
   return { ...server, warnings: c.warnings }
 }
 
-const program = new Command('console')
+const program = withDeploymentOptions(new Command('console'))
   .description(
     'Serve the web console of a deployment on this machine: dashboard, DLQ replay, stock, order page, order form.',
   )
-  .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
-  .addOption(
-    new Option('--endpoint <url>', 'AWS endpoint, e.g. the local moto server http://localhost:5000').env(
-      'AWS_ENDPOINT_URL',
-    ),
-  )
-  .addOption(new Option('--profile <name>', 'AWS profile of your config files, for its credentials'))
-  .addOption(new Option('--prefix <prefix>', 'name prefix of the deployment').env('NAME_PREFIX').default('tp'))
   .option('--stack-name <name>', 'stack name (default <prefix>-order-pipeline)')
   .addOption(
     new Option('--port <port>', 'port on 127.0.0.1 (0: any free port)')

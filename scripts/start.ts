@@ -147,8 +147,8 @@ const program = new Command('start')
         apiUrl: runner.apiUrl,
         logDir: runner.logDir,
       }
-      consoleServer = await startConsole({ ...consoleOptions, port: options.consolePort }).catch((err: Error) => {
-        if (!/is in use/.test(err.message)) throw err
+      consoleServer = await startConsole({ ...consoleOptions, port: options.consolePort }).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
         return startConsole({ ...consoleOptions, port: 0 })
       })
       console.log(`console: ${consoleServer.url}  (dashboard, DLQ replay, stock, order page, order form)`)

@@ -19,16 +19,9 @@ import { createResources, freePort, useMoto, type Clients, type Moto } from '../
 const test = anyTest as TestFn<{ moto: Moto; clients: Clients }>
 useMoto(test)
 
-test('the emulator is the patched moto_server.py, run by a Python that has moto', (t) => {
-  const { command, args, patched } = motoCommand()
-  t.true(patched, `${command} ${args.join(' ')}`)
-  t.regex(args[0] ?? '', /scripts\/local\/moto_server\.py$/)
-})
-
-test('a cancelled transaction leaves its items and the stream as they were; a committed one changes them', async (t) => {
-  const { clients, moto } = t.context
-  const r = await createResources(clients, 'tx')
-  const TableName = r.ordersTable
+/** A fresh orders table, a streams client, and the table's stream and its shard. */
+const tableWithStream = async ({ clients, moto }: { clients: Clients; moto: Moto }, prefix: string) => {
+  const TableName = (await createResources(clients, prefix)).ordersTable
   const streams = new DynamoDBStreamsClient({
     endpoint: moto.endpoint,
     region: 'eu-west-3',
@@ -36,8 +29,19 @@ test('a cancelled transaction leaves its items and the stream as they were; a co
   })
   const { Table } = await clients.dynamo.send(new DescribeTableCommand({ TableName }))
   const StreamArn = Table!.LatestStreamArn!
-  const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn }))
-  const ShardId = StreamDescription!.Shards![0]!.ShardId!
+  const ShardId = (await streams.send(new DescribeStreamCommand({ StreamArn }))).StreamDescription!.Shards![0]!.ShardId!
+  return { TableName, streams, StreamArn, ShardId }
+}
+
+test('the emulator is the patched moto_server.py, run by a Python that has moto', (t) => {
+  const { command, args, patched } = motoCommand()
+  t.true(patched, `${command} ${args.join(' ')}`)
+  t.regex(args[0] ?? '', /scripts\/local\/moto_server\.py$/)
+})
+
+test('a cancelled transaction leaves its items and the stream as they were; a committed one changes them', async (t) => {
+  const { clients } = t.context
+  const { TableName, streams, StreamArn, ShardId } = await tableWithStream(t.context, 'tx')
   const iterator = await streams.send(
     new GetShardIteratorCommand({ StreamArn, ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
   )
@@ -130,18 +134,11 @@ test('conditional transactions on one item run one at a time: 40 at once take 5 
   t.is((await clients.dynamo.send(new GetCommand({ TableName, Key: { pk: 'STOCK#RACE', sk: 'STOCK' } }))).Item?.n, 0)
 })
 
-test("a stream reader never sees a cancelled transaction's records, and so misses none of the committed ones", async (t) => {
-  const { clients, moto } = t.context
-  const r = await createResources(clients, 'tx-stream')
-  const TableName = r.ordersTable
-  const streams = new DynamoDBStreamsClient({
-    endpoint: moto.endpoint,
-    region: 'eu-west-3',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  })
-  const { Table } = await clients.dynamo.send(new DescribeTableCommand({ TableName }))
-  const StreamArn = Table!.LatestStreamArn!
-  const ShardId = (await streams.send(new DescribeStreamCommand({ StreamArn }))).StreamDescription!.Shards![0]!.ShardId!
+// The race this guards against (a read between a failed transaction's write and its undo) is rare on two cores and
+// did not show in runs without the lock either: the test holds the outcome a reader must get, not the race itself.
+test('a stream reader going on after the last sequence it saw gets every committed record once, none cancelled', async (t) => {
+  const { clients } = t.context
+  const { TableName, streams, StreamArn, ShardId } = await tableWithStream(t.context, 'tx-stream')
   await clients.dynamo.send(new PutCommand({ TableName, Item: { pk: 'HERE', sk: 'S' } }))
   // Half the transactions put their order, then fail their check (moto writes, then undoes).
   const write = (i: number) =>
