@@ -52,6 +52,9 @@ const ATT = '\u0000att:'
 
 /** Strings standing for a resource reference → the reference itself. */
 const restore = (value: unknown): unknown => {
+  // A number parameter's value (RetentionInDays: !Ref LogRetentionDays) is a number to the rules, as it is to
+  // CloudFormation; longer digit strings (account ids) stay strings.
+  if (typeof value === 'string' && /^(0|[1-9]\d{0,5})$/.test(value)) return Number(value)
   if (typeof value === 'string') {
     const ref = new RegExp(`^${REF}([A-Za-z0-9]+)$`).exec(value)
     if (ref) return { Ref: ref[1] }
@@ -65,8 +68,12 @@ const restore = (value: unknown): unknown => {
     return value
   }
   if (Array.isArray(value)) return value.map(restore)
-  if (value !== null && typeof value === 'object')
+  if (value !== null && typeof value === 'object') {
+    // Another stack's export is a string when it deploys (a key ARN, a stream ARN): stand for it with its name.
+    const imported = (value as Record<string, unknown>)['Fn::ImportValue']
+    if (typeof imported === 'string' && Object.keys(value).length === 1) return `imported:${imported}`
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, restore(v)]))
+  }
   return value
 }
 

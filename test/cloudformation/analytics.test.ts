@@ -220,12 +220,12 @@ test('the results bucket refuses requests without TLS', (t) => {
   t.deepEqual(deny?.Condition, { Bool: { 'aws:SecureTransport': 'false' } })
 })
 
-test('its parameters are NamePrefix and Stage, as the other children take them', (t) => {
-  t.deepEqual(Object.keys(template.Parameters ?? {}), ['NamePrefix', 'Stage'])
+test('its parameters are NamePrefix, Stage and AccessLogging, as messaging takes them', (t) => {
+  t.deepEqual(Object.keys(template.Parameters ?? {}), ['NamePrefix', 'Stage', 'AccessLogging'])
   const messaging = parseTemplate<Template>(readFileSync(TEMPLATE.replace('analytics.yaml', 'messaging.yaml'), 'utf8'))
   const withoutDescription = (p: object | undefined) =>
     Object.fromEntries(Object.entries(p ?? {}).filter(([key]) => key !== 'Description'))
-  for (const name of ['NamePrefix', 'Stage'])
+  for (const name of ['NamePrefix', 'Stage', 'AccessLogging'])
     t.deepEqual(
       withoutDescription(template.Parameters?.[name]),
       withoutDescription(messaging.Parameters?.[name]),

@@ -338,13 +338,14 @@ const DEPLOY_STATEMENT_FOR: Record<string, string[]> = {
   'AWS::DynamoDB::Table': ['OrdersTable'],
   'AWS::SQS::Queue': ['Queues'],
   'AWS::SQS::QueuePolicy': ['Queues'],
-  'AWS::S3::Bucket': ['IntakeBucket', 'ResultsBucket'],
+  'AWS::S3::Bucket': ['IntakeBucket', 'ResultsBucket', 'AccessLogBucket', 'BucketLogging'],
   'AWS::S3::BucketPolicy': ['IntakeBucket', 'ResultsBucket'],
   'AWS::SNS::Topic': ['Topics', 'CustomerTopic'],
   'AWS::SNS::TopicPolicy': ['Topics'],
   'AWS::SNS::Subscription': ['Topics'],
   'AWS::IAM::Policy': ['FunctionRoles', 'LakeRoles', 'WorkflowRoles'],
   'AWS::IAM::Role': [
+    'ApiLoggingRole',
     'FunctionRoles',
     'PassFunctionRolesToLambda',
     'LakeRoles',
@@ -359,7 +360,7 @@ const DEPLOY_STATEMENT_FOR: Record<string, string[]> = {
     'ChangeEventSourceMappings',
     'TagEventSourceMappings',
   ],
-  'AWS::Logs::LogGroup': ['FunctionLogGroups', 'GeneratorLogGroup', 'ListLogGroups'],
+  'AWS::Logs::LogGroup': ['FunctionLogGroups', 'GeneratorLogGroup', 'ListLogGroups', 'ApiLogGroups', 'LogGroupKeys'],
   'AWS::Logs::MetricFilter': ['FunctionLogGroups', 'GeneratorLogGroup'],
   'AWS::Scheduler::Schedule': ['GeneratorSchedule', 'PassScheduleRoleToScheduler'],
   'AWS::ApiGateway::RestApi': ['RestApi'],
@@ -376,12 +377,15 @@ const DEPLOY_STATEMENT_FOR: Record<string, string[]> = {
   'AWS::CloudWatch::Alarm': ['Alarms'],
   'AWS::CloudWatch::Dashboard': ['Dashboard'],
   'AWS::KMS::Key': ['CreateAlarmKey', 'ManageAlarmKey'],
-  'AWS::KMS::Alias': ['AlarmKeyAlias', 'ManageAlarmKey'],
+  'AWS::KMS::Alias': ['AlarmKeyAlias', 'LogKeyAlias', 'ManageAlarmKey'],
   'AWS::Glue::Database': ['Catalog'],
   'AWS::Glue::Table': ['Catalog'],
   'AWS::Athena::WorkGroup': ['WorkGroup'],
   'AWS::Athena::NamedQuery': ['WorkGroup'],
   'AWS::StepFunctions::StateMachine': ['StateMachine', 'PassStateMachineRole', 'StateMachineLogDelivery'],
+  'AWS::ApiGateway::Account': ['ApiGatewayAccount', 'PassApiLoggingRole'],
+  'AWS::WAFv2::WebACL': ['WebAcl'],
+  'AWS::WAFv2::WebACLAssociation': ['WebAcl', 'WebAclAssociation'],
 }
 
 test('the deploy role has a statement for every resource type the application stacks create', (t) => {
@@ -440,7 +444,11 @@ test("the deploy role acts on the application's own names: stacks, table, queues
   for (const queue of names('messaging.yaml', 'AWS::SQS::Queue', 'QueueName'))
     t.true(covered(g.get('sqs:CreateQueue'), arn('sqs', queue)), `${queue}`)
   for (const bucket of names('messaging.yaml', 'AWS::S3::Bucket', 'BucketName'))
-    t.true(covered(g.get('s3:PutBucketNotification'), `arn:aws:s3:::${bucket}`), `${bucket}`)
+    t.true(covered(g.get('s3:CreateBucket'), `arn:aws:s3:::${bucket}`), `${bucket}`)
+  const intake = `tp-orders-intake-${ACCOUNT}-eu-west-3`
+  t.true(covered(g.get('s3:PutBucketNotification'), `arn:aws:s3:::${intake}`))
+  for (const bucket of [intake, `tp-orders-results-${ACCOUNT}-eu-west-3`])
+    t.true(covered(g.get('s3:PutBucketLogging'), `arn:aws:s3:::${bucket}`), `${bucket} logs its access`)
   for (const topic of [
     ...names('messaging.yaml', 'AWS::SNS::Topic', 'TopicName'),
     ...names('observability.yaml', 'AWS::SNS::Topic', 'TopicName'),
@@ -490,8 +498,28 @@ test("the deploy role acts on the application's own names: stacks, table, queues
       `${dashboard}`,
     )
   }
-  for (const alias of names('observability.yaml', 'AWS::KMS::Alias', 'AliasName'))
+  for (const alias of [
+    ...names('observability.yaml', 'AWS::KMS::Alias', 'AliasName'),
+    ...names('storage.yaml', 'AWS::KMS::Alias', 'AliasName'),
+  ])
     t.true(covered(g.get('kms:CreateAlias'), arn('kms', alias)), `${alias}`)
+  // Every log group takes the log key; the API's two are created by the deploy role too.
+  for (const file of ['functions.yaml', 'lake.yaml', 'export.yaml', 'workflow.yaml', 'api.yaml'])
+    for (const group of names(file, 'AWS::Logs::LogGroup', 'LogGroupName'))
+      t.true(covered(g.get('logs:AssociateKmsKey'), arn('logs', `log-group:${group}`)), `${file} ${group}`)
+  for (const group of names('api.yaml', 'AWS::Logs::LogGroup', 'LogGroupName'))
+    t.true(covered(g.get('logs:CreateLogGroup'), arn('logs', `log-group:${group}`)), `${group}`)
+  for (const role of names('api.yaml', 'AWS::IAM::Role', 'RoleName')) {
+    t.true(covered(g.get('iam:CreateRole'), `arn:aws:iam::${ACCOUNT}:role/${role}`), `${role}`)
+    t.true(covered(g.get('iam:PassRole'), `arn:aws:iam::${ACCOUNT}:role/${role}`), `${role}`)
+  }
+  t.true(covered(g.get('apigateway:PATCH'), 'arn:aws:apigateway:eu-west-3::/account'))
+  const acl = String(
+    resolvedResource(child('api.yaml'), 'WebAcl', valuesOf(child('api.yaml'), { Waf: 'on' }))?.Name ?? '',
+  )
+  t.is(acl, 'tp-order-api')
+  t.true(covered(g.get('wafv2:CreateWebACL'), arn('wafv2', `regional/webacl/${acl}/0a1b2c3d`)))
+  t.false(covered(g.get('wafv2:CreateWebACL'), arn('wafv2', 'regional/webacl/other-api/0a1b2c3d')))
   // The data lake's export (export.yaml) and catalog (analytics.yaml).
   for (const role of names('export.yaml', 'AWS::IAM::Role', 'RoleName'))
     t.true(covered(g.get('iam:PassRole'), `arn:aws:iam::${ACCOUNT}:role/${role}`), `${role}`)
@@ -683,22 +711,26 @@ test.serial(
         .map((r) => `${String(r.LogicalResourceId)} ${String(r.ResourceType)}`)
         .sort(),
       [
+        'AccessLogBucket AWS::S3::Bucket',
         'ArtifactsBucket AWS::S3::Bucket',
         'BuildLogGroup AWS::Logs::LogGroup',
+        'BuildLogKey AWS::KMS::Key',
+        'BuildLogKeyAlias AWS::KMS::Alias',
         'BuildRole AWS::IAM::Role',
         'DeployAnalyticsPolicy AWS::IAM::ManagedPolicy',
         'DeployLakePolicy AWS::IAM::ManagedPolicy',
         'DeployRole AWS::IAM::Role',
+        'DeploySecurityPolicy AWS::IAM::ManagedPolicy',
         'DeployWorkflowPolicy AWS::IAM::ManagedPolicy',
         'PipelineRole AWS::IAM::Role',
         'SourceTrigger AWS::Events::Rule',
         'SourceTriggerRole AWS::IAM::Role',
       ],
     )
-    // moto skips the bucket policy, the repository, the report group, the project and the pipeline: each is listed
-    // CREATE_COMPLETE with neither a logical id nor a type, and nothing is created.
+    // moto skips the two bucket policies, the repository, the report group, the project and the pipeline: each is
+    // listed CREATE_COMPLETE with neither a logical id nor a type, and nothing is created.
     const skipped = resources.filter((r) => !r.LogicalResourceId)
-    t.is(skipped.length, 5)
+    t.is(skipped.length, 6)
     t.true(skipped.every((r) => r.ResourceStatus === 'CREATE_COMPLETE' && !r.ResourceType))
     t.deepEqual((await aws<{ projects: string[] }>(m, ['codebuild', 'list-projects'])).projects, [])
     t.deepEqual((await aws<{ pipelines: unknown[] }>(m, ['codepipeline', 'list-pipelines'])).pipelines, [])
@@ -735,7 +767,7 @@ test.serial(
     const groups = (
       await aws<{ logGroups: Obj[] }>(m, ['logs', 'describe-log-groups', '--log-group-name-prefix', '/aws/codebuild/'])
     ).logGroups
-    t.like(groups[0], { logGroupName: '/aws/codebuild/dl-order-delivery-build', retentionInDays: 90 })
+    t.like(groups[0], { logGroupName: '/aws/codebuild/dl-order-delivery-build', retentionInDays: 365 })
     const policies = await aws<{ PolicyNames: string[] }>(m, [
       'iam',
       'list-role-policies',

@@ -189,14 +189,27 @@ test('the root orders the children: storage and messaging, then functions, then 
   t.deepEqual(dependsOn('Lake'), ['Functions', 'Messaging'])
 })
 
-test('no child reads another stack: no nested outputs, and one ImportValue only, of the stream ARN storage exports', (t) => {
-  // The table's stream ARN holds a timestamp, so it cannot be built from NamePrefix: storage exports it, and the
-  // export stack (deployed after storage) imports it. moto resolves exports; it cannot resolve nested outputs.
+test("no child reads another stack: no nested outputs; the only imports are storage's stream ARN and log key ARN", (t) => {
+  // The table's stream ARN holds a timestamp, and a key's ARN a random id, so neither can be built from NamePrefix:
+  // storage exports both, and the stacks deployed after it import them (the log key as their log groups'
+  // KmsKeyId only). moto resolves exports; it cannot resolve nested outputs.
   const stream = { 'Fn::ImportValue': { 'Fn::Sub': '${NamePrefix}-orders-stream-arn' } }
+  const logKey = { 'Fn::ImportValue': { 'Fn::Sub': '${NamePrefix}-order-log-key-arn' } }
   t.deepEqual(obj(tpl('storage.yaml').Outputs?.TableStreamArn).Export, {
     Name: { 'Fn::Sub': '${NamePrefix}-orders-stream-arn' },
   })
-  t.true(list<string>(main.Resources.Export?.DependsOn).includes('Storage'))
+  t.deepEqual(obj(tpl('storage.yaml').Outputs?.LogKeyArn).Export, {
+    Name: { 'Fn::Sub': '${NamePrefix}-order-log-key-arn' },
+  })
+  t.deepEqual(obj(tpl('storage.yaml').Outputs?.LogKeyArn).Value, { 'Fn::GetAtt': ['LogKey', 'Arn'] })
+  // Every stack that imports deploys after storage (directly or through another stack).
+  const after = (stack: string): string[] =>
+    list<string>(main.Resources[stack]?.DependsOn).flatMap((d) => [d, ...after(d)])
+  for (const [stack, r] of Object.entries(main.Resources)) {
+    const child = tpl(String(props(r).TemplateURL).replace('./', ''))
+    if (JSON.stringify(child.Resources).includes('Fn::ImportValue'))
+      t.true(after(stack).includes('Storage'), `${stack} imports, so it deploys after Storage`)
+  }
   const findings: string[] = []
   const walk = (value: unknown, where: string): void => {
     if (Array.isArray(value)) {
@@ -205,6 +218,8 @@ test('no child reads another stack: no nested outputs, and one ImportValue only,
     }
     if (typeof value !== 'object' || value === null) return
     for (const [k, v] of Object.entries(value)) {
+      if (k === 'KmsKeyId' && where.endsWith('AWS::Logs::LogGroup') && JSON.stringify(v) === JSON.stringify(logKey))
+        continue
       if (k === 'Fn::ImportValue' && JSON.stringify({ [k]: v }) !== JSON.stringify(stream))
         findings.push(`${where}: ImportValue`)
       if (k === 'Fn::GetAtt' && list<string>(v)[1]?.startsWith('Outputs.'))
@@ -213,7 +228,8 @@ test('no child reads another stack: no nested outputs, and one ImportValue only,
       walk(v, where)
     }
   }
-  for (const file of templateFiles) walk(tpl(file).Resources, file)
+  for (const file of templateFiles)
+    for (const [id, r] of Object.entries(tpl(file).Resources)) walk(r.Properties, `${file} ${id} ${r.Type}`)
   t.deepEqual(findings, [])
 })
 
@@ -493,6 +509,7 @@ test('role policies of every template allow named actions only: no wildcard in a
   // The functions' roles, the generator's schedule role, and the delivery pipeline's build, deploy, pipeline and
   // trigger roles.
   t.deepEqual(policies.map((p) => `${p.file} ${p.role}`).sort(), [
+    'api.yaml LoggingRole',
     'export.yaml ExporterRole',
     'functions.yaml ApiRole',
     'functions.yaml ValidatorRole',
@@ -503,6 +520,7 @@ test('role policies of every template allow named actions only: no wildcard in a
     'pipeline.yaml DeployAnalyticsPolicy',
     'pipeline.yaml DeployLakePolicy',
     'pipeline.yaml DeployRole',
+    'pipeline.yaml DeploySecurityPolicy',
     'pipeline.yaml DeployWorkflowPolicy',
     'pipeline.yaml PipelineRole',
     'pipeline.yaml SourceTriggerRole',
@@ -521,7 +539,7 @@ test('role policies of every template allow named actions only: no wildcard in a
 
 test('the application roles use Resource * only for PutMetricData within the namespace, and log delivery', (t) => {
   const policies = rolePolicies().filter((p) => children.includes(p.file))
-  t.is(policies.length, 9)
+  t.is(policies.length, 10)
   for (const { role, statements } of policies) {
     for (const s of statements) {
       // Step Functions' log delivery (CloudWatch Logs' delivery actions have no resource-level permissions).
@@ -547,6 +565,74 @@ test('the application roles use Resource * only for PutMetricData within the nam
       }
     }
   }
+})
+
+/** The identity statements of each IAM resource (role, managed or inline policy), with the resource's Metadata. */
+const iamStatements = (): { file: string; id: string; metadata: Obj; statements: Statement[] }[] =>
+  allResources().flatMap(([file, id, r]) => {
+    const documents =
+      r.Type === 'AWS::IAM::Role'
+        ? list<Obj>(props(r).Policies).map((p) => p.PolicyDocument)
+        : r.Type === 'AWS::IAM::ManagedPolicy' || r.Type === 'AWS::IAM::Policy'
+          ? [props(r).PolicyDocument]
+          : []
+    const statements = documents.flatMap((d) => list(obj(d).Statement).flatMap(branches))
+    return statements.length ? [{ file, id, metadata: obj(r.Metadata), statements }] : []
+  })
+/** A Resource entry as the text it deploys from: a !Sub pattern, ${Logical.Arn} for a GetAtt, parts of a Join. */
+const resourceText = (value: unknown): string => {
+  if (typeof value === 'string') return value
+  const v = obj(value)
+  if (v['Fn::Sub'] !== undefined) {
+    const [pattern, vars] = list(v['Fn::Sub'])
+    return String(pattern).replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, name: string) =>
+      obj(vars)[name] === undefined ? whole : resourceText(obj(vars)[name]),
+    )
+  }
+  if (v['Fn::GetAtt'] !== undefined) return `\${${list<string>(v['Fn::GetAtt']).join('.')}}`
+  if (v.Ref !== undefined) return `\${${String(v.Ref)}}`
+  if (v['Fn::Join'] !== undefined) {
+    const parts = list(v['Fn::Join'])[1]
+    return Array.isArray(parts) ? parts.map(resourceText).join('') : resourceText(parts)
+  }
+  if (v['Fn::Split'] !== undefined) return resourceText(list(v['Fn::Split'])[1])
+  if (v['Fn::If'] !== undefined) return list(v['Fn::If']).slice(1).map(resourceText).join(' ')
+  return ''
+}
+
+test("IAM resource wildcards stay inside the deployment's names, or carry a one-line reason in the resource's Metadata", (t) => {
+  const outside: string[] = []
+  const missing: string[] = []
+  for (const { file, id, metadata, statements } of iamStatements()) {
+    const reasons = obj(metadata.ResourceWildcards)
+    for (const s of statements.filter((st) => st.Effect === 'Allow')) {
+      const wild = list(s.Resource)
+        .map(resourceText)
+        .filter((text) => {
+          const star = text.indexOf('*')
+          if (star < 0) return false
+          // Within the prefix: the wildcard follows the deployment's own name or one of this template's resources.
+          const before = text.slice(0, star)
+          const own = [...before.matchAll(/\$\{([A-Za-z0-9]+)(\.[A-Za-z]+)?\}/g)].some(
+            ([, name]) => name === 'NamePrefix' || name === 'Application' || name! in tpl(file).Resources,
+          )
+          return !own
+        })
+      if (wild.length === 0) continue
+      const reason = reasons[String(s.Sid)]
+      if (!(typeof reason === 'string' && reason.trim().length > 20 && !reason.includes('\n')))
+        missing.push(`${file} ${id} ${String(s.Sid)}: ${wild.join(', ')}`)
+      outside.push(`${file} ${id} ${String(s.Sid)}`)
+    }
+    // No reason for a statement that does not need one (or that is gone).
+    for (const sid of Object.keys(reasons))
+      t.true(
+        outside.includes(`${file} ${id} ${sid}`),
+        `${file} ${id}: Metadata.ResourceWildcards.${sid} names no statement with a wildcard outside the prefix`,
+      )
+  }
+  t.deepEqual(missing, [], 'each needs a one-line reason in its Metadata.ResourceWildcards, by Sid')
+  t.true(outside.length >= 10, `${outside.length}`)
 })
 
 test('each Resource * statement is explained by the comment just above it, in every template', (t) => {
@@ -580,7 +666,11 @@ test("resource policies allow named actions only: the one wildcard Allow is the 
       )
       .map((s) => `${p.id}/${s.Sid}`),
   )
-  t.deepEqual(wildcardAllows, ['AlarmKey/AccountAdministers'])
+  t.deepEqual(wildcardAllows.sort(), [
+    'AlarmKey/AccountAdministers',
+    'BuildLogKey/AccountAdministers',
+    'LogKey/AccountAdministers',
+  ])
 })
 
 test('the worker may store orders and reserve stock, consume the main queue, park rejects, alert and count', (t) => {
@@ -760,7 +850,7 @@ test('every function logs to a group created before it, named as Lambda names it
     t.is(group?.LogGroupName, `/aws/lambda/${nameOf(expected.file, id, 'FunctionName')}`)
     t.deepEqual(props(tpl(expected.file).Resources[expected.logGroup]).RetentionInDays, { Ref: 'LogRetentionDays' })
   }
-  t.is(main.Parameters?.LogRetentionDays?.Default, 30)
+  t.is(main.Parameters?.LogRetentionDays?.Default, 365)
 })
 
 test('every function gets the environment its handler reads, and its configuration loads from it', (t) => {
@@ -1076,6 +1166,8 @@ test('the stage is named from Stage, throttled by the parameters, and deployed a
       ThrottlingRateLimit: '50',
       ThrottlingBurstLimit: '100',
       MetricsEnabled: true,
+      LoggingLevel: 'ERROR',
+      DataTraceEnabled: false,
     },
   ])
   const deployment = tpl('api.yaml').Resources.OrdersApiDeployment!
@@ -1233,6 +1325,7 @@ test("every taggable resource carries the Stage and NamePrefix tags (the KMS key
     'AWS::IAM::Role',
     'AWS::Logs::LogGroup',
     'AWS::ApiGateway::RestApi',
+    'AWS::WAFv2::WebACL',
     'AWS::ApiGateway::Stage',
     'AWS::ApiGateway::UsagePlan',
     'AWS::ApiGateway::ApiKey',
@@ -1271,6 +1364,9 @@ test("every taggable resource carries the Stage and NamePrefix tags (the KMS key
     'AWS::Glue::Database',
     'AWS::Glue::Table',
     'AWS::Athena::NamedQuery',
+    // The region's API Gateway settings, and the web ACL's association with the stage.
+    'AWS::ApiGateway::Account',
+    'AWS::WAFv2::WebACLAssociation',
   ])
   t.deepEqual(
     allResources()
@@ -1288,8 +1384,9 @@ test("every taggable resource carries the Stage and NamePrefix tags (the KMS key
       )
     })
     .map(([file, id]) => `${file} ${id}`)
-  // moto fails on a KMS key's Tags (it expects TagKey/TagValue); the nested stack's tags reach the key on AWS.
-  t.deepEqual(untagged, ['observability.yaml AlarmKey'])
+  // moto fails on a KMS key's Tags (it expects TagKey/TagValue); the stack's tags (deploy.sh --tags, and the
+  // nested stacks' Tags) reach the keys on AWS.
+  t.deepEqual(untagged.sort(), ['observability.yaml AlarmKey', 'pipeline.yaml BuildLogKey', 'storage.yaml LogKey'])
 })
 
 test('every template says why it is a stack of its own, and every parameter is described', (t) => {
@@ -1386,7 +1483,8 @@ test('the roles of traced functions may send traces (X-Ray takes no resource ARN
   for (const file of children)
     for (const [id, policy] of resourcesOf(tpl(file), 'AWS::IAM::Policy')) {
       t.is(policy.Condition, 'TracingOn', `${file} ${id}`)
-      t.regex(String(obj(policy.Metadata).Reason), /no resource-level permissions/, `${file} ${id}`)
+      for (const reason of Object.values(obj(obj(policy.Metadata).ResourceWildcards)))
+        t.regex(String(reason), /no resource-level permissions/, `${file} ${id}`)
       t.is(deployed(file, id, { Tracing: 'off' }), undefined, `${file} ${id} is not created with Tracing off`)
       const p = deployed(file, id)!
       for (const s of list<Statement>(obj(p.PolicyDocument).Statement)) {
@@ -1411,16 +1509,23 @@ test('the roles of traced functions may send traces (X-Ray takes no resource ARN
 
 test('KMS key policies grant a service only with a condition naming this account or its resources; kms:* only to the account', (t) => {
   const keys = templateFiles.flatMap((file) => resourcesOf(tpl(file), 'AWS::KMS::Key').map(([id]) => ({ file, id })))
-  t.true(keys.length >= 1)
+  t.deepEqual(keys.map(({ file, id }) => `${file} ${id}`).sort(), [
+    'observability.yaml AlarmKey',
+    'pipeline.yaml BuildLogKey',
+    'storage.yaml LogKey',
+  ])
   for (const { file, id } of keys) {
-    for (const s of list<Statement>(obj(deployed(file, id)?.KeyPolicy).Statement)) {
+    const key = file === 'pipeline.yaml' ? resolvedResource(tpl(file), id, valuesOf(tpl(file))) : deployed(file, id)
+    for (const s of list<Statement>(obj(key?.KeyPolicy).Statement)) {
       const principal = obj(s.Principal)
       if (list(s.Action).includes('kms:*'))
         t.deepEqual(principal, { AWS: 'arn:aws:iam::123456789012:root' }, `${file} ${id} ${s.Sid}`)
       if (principal.Service) {
         const keysOfCondition = Object.values(obj(s.Condition)).flatMap((c) => Object.keys(obj(c)))
         t.true(
-          keysOfCondition.some((k) => ['aws:SourceAccount', 'aws:SourceArn', 'kms:ViaService'].includes(k)),
+          keysOfCondition.some((k) =>
+            ['aws:SourceAccount', 'aws:SourceArn', 'kms:ViaService', 'kms:EncryptionContext:aws:logs:arn'].includes(k),
+          ),
           `${file} ${id} ${s.Sid}: a condition on the caller`,
         )
       }
@@ -1443,4 +1548,226 @@ test('the intake bucket expires old versions, and its reports and processed/ fil
     t.like(tpl('messaging.yaml').Parameters?.[name], { Default: 0, MinValue: 0 })
     t.deepEqual(obj(props(main.Resources.Messaging).Parameters)[name], { Ref: name }, `${name}`)
   }
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Security: the log key, the API's logs and web ACL, the buckets' access logs
+
+/** An ArnLike pattern (`*` any run of characters, `?` one) as a test of one ARN. */
+const arnLike = (pattern: string, value: string): boolean =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  ).test(value)
+
+test("every log group is encrypted with the log key, whose policy lets CloudWatch Logs use it for this deployment's groups only", (t) => {
+  const logKey = { 'Fn::ImportValue': 'tp-order-log-key-arn' }
+  const policy = list<Statement>(obj(deployed('storage.yaml', 'LogKey')?.KeyPolicy).Statement)
+  const logs = policy.find((s) => obj(s.Principal).Service === 'logs.eu-west-3.amazonaws.com')
+  t.deepEqual(list(logs?.Action).sort(), [
+    'kms:Decrypt',
+    'kms:DescribeKey',
+    'kms:Encrypt',
+    'kms:GenerateDataKey',
+    'kms:GenerateDataKeyWithoutPlaintext',
+    'kms:ReEncryptFrom',
+    'kms:ReEncryptTo',
+  ])
+  const patterns = list<string>(obj(obj(logs?.Condition).ArnLike)['kms:EncryptionContext:aws:logs:arn'])
+  t.true(patterns.length >= 4)
+  const groups = children.flatMap((file) =>
+    resourcesOf(tpl(file), 'AWS::Logs::LogGroup').map(([id]) => ({ file, id, group: deployed(file, id)! })),
+  )
+  t.is(groups.length, 10)
+  for (const { file, id, group } of groups) {
+    t.deepEqual(group.KmsKeyId, logKey, `${file} ${id}`)
+    t.deepEqual(props(tpl(file).Resources[id]).RetentionInDays, { Ref: 'LogRetentionDays' }, `${file} ${id}`)
+    // The API's execution log group is named after the API's id, which the test stands for with a made-up one.
+    const name = String(group.LogGroupName).replace('<OrdersApi>', 'a1b2c3d4e5')
+    t.true(
+      patterns.some((p) => arnLike(p, arn('logs', `log-group:${name}`))),
+      `${file} ${id}: ${name} is one of the key's log groups`,
+    )
+  }
+  // Not another application's groups, nor another stage's API.
+  for (const other of ['/aws/lambda/other-order-api', '/aws/lambda/tpx', 'API-Gateway-Execution-Logs_a1b2c3d4e5/prod'])
+    t.false(
+      patterns.some((p) => arnLike(p, arn('logs', `log-group:${other}`))),
+      `${other} may not use the key`,
+    )
+  // Every child with a log group passes LogRetentionDays on, 365 by default (Control Tower's year).
+  for (const child of ['Functions', 'Api', 'Lake', 'Export', 'Workflow', 'Messaging'])
+    t.deepEqual(obj(props(main.Resources[child]).Parameters).LogRetentionDays, { Ref: 'LogRetentionDays' }, `${child}`)
+  // The build log, in the pipeline stack, has a key of its own, for the pipeline's build groups only.
+  const pipeline = tpl('pipeline.yaml')
+  t.deepEqual(props(pipeline.Resources.BuildLogGroup).KmsKeyId, { 'Fn::GetAtt': ['BuildLogKey', 'Arn'] })
+  t.is(pipeline.Parameters?.BuildLogRetentionDays?.Default, 365)
+  const build = list<Statement>(
+    obj(resolvedResource(pipeline, 'BuildLogKey', valuesOf(pipeline))?.KeyPolicy).Statement,
+  ).find((s) => obj(s.Principal).Service === 'logs.eu-west-3.amazonaws.com')
+  const buildPattern = String(obj(obj(build?.Condition).ArnLike)['kms:EncryptionContext:aws:logs:arn'])
+  t.true(arnLike(buildPattern, arn('logs', 'log-group:/aws/codebuild/tp-order-delivery-build')))
+  t.false(arnLike(buildPattern, arn('logs', 'log-group:/aws/lambda/tp-order-api')))
+})
+
+test('the stage writes a JSON access log line per request (no body, no header) and execution logs at ERROR, without data', (t) => {
+  const stage = deployed('api.yaml', 'OrdersApiStage')!
+  const access = obj(stage.AccessLogSetting)
+  t.is(access.DestinationArn, '<AccessLogGroup.Arn>')
+  t.is(deployed('api.yaml', 'AccessLogGroup')?.LogGroupName, '/aws/apigateway/tp-order-api-access')
+  t.is(deployed('api.yaml', 'ExecutionLogGroup')?.LogGroupName, 'API-Gateway-Execution-Logs_<OrdersApi>/dev')
+  // A valid JSON object once API Gateway fills in its $context variables (each inside quotes).
+  const line = JSON.parse(String(access.Format).replace(/\$context\.[A-Za-z.]+/g, 'x')) as Record<string, string>
+  t.deepEqual(Object.keys(line), [
+    'requestId',
+    'requestTime',
+    'ip',
+    'method',
+    'path',
+    'resourcePath',
+    'status',
+    'latencyMs',
+    'integrationLatencyMs',
+    'responseBytes',
+    'apiKeyId',
+    'error',
+    'integrationError',
+  ])
+  const variables = [...String(access.Format).matchAll(/\$context\.([A-Za-z.]+)/g)].map((m) => m[1])
+  t.true(variables.includes('identity.sourceIp') && variables.includes('identity.apiKeyId'))
+  t.false(
+    variables.some((v) => /body|header|querystring|requestOverride/i.test(v ?? '')),
+    'nothing of the request itself',
+  )
+  for (const setting of list<Obj>(stage.MethodSettings)) {
+    t.is(setting.LoggingLevel, 'ERROR')
+    t.is(setting.DataTraceEnabled, false, 'no request or response bodies in the execution logs')
+  }
+  // The execution log group exists before the stage logs (or API Gateway creates it without retention or key).
+  t.deepEqual(list(tpl('api.yaml').Resources.OrdersApiStage?.DependsOn), ['ExecutionLogGroup'])
+})
+
+test("ApiLoggingRole 'create' sets the region's API Gateway role to one for this API's log groups; 'existing' leaves it", (t) => {
+  const account = deployed('api.yaml', 'ApiGatewayAccount')
+  t.deepEqual(account, { CloudWatchRoleArn: '<LoggingRole.Arn>' })
+  const role = deployed('api.yaml', 'LoggingRole')!
+  t.is(role.RoleName, 'tp-order-api-logging-eu-west-3')
+  const trust = list<Statement>(obj(role.AssumeRolePolicyDocument).Statement)[0]
+  t.deepEqual(trust?.Principal, { Service: 'apigateway.amazonaws.com' })
+  t.deepEqual(trust?.Condition, { StringEquals: { 'aws:SourceAccount': '123456789012' } })
+  const g = grants('api.yaml', 'LoggingRole')
+  t.deepEqual(g.get('logs:PutLogEvents'), ['<AccessLogGroup.Arn>', '<ExecutionLogGroup.Arn>'])
+  // The stage is ordered after the account setting when this stack makes it.
+  t.deepEqual(evaluate(tpl('api.yaml').Resources.OrdersApiStage?.Metadata, tpl('api.yaml'), childValues('api.yaml')), {
+    LoggingAccount: '<ApiGatewayAccount>',
+  })
+  const existing = { ApiLoggingRole: 'existing' }
+  t.is(deployed('api.yaml', 'ApiGatewayAccount', existing), undefined)
+  t.is(deployed('api.yaml', 'LoggingRole', existing), undefined)
+  t.deepEqual(
+    evaluate(tpl('api.yaml').Resources.OrdersApiStage?.Metadata, tpl('api.yaml'), childValues('api.yaml', existing)),
+    {},
+  )
+  t.deepEqual(obj(props(main.Resources.Api).Parameters).ApiLoggingRole, { Ref: 'ApiLoggingRole' })
+})
+
+test("Waf 'auto' puts a web ACL on a stage named prod only; its managed rule groups and rate rule; 'on'/'off' for any", (t) => {
+  const acl = (values: Values) => deployed('api.yaml', 'WebAcl', values)
+  t.is(acl({}), undefined, 'dev, auto: none')
+  t.is(deployed('api.yaml', 'WebAclAssociation'), undefined)
+  t.truthy(acl({ Stage: 'prod' }))
+  t.truthy(acl({ Waf: 'on' }))
+  t.is(acl({ Stage: 'prod', Waf: 'off' }), undefined)
+  const web = acl({ Stage: 'prod', WafRateLimit: '500' })!
+  t.like(web, { Name: 'tp-order-api', Scope: 'REGIONAL', DefaultAction: { Allow: {} } })
+  const rules = list<Obj>(web.Rules)
+  t.deepEqual(
+    rules.map((r) => [r.Priority, r.Name]),
+    [
+      [0, 'AWSManagedRulesCommonRuleSet'],
+      [1, 'AWSManagedRulesKnownBadInputsRuleSet'],
+      [2, 'AWSManagedRulesAmazonIpReputationList'],
+      [3, 'RateLimitPerIp'],
+    ],
+  )
+  for (const r of rules.slice(0, 3)) {
+    t.like(obj(r.Statement).ManagedRuleGroupStatement, { VendorName: 'AWS', Name: r.Name })
+    t.deepEqual(r.OverrideAction, { None: {} }, `${String(r.Name)} blocks as AWS wrote it`)
+  }
+  // Orders may be 64 KB: the common group's 8 KB body rule counts only.
+  t.deepEqual(list(obj(obj(rules[0]?.Statement).ManagedRuleGroupStatement).RuleActionOverrides), [
+    { Name: 'SizeRestrictions_BODY', ActionToUse: { Count: {} } },
+  ])
+  t.deepEqual(rules[3]?.Action, { Block: {} })
+  t.deepEqual(obj(rules[3]?.Statement).RateBasedStatement, {
+    Limit: '500',
+    EvaluationWindowSec: 300,
+    AggregateKeyType: 'IP',
+  })
+  t.deepEqual(deployed('api.yaml', 'WebAclAssociation', { Stage: 'prod' }), {
+    ResourceArn: 'arn:aws:apigateway:eu-west-3::/restapis/<OrdersApi>/stages/<OrdersApiStage>',
+    WebACLArn: '<WebAcl.Arn>',
+  })
+  for (const name of ['Waf', 'WafRateLimit'])
+    t.deepEqual(obj(props(main.Resources.Api).Parameters)[name], { Ref: name }, `${name}`)
+})
+
+test('AccessLogging on: the intake and results buckets log to the access-log bucket, which only S3 logging for them may write', (t) => {
+  const logBucket = deployed('messaging.yaml', 'AccessLogBucket')!
+  const name = `tp-orders-logs-123456789012-eu-west-3`
+  t.is(logBucket.BucketName, name)
+  t.true(name.length <= 63)
+  t.deepEqual(
+    obj(list<Obj>(obj(logBucket.BucketEncryption).ServerSideEncryptionConfiguration)[0]).ServerSideEncryptionByDefault,
+    { SSEAlgorithm: 'AES256' },
+    'S3 delivers access logs to SSE-S3 buckets only',
+  )
+  t.like(list<Obj>(obj(logBucket.LifecycleConfiguration).Rules)[0], { ExpirationInDays: '365' })
+  t.like(
+    list<Obj>(
+      obj(deployed('messaging.yaml', 'AccessLogBucket', { LogRetentionDays: '30' })?.LifecycleConfiguration).Rules,
+    )[0],
+    {
+      ExpirationInDays: '30',
+    },
+  )
+  t.deepEqual(deployed('messaging.yaml', 'IntakeBucket')?.LoggingConfiguration, {
+    DestinationBucketName: '<AccessLogBucket>',
+    LogFilePrefix: 'intake/',
+  })
+  t.deepEqual(deployed('analytics.yaml', 'ResultsBucket')?.LoggingConfiguration, {
+    DestinationBucketName: name,
+    LogFilePrefix: 'results/',
+  })
+  // The analytics stack deploys after the log bucket exists.
+  t.deepEqual(list(main.Resources.Analytics?.DependsOn), ['Messaging'])
+  const statements = list<Statement>(obj(deployed('messaging.yaml', 'AccessLogBucketPolicy')?.PolicyDocument).Statement)
+  const writers = statements.filter((s) => s.Effect === 'Allow')
+  t.deepEqual(
+    writers.map((s) => [obj(s.Principal).Service, s.Action, obj(obj(s.Condition).ArnLike)['aws:SourceArn']]),
+    [
+      ['logging.s3.amazonaws.com', 's3:PutObject', `arn:aws:s3:::${BUCKET}`],
+      ['logging.s3.amazonaws.com', 's3:PutObject', 'arn:aws:s3:::tp-orders-results-123456789012-eu-west-3'],
+    ],
+  )
+  for (const s of writers)
+    t.deepEqual(obj(s.Condition).StringEquals, { 'aws:SourceAccount': '123456789012' }, `${String(s.Sid)}`)
+  t.true(statements.some((s) => s.Sid === 'DenyInsecureTransport' && s.Effect === 'Deny'))
+  // Off: no log bucket, no logging.
+  const off = { AccessLogging: 'off' }
+  t.is(deployed('messaging.yaml', 'AccessLogBucket', off), undefined)
+  t.is(deployed('messaging.yaml', 'AccessLogBucketPolicy', off), undefined)
+  t.is(deployed('messaging.yaml', 'IntakeBucket', off)?.LoggingConfiguration, undefined)
+  t.is(deployed('analytics.yaml', 'ResultsBucket', off)?.LoggingConfiguration, undefined)
+  // The artifacts bucket of the pipeline stack, to a log bucket of that stack.
+  const pipeline = tpl('pipeline.yaml')
+  const artifacts = resolvedResource(pipeline, 'ArtifactsBucket', valuesOf(pipeline))
+  t.deepEqual(artifacts?.LoggingConfiguration, {
+    DestinationBucketName: '<AccessLogBucket>',
+    LogFilePrefix: 'artifacts/',
+  })
+  t.is(resolvedResource(pipeline, 'AccessLogBucket', valuesOf(pipeline, off)), undefined)
+  t.is(resolvedResource(pipeline, 'ArtifactsBucket', valuesOf(pipeline, off))?.LoggingConfiguration, undefined)
 })

@@ -73,7 +73,8 @@ Resources:
 `)
   const rendered = render(template)
   t.deepEqual(Object.keys(rendered.Resources).sort(), ['Bucket', 'Logs', 'Policy'])
-  t.like(rendered.Resources.Logs?.Properties, { RetentionInDays: '30', LogGroupName: '/aws/lambda/eu-west-3-x' })
+  // A number parameter is a number to the rules (RetentionInDays >= 365 compares numbers), as it is to CloudFormation.
+  t.like(rendered.Resources.Logs?.Properties, { RetentionInDays: 30, LogGroupName: '/aws/lambda/eu-west-3-x' })
   t.deepEqual(rendered.Resources.Policy?.Properties, {
     Bucket: { Ref: 'Bucket' },
     PolicyDocument: {

@@ -260,6 +260,12 @@ test('buildspec.yml installs from the lock file, and its pre_build is npm test w
   t.is(pkg.scripts.test, 'npm run test:checks && npm run test:unit')
   t.is(pkg.scripts['test:unit'], 'ava')
   t.is(commands('pre_build')[0], 'npm run test:checks')
+  // The policy scan gates both (zero unsuppressed failures), with the defaults and with the prod stage's values.
+  t.true(pkg.scripts['test:checks']?.split(' && ').includes('npm run guard:gate'), 'test:checks runs the guard')
+  t.deepEqual(pkg.scripts['guard:gate']?.split(' && '), [
+    'tsx scripts/delivery/guard.ts',
+    'tsx scripts/delivery/guard.ts --config cloudformation/config/prod.json',
+  ])
   const ava = commands('pre_build')[1] ?? ''
   t.regex(ava, /^set -o pipefail; .*npx ava --tap \| tee \S+ \| npx tap-junit /)
   t.regex(pkg.devDependencies['tap-junit'] ?? '', /^\d+\.\d+\.\d+$/, 'an exact devDependency')
