@@ -58,7 +58,7 @@ export const motoCommand = (): { command: string; args: string[]; patched: boole
  * localhost) with its output in `logFile` (or nowhere), and waits until it answers. `asInstalled`: moto_server
  * itself, without the patch (for tests of what the local tools do on an emulator a user started). `env`: variables
  * for the server's environment on top of ours (MOTO_LAMBDA_ENDPOINT: where its Step Functions invoke Lambda tasks).
- * @throws when moto is not installed, or does not answer within 10 s
+ * @throws when moto is not installed, exits, or does not answer within 30 s
  */
 export const startMotoServer = async (
   port: number,
@@ -78,8 +78,12 @@ export const startMotoServer = async (
     stdio: ['ignore', out, out],
     env: { ...process.env, ...env },
   })
-  for (let i = 0; i < 100 && !(await motoAnswers(endpoint)); i++) await sleep(100)
-  if (!(await motoAnswers(endpoint)))
-    throw new Error(`moto_server did not start on port ${port}${logFile ? ` (see ${logFile})` : ''}`)
+  // Importing moto takes a few seconds, many more on a loaded machine: up to 30 s, unless the server has exited.
+  for (let i = 0; i < 300 && child.exitCode === null && !(await motoAnswers(endpoint)); i++) await sleep(100)
+  if (!(await motoAnswers(endpoint))) {
+    const exited = child.exitCode !== null ? ` (it exited with code ${child.exitCode})` : ' within 30 s'
+    if (child.exitCode === null) child.kill()
+    throw new Error(`moto_server did not start on port ${port}${exited}${logFile ? `; see ${logFile}` : ''}`)
+  }
   return { endpoint, child }
 }

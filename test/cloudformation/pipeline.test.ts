@@ -385,6 +385,8 @@ const DEPLOY_STATEMENT_FOR: Record<string, string[]> = {
   'AWS::StepFunctions::StateMachine': ['StateMachine', 'PassStateMachineRole', 'StateMachineLogDelivery'],
   'AWS::ApiGateway::Account': ['ApiGatewayAccount', 'PassApiLoggingRole'],
   'AWS::WAFv2::WebACL': ['WebAcl'],
+  'AWS::ApplicationAutoScaling::ScalableTarget': ['TableAutoScaling', 'AutoScalingServiceRole'],
+  'AWS::ApplicationAutoScaling::ScalingPolicy': ['TableAutoScaling'],
   'AWS::WAFv2::WebACLAssociation': ['WebAcl', 'WebAclAssociation'],
 }
 
@@ -576,6 +578,7 @@ test("the deploy role's Resource * statements are the three AWS requires, each n
       'ExporterMapping',
       'StarterMapping',
       'StateMachineLogDelivery',
+      'TableAutoScaling',
     ],
   )
   t.deepEqual(wildcard[4]?.Condition, {
@@ -603,6 +606,8 @@ test("the deploy role's Resource * statements are the three AWS requires, each n
   for (const s of statementsOf('DeployRole').filter((x) => list(x.Action).includes('iam:PassRole')))
     t.truthy(obj(obj(s.Condition).StringEquals)['iam:PassedToService'], `${s.Sid}`)
   t.false(statementsOf('PipelineRole').some((s) => list(s.Resource).includes('*')))
+  // Application Auto Scaling (TableBillingMode PROVISIONED) authorises on no narrower resource: its actions only.
+  t.true(list<string>(wildcard[6]?.Action).every((a) => a.startsWith('application-autoscaling:')))
 })
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -718,6 +723,7 @@ test.serial(
         'BuildLogKeyAlias AWS::KMS::Alias',
         'BuildRole AWS::IAM::Role',
         'DeployAnalyticsPolicy AWS::IAM::ManagedPolicy',
+        'DeployCapacityPolicy AWS::IAM::ManagedPolicy',
         'DeployLakePolicy AWS::IAM::ManagedPolicy',
         'DeployRole AWS::IAM::Role',
         'DeploySecurityPolicy AWS::IAM::ManagedPolicy',

