@@ -17,6 +17,13 @@ export interface Config {
   metricsNamespace: string
   /** STAGE (default dev): the metrics dimension. */
   stage: string
+  /**
+   * METRICS_MODE (default api): how the metrics leave the function. `api`: one PutMetricData per invocation;
+   * `emf`: one Embedded Metric Format line on stdout, which CloudWatch Logs turns into the same metrics.
+   * loadConfig always sets it; optional so that a configuration built by hand (a test's, a bench's) may leave it
+   * out, which means api.
+   */
+  metricsMode?: MetricsMode
   /** STOCK_TRACKING (default on): reserve stock in the order's transaction. */
   stockTracking: boolean
   /** DEFAULT_CURRENCY (default EUR): for dialects that name none. */
@@ -65,10 +72,15 @@ export interface Config {
 
 export type ConfigKey = keyof Config
 
+/** The values of METRICS_MODE. */
+export const METRICS_MODES = ['api', 'emf'] as const
+export type MetricsMode = (typeof METRICS_MODES)[number]
+
 /** The default of every setting that has one: the one place they are decided. */
 export const DEFAULTS = {
   metricsNamespace: 'OrderPipeline',
   stage: 'dev',
+  metricsMode: 'api',
   stockTracking: true,
   defaultCurrency: 'EUR',
   maxOrderAmount: 10000,
@@ -170,6 +182,10 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
   if (invalidRate + duplicateRate > 1)
     throw new ConfigError(`INVALID_RATE + DUPLICATE_RATE must be at most 1, got ${invalidRate} + ${duplicateRate}`)
 
+  const metricsMode = (env.METRICS_MODE || DEFAULTS.metricsMode) as MetricsMode
+  if (!METRICS_MODES.includes(metricsMode))
+    throw new ConfigError(`METRICS_MODE must be ${METRICS_MODES.join(' or ')}, got "${env.METRICS_MODE}"`)
+
   const maxStockWaits = Number(env.MAX_STOCK_WAITS || DEFAULTS.maxStockWaits)
   if (!Number.isInteger(maxStockWaits) || maxStockWaits < 0 || maxStockWaits > 10_000)
     throw new ConfigError(`MAX_STOCK_WAITS must be an integer from 0 to 10000, got "${env.MAX_STOCK_WAITS}"`)
@@ -182,6 +198,7 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
     alertTopicArn: env.ALERT_TOPIC_ARN || undefined,
     metricsNamespace: env.METRICS_NAMESPACE || DEFAULTS.metricsNamespace,
     stage: env.STAGE || DEFAULTS.stage,
+    metricsMode,
     stockTracking: flag('STOCK_TRACKING', env.STOCK_TRACKING, DEFAULTS.stockTracking),
     defaultCurrency,
     maxOrderAmount,

@@ -16,6 +16,7 @@ test('loadConfig reads every variable it is given', (t) => {
     ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-3:123456789012:tp-alerts',
     METRICS_NAMESPACE: 'Shop',
     STAGE: 'prod',
+    METRICS_MODE: 'emf',
     STOCK_TRACKING: 'off',
     DEFAULT_CURRENCY: 'BRL',
     MAX_ORDER_AMOUNT: '2500.50',
@@ -45,6 +46,7 @@ test('loadConfig reads every variable it is given', (t) => {
     alertTopicArn: 'arn:aws:sns:eu-west-3:123456789012:tp-alerts',
     metricsNamespace: 'Shop',
     stage: 'prod',
+    metricsMode: 'emf',
     stockTracking: false,
     defaultCurrency: 'BRL',
     maxOrderAmount: 2500.5,
@@ -67,7 +69,7 @@ test('loadConfig reads every variable it is given', (t) => {
   })
 })
 
-test('loadConfig defaults: EUR, 10000, OrderPipeline, dev, stock on, no alert topic, 10 records at once', (t) => {
+test('loadConfig defaults: EUR, 10000, OrderPipeline, dev, metrics by API, stock on, no alert topic, 10 records at once', (t) => {
   // Act
   const config = loadConfig(ALL_REQUIRED, { ...REQUIRED_ENV })
   // Assess
@@ -76,6 +78,7 @@ test('loadConfig defaults: EUR, 10000, OrderPipeline, dev, stock on, no alert to
     maxOrderAmount: 10000,
     metricsNamespace: 'OrderPipeline',
     stage: 'dev',
+    metricsMode: 'api',
     stockTracking: true,
     alertTopicArn: undefined,
     workerConcurrency: 10,
@@ -95,9 +98,21 @@ test('loadConfig defaults: EUR, 10000, OrderPipeline, dev, stock on, no alert to
 
 test('empty optional variables fall back to their defaults', (t) => {
   // Act
-  const config = loadConfig([], { ALERT_TOPIC_ARN: '', METRICS_NAMESPACE: '', STAGE: '', STOCK_TRACKING: '' })
+  const config = loadConfig([], {
+    ALERT_TOPIC_ARN: '',
+    METRICS_NAMESPACE: '',
+    STAGE: '',
+    METRICS_MODE: '',
+    STOCK_TRACKING: '',
+  })
   // Assess
-  t.like(config, { alertTopicArn: undefined, metricsNamespace: 'OrderPipeline', stage: 'dev', stockTracking: true })
+  t.like(config, {
+    alertTopicArn: undefined,
+    metricsNamespace: 'OrderPipeline',
+    stage: 'dev',
+    metricsMode: 'api',
+    stockTracking: true,
+  })
 })
 
 test('loadConfig names every missing required variable in one error', (t) => {
@@ -162,6 +177,12 @@ const refused = test.macro({
       .join(' ')}, naming it`,
 })
 test(refused, { STOCK_TRACKING: 'maybe' }, 'STOCK_TRACKING must be on or off, got "maybe"')
+test(refused, { METRICS_MODE: 'cloudwatch' }, 'METRICS_MODE must be api or emf, got "cloudwatch"')
+test(refused, { METRICS_MODE: 'EMF' }, 'METRICS_MODE must be api or emf, got "EMF"')
+test('METRICS_MODE=api and METRICS_MODE=emf are read as they are', (t) => {
+  t.is(loadConfig([], { METRICS_MODE: 'api' }).metricsMode, 'api')
+  t.is(loadConfig([], { METRICS_MODE: 'emf' }).metricsMode, 'emf')
+})
 test(refused, { STOCK_TRACKING: 'enabled' }, 'STOCK_TRACKING must be on or off, got "enabled"')
 test(
   refused,
