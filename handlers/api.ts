@@ -17,7 +17,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResul
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import { cloudWatchClient, dynamoClient, sqsClient } from '../lib/aws/clients.ts'
+import { dynamoClient, sqsClient } from '../lib/aws/clients.ts'
 import { loadConfig, type Config } from '../lib/runtime/config.ts'
 import { LIMITS } from '../lib/orders/limits.ts'
 import { compareStored, LOG, METRIC, OUTCOME } from '../lib/orders/outcomes.ts'
@@ -40,7 +40,14 @@ import { flushMetrics, type MetricsContext } from '../middlewares/metrics.ts'
 
 export type ApiConfig = Pick<
   Config,
-  'ordersTable' | 'mainQueueUrl' | 'metricsNamespace' | 'stage' | 'defaultCurrency' | 'maxOrderAmount' | 'corsOrigins'
+  | 'ordersTable'
+  | 'mainQueueUrl'
+  | 'metricsNamespace'
+  | 'metricsMode'
+  | 'stage'
+  | 'defaultCurrency'
+  | 'maxOrderAmount'
+  | 'corsOrigins'
 >
 
 type HttpEvent = (APIGatewayProxyEvent | APIGatewayProxyEventV2) & {
@@ -53,7 +60,8 @@ export interface ApiDeps {
   config: ApiConfig
   dynamo: DynamoDBDocumentClient
   sqs: SQSClient
-  cloudWatch: CloudWatchClient
+  /** Default: built on the first flush, in METRICS_MODE=api only (emf sends no request). */
+  cloudWatch?: CloudWatchClient
   logger?: Logger
   now?: () => Date
 }
@@ -161,7 +169,13 @@ export const buildApi = (deps: ApiDeps) => {
       }),
     )
     .use(
-      flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }),
+      flushMetrics({
+        namespace: config.metricsNamespace,
+        stage: config.stage,
+        mode: config.metricsMode,
+        client: deps.cloudWatch,
+        logger: log,
+      }),
     )
     .use(errorLogger({ logger: (request: { error: unknown }) => log.debug({ err: request.error }, 'request failed') }))
     .use(httpErrorHandler({ logger: false }))
@@ -181,7 +195,6 @@ export const handler = (event: APIGatewayProxyEvent | APIGatewayProxyEventV2, co
     config: loadConfig(['ordersTable', 'mainQueueUrl']),
     dynamo: dynamoClient(),
     sqs: sqsClient(),
-    cloudWatch: cloudWatchClient(),
   })
   return api(event as HttpEvent, context as ApiContext)
 }

@@ -8,7 +8,7 @@ import errorLogger from '@middy/error-logger'
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda'
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { cloudWatchClient, dynamoClient } from '../lib/aws/clients.ts'
+import { dynamoClient } from '../lib/aws/clients.ts'
 import { objectStore, type ObjectStore } from '../lib/aws/objects.ts'
 import { skuOf } from '../lib/lake/catalogue.ts'
 import { exportRecords, type ExportSummary } from '../lib/lake/export.ts'
@@ -17,13 +17,16 @@ import { loadConfig, type Config } from '../lib/runtime/config.ts'
 import { logger as baseLogger, type Logger } from '../lib/runtime/logger.ts'
 import { flushMetrics, type MetricsContext } from '../middlewares/metrics.ts'
 
-export type ExporterConfig = Pick<Config, 'ordersTable' | 'metricsNamespace' | 'stage'> & { lakeBucket: string }
+export type ExporterConfig = Pick<Config, 'ordersTable' | 'metricsNamespace' | 'metricsMode' | 'stage'> & {
+  lakeBucket: string
+}
 
 export interface ExporterDeps {
   config: ExporterConfig
   dynamo: DynamoDBDocumentClient
   s3: ObjectStore
-  cloudWatch: CloudWatchClient
+  /** Default: built on the first flush, in METRICS_MODE=api only (emf sends no request). */
+  cloudWatch?: CloudWatchClient
   logger?: Logger
   now?: () => Date
 }
@@ -41,7 +44,13 @@ export const buildExporter = (deps: ExporterDeps) => {
   }
   return middy<DynamoDBStreamEvent, ExportSummary, Error, MetricsContext>()
     .use(
-      flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }),
+      flushMetrics({
+        namespace: config.metricsNamespace,
+        stage: config.stage,
+        mode: config.metricsMode,
+        client: deps.cloudWatch,
+        logger: log,
+      }),
     )
     .use(errorLogger({ logger: (request: { error: unknown }) => log.error({ err: request.error }, 'export failed') }))
     .handler(async (event, context) => {
@@ -65,7 +74,6 @@ export const handler = (event: DynamoDBStreamEvent, context: Context) => {
     config: { ...loadConfig(['ordersTable']), lakeBucket: lakeBucketOf(process.env) },
     dynamo: dynamoClient(),
     s3: objectStore(),
-    cloudWatch: cloudWatchClient(),
   })
   return exporter(event, context as Context & MetricsContext)
 }

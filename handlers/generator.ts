@@ -12,7 +12,6 @@ import middy from '@middy/core'
 import errorLogger from '@middy/error-logger'
 import type { Context } from 'aws-lambda'
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
-import { cloudWatchClient } from '../lib/aws/clients.ts'
 import { objectStore, type ObjectStore } from '../lib/aws/objects.ts'
 import { fileName, generateFile, rawKey, type GenerationSummary } from '../lib/lake/generate.ts'
 import { LOG, METRIC } from '../lib/orders/outcomes.ts'
@@ -29,6 +28,7 @@ export type GeneratorConfig = Pick<
   | 'invalidRate'
   | 'duplicateRate'
   | 'metricsNamespace'
+  | 'metricsMode'
   | 'stage'
   | 'defaultCurrency'
   | 'maxOrderAmount'
@@ -50,7 +50,8 @@ export interface GeneratedFile extends GenerationSummary {
 export interface GeneratorDeps {
   config: GeneratorConfig
   s3: ObjectStore
-  cloudWatch: CloudWatchClient
+  /** Default: built on the first flush, in METRICS_MODE=api only (emf sends no request). */
+  cloudWatch?: CloudWatchClient
   logger?: Logger
   now?: () => Date
 }
@@ -95,7 +96,13 @@ export const buildGenerator = (deps: GeneratorDeps) => {
   const core = { config, s3: deps.s3, now: deps.now ?? (() => new Date()) }
   return middy<GeneratorEvent, GeneratedFile, Error, MetricsContext>()
     .use(
-      flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }),
+      flushMetrics({
+        namespace: config.metricsNamespace,
+        stage: config.stage,
+        mode: config.metricsMode,
+        client: deps.cloudWatch,
+        logger: log,
+      }),
     )
     .use(
       errorLogger({ logger: (request: { error: unknown }) => log.error({ err: request.error }, 'generator failed') }),
@@ -115,7 +122,6 @@ export const handler = (event: GeneratorEvent, context: Context) => {
   generator ??= buildGenerator({
     config: loadConfig(['intakeBucket']),
     s3: objectStore(),
-    cloudWatch: cloudWatchClient(),
   })
   return generator(event, context as MetricsContext)
 }

@@ -12,13 +12,13 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { SNSClient } from '@aws-sdk/client-sns'
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import { cloudWatchClient, dynamoClient, snsClient, sqsClient } from '../lib/aws/clients.ts'
+import { dynamoClient, snsClient, sqsClient } from '../lib/aws/clients.ts'
 import { objectStore, type ObjectStore } from '../lib/aws/objects.ts'
 import { planFile } from '../lib/intake/large-file.ts'
 import { needsRanges } from '../lib/intake/read.ts'
 import { validateFile, type FileDeps, type FileSummary, type ValidatorConfig } from '../lib/intake/validate-file.ts'
 import { errorClass, errorMessage } from '../lib/orders/errors.ts'
-import { DEFAULTS, loadConfig, timeoutEarly } from '../lib/runtime/config.ts'
+import { DEFAULTS, loadConfig, timeoutEarly, type Config } from '../lib/runtime/config.ts'
 import { logger as baseLogger, type Logger } from '../lib/runtime/logger.ts'
 import { classifyErrors } from '../middlewares/classify-errors.ts'
 import { flushMetrics, type MetricsContext } from '../middlewares/metrics.ts'
@@ -29,12 +29,13 @@ export type { ValidatorConfig }
 type ValidatorContext = MetricsContext & S3JsonParserContext
 
 export interface ValidatorDeps {
-  config: ValidatorConfig
+  config: ValidatorConfig & Pick<Config, 'metricsMode'>
   sqs: SQSClient
   dynamo: DynamoDBDocumentClient
   s3: ObjectStore
   sns: SNSClient
-  cloudWatch: CloudWatchClient
+  /** Default: built on the first flush, in METRICS_MODE=api only (emf sends no request). */
+  cloudWatch?: CloudWatchClient
   logger?: Logger
   now?: () => Date
   /** middy's timeoutEarlyInMillis (default 1000). */
@@ -110,7 +111,13 @@ export const buildValidator = (deps: ValidatorDeps) => {
       timeoutEarlyInMillis: deps.timeoutEarlyMs ?? 1000,
     })
       .use(
-        flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }),
+        flushMetrics({
+          namespace: config.metricsNamespace,
+          stage: config.stage,
+          mode: config.metricsMode,
+          client: deps.cloudWatch,
+          logger: log,
+        }),
       )
       .use(errorLogger({ logger: failed }))
 
@@ -154,7 +161,6 @@ export const handler = (event: SQSEvent | S3Event, context: Context) => {
     dynamo: dynamoClient(),
     s3: objectStore(),
     sns: snsClient(),
-    cloudWatch: cloudWatchClient(),
     timeoutEarlyMs: timeoutEarly(context.getRemainingTimeInMillis()),
   })
   return validator(event, context)

@@ -13,7 +13,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { SNSClient } from '@aws-sdk/client-sns'
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import { publishAlerts, type Alert } from '../lib/aws/alerts.ts'
-import { cloudWatchClient, dynamoClient, snsClient, sqsClient } from '../lib/aws/clients.ts'
+import { dynamoClient, snsClient, sqsClient } from '../lib/aws/clients.ts'
 import { ATTRIBUTE } from '../lib/aws/queue.ts'
 import { announceRejects } from '../lib/aws/rejections.ts'
 import type { StoreResult } from '../lib/aws/table.ts'
@@ -34,6 +34,7 @@ export type WorkerConfig = Pick<
   | 'mainDlqUrl'
   | 'alertTopicArn'
   | 'metricsNamespace'
+  | 'metricsMode'
   | 'stage'
   | 'stockTracking'
   | 'defaultCurrency'
@@ -48,7 +49,8 @@ export interface WorkerDeps {
   dynamo: DynamoDBDocumentClient
   sqs: SQSClient
   sns: SNSClient
-  cloudWatch: CloudWatchClient
+  /** Default: built on the first flush, in METRICS_MODE=api only (emf sends no request). */
+  cloudWatch?: CloudWatchClient
   logger?: Logger
   now?: () => Date
   /** middy's timeoutEarlyInMillis (default 1000). */
@@ -135,7 +137,13 @@ export const buildWorker = (deps: WorkerDeps) => {
 
   return middy<SQSEvent, SQSBatchResponse, Error, WorkerContext>({ timeoutEarlyInMillis: deps.timeoutEarlyMs ?? 1000 })
     .use(
-      flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }),
+      flushMetrics({
+        namespace: config.metricsNamespace,
+        stage: config.stage,
+        mode: config.metricsMode,
+        client: deps.cloudWatch,
+        logger: log,
+      }),
     )
     .use(
       errorLogger({
@@ -172,7 +180,6 @@ export const handler = (event: SQSEvent, context: Context) => {
     dynamo: dynamoClient(),
     sqs: sqsClient(),
     sns: snsClient(),
-    cloudWatch: cloudWatchClient(),
     timeoutEarlyMs: timeoutEarly(context.getRemainingTimeInMillis()),
   })
   return worker(event, context as WorkerContext)

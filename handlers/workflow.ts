@@ -19,7 +19,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import type { SNSClient } from '@aws-sdk/client-sns'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda'
-import { clientConfig, cloudWatchClient, dynamoClient, snsClient } from '../lib/aws/clients.ts'
+import { clientConfig, dynamoClient, snsClient } from '../lib/aws/clients.ts'
 import { LOG, METRIC } from '../lib/orders/outcomes.ts'
 import { loadConfig, type Config } from '../lib/runtime/config.ts'
 import { logger as baseLogger, type Logger } from '../lib/runtime/logger.ts'
@@ -43,6 +43,7 @@ export type WorkflowConfig = Pick<
   Config,
   | 'ordersTable'
   | 'metricsNamespace'
+  | 'metricsMode'
   | 'stage'
   | 'customerTopicArn'
   | 'maxOrderAmount'
@@ -55,7 +56,8 @@ export interface WorkflowDeps {
   config: WorkflowConfig
   dynamo: DynamoDBDocumentClient
   sns: SNSClient
-  cloudWatch: CloudWatchClient
+  /** Default: built on the first flush, in METRICS_MODE=api only (emf sends no request). */
+  cloudWatch?: CloudWatchClient
   logger?: Logger
   now?: () => Date
 }
@@ -118,7 +120,13 @@ export const buildTasks = (deps: WorkflowDeps) => {
   }
   return middy<TaskEvent, unknown, Error, MetricsContext>()
     .use(
-      flushMetrics({ namespace: config.metricsNamespace, stage: config.stage, client: deps.cloudWatch, logger: log }),
+      flushMetrics({
+        namespace: config.metricsNamespace,
+        stage: config.stage,
+        mode: config.metricsMode,
+        client: deps.cloudWatch,
+        logger: log,
+      }),
     )
     .use(
       errorLogger({
@@ -190,7 +198,6 @@ export const handler = (event: TaskEvent, context: Context) => {
     config: loadConfig(['ordersTable']),
     dynamo: dynamoClient(),
     sns: snsClient(),
-    cloudWatch: cloudWatchClient(),
   })
   return tasks(event, context as Context & MetricsContext)
 }

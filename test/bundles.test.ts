@@ -16,11 +16,13 @@ import {
   clientsFor,
   createResources,
   drain,
+  metricSum,
   startMoto,
   type Clients,
   type Moto,
   type Resources,
 } from './helpers/moto.ts'
+import { captureStdout } from './helpers/stdout.ts'
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>
 const test = anyTest as TestFn<{ moto: Moto; clients: Clients; r: Resources; dir: string }>
@@ -90,5 +92,34 @@ test.serial(
     const object = await clients.s3.send(new GetObjectCommand({ Bucket: r.bucket, Key: file.key }))
     t.is((await object.Body!.transformToString()).trimEnd().split('\n').length, 25)
     t.true(statSync(join(dir, 'generator', 'index.mjs')).size < 500 * 1024, `under 500 KB`)
+  },
+)
+
+test.serial(
+  'with METRICS_MODE=emf the API bundle sends no PutMetricData and writes its counts as one EMF line',
+  async (t) => {
+    const { dir, clients, r } = t.context
+    const emf = { ...r, metricsNamespace: `${r.metricsNamespace}/emf` }
+    const saved = { METRICS_MODE: process.env.METRICS_MODE, METRICS_NAMESPACE: process.env.METRICS_NAMESPACE }
+    Object.assign(process.env, { METRICS_MODE: 'emf', METRICS_NAMESPACE: emf.metricsNamespace })
+    t.teardown(() => Object.assign(process.env, saved))
+    // A cold start of its own (another module instance), so that it reads this environment.
+    const { handler: api } = (await import(`${pathToFileURL(join(dir, 'api', 'index.mjs')).href}?emf`)) as {
+      handler: Handler<unknown, APIGatewayProxyResult>
+    }
+    // Act
+    const { result, lines } = await captureStdout(async () =>
+      api(awsEvent('apigw-rest-post-orders-missing-email.json'), fakeContext()),
+    )
+    // Assess
+    t.is(result.statusCode, 400)
+    t.is(lines.length, 1)
+    t.like(JSON.parse(lines[0]!), {
+      _aws: { CloudWatchMetrics: [{ Namespace: emf.metricsNamespace, Dimensions: [['Stage']] }] },
+      Stage: r.stage,
+      OrdersRejected: 1,
+      OrdersProcessed: 0,
+    })
+    t.is(await metricSum(clients.cloudWatch, emf, 'OrdersRejected'), 0, 'nothing put on the emulator')
   },
 )
