@@ -2,7 +2,10 @@
  * The local runner: what Lambda and API Gateway do on AWS, done for a stack deployed to moto (which stores the
  * functions but cannot run them without Docker). It reads the deployed functions back from the emulator (code,
  * handler, environment, timeout), their event source mappings and the API's routes, then runs the same bundles
- * in Node.js processes of their own, polls each mapped queue with Lambda's semantics, and serves the API.
+ * in Node.js processes of their own, polls each mapped queue with Lambda's semantics, and serves the API. It plays
+ * CloudWatch Logs' part too: the metrics the functions write to their output in Embedded Metric Format
+ * (METRICS_MODE=emf, taken from the deployed environment like every other variable) are put on the emulator
+ * (scripts/local/emf.ts).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -22,6 +25,7 @@ import { pollQueue } from './poller.ts'
 import { pollStream } from './stream-poller.ts'
 import { startApiServer, type Route } from './api-server.ts'
 import { startLambdaApi } from './lambda-api.ts'
+import { emfForwarder } from './emf.ts'
 import { describeDeployment, listResources, type Deployment } from '../stack/deployment.ts'
 import {
   sqsClient,
@@ -30,6 +34,7 @@ import {
   lambdaClient,
   apiGatewayClient,
   clientConfig,
+  cloudWatchClient,
 } from '../../lib/aws/clients.ts'
 
 export interface RunnerOptions {
@@ -63,6 +68,8 @@ export interface Runner {
   invoke: (functionName: string, event: unknown) => Promise<unknown>
   /** Kills a function's running process, as a sandbox that dies: its invocation fails, the next one starts anew. */
   crash: (functionName: string) => boolean
+  /** Resolves once the EMF metrics the functions have written so far are on the emulator. */
+  metricsSettled: () => Promise<void>
   stop: () => Promise<void>
 }
 
@@ -121,6 +128,9 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
   const logDir = join(options.workDir, 'logs')
   mkdirSync(logDir, { recursive: true })
 
+  // EMF lines become PutMetricData on the emulator itself (options.endpoint, never a chaos run's fault proxy: on AWS
+  // CloudWatch Logs extracts them, whatever the function's own requests meet).
+  const metrics = emfForwarder(cloudWatchClient(options))
   const hosts = new Map<string, LambdaHost>()
   for (const name of Object.values(deployment.functions).filter((n): n is string => n !== undefined)) {
     const fn = await lambda.send(new GetFunctionCommand({ FunctionName: name }))
@@ -146,6 +156,7 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
       },
     }
     const host = new LambdaHost(spec, join(logDir, `${name}.log`))
+    host.on('log', metrics.line)
     if (options.onLog) host.on('log', options.onLog)
     hosts.set(name, host)
   }
@@ -250,12 +261,14 @@ export const startRunner = async (options: RunnerOptions): Promise<Runner> => {
     logDir,
     invoke,
     crash: (functionName: string) => hosts.get(functionName)?.crash() ?? false,
+    metricsSettled: metrics.settled,
     stop: async () => {
       abort.abort()
       await Promise.allSettled(polling)
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()))
       await new Promise<void>((resolve) => (lambdaApi ? lambdaApi.close(() => resolve()) : resolve()))
       await Promise.all([...hosts.values()].map(async (host) => host.stop()))
+      await metrics.settled()
     },
   }
 }

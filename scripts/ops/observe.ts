@@ -8,6 +8,7 @@ import { GetMetricStatisticsCommand, type CloudWatchClient } from '@aws-sdk/clie
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { describeMessage } from '../../lib/aws/dlq.ts'
 import { METRIC, type MetricName } from '../../lib/orders/outcomes.ts'
+import { isLoggerLine } from '../local/emf.ts'
 import { peekAll } from './dlq.ts'
 import { formatAge } from '../format.ts'
 
@@ -47,6 +48,8 @@ interface LoggedPoint {
  * The metric values of the last hour that the functions logged as Embedded Metric Format because PutMetricData
  * failed, read from the local runner's log files. On AWS, CloudWatch Logs turns those lines into metrics itself, so
  * only the local stack (where the emulator does not) reads them here: `status --log-dir`, the console and the demo.
+ * Only logger lines: the EMF documents of METRICS_MODE=emf, written on their own, are already on the emulator (the
+ * runner put them there as they came, scripts/local/emf.ts), and counting them here too would count them twice.
  */
 const loggedPoints = (logDir: string, namespace: string, stage: string, now: number): LoggedPoint[] => {
   const points: LoggedPoint[] = []
@@ -63,6 +66,7 @@ const loggedPoints = (logDir: string, namespace: string, stage: string, now: num
       } catch {
         continue
       }
+      if (typeof entry !== 'object' || entry === null || !isLoggerLine(entry)) continue
       const at = entry._aws?.Timestamp ?? 0
       if (entry.Stage !== stage || at < now - 3_600_000 || at > now + 60_000) continue
       for (const directive of entry._aws?.CloudWatchMetrics ?? []) {
