@@ -31,7 +31,7 @@ import {
   orderIdFromIdempotencyKey,
   type Order,
 } from '../lib/orders/order.ts'
-import { ATTRIBUTE, sendMessages } from '../lib/aws/queue.ts'
+import { ATTRIBUTE, orderFifoIds, sendMessages } from '../lib/aws/queue.ts'
 import { getOrderStatus, storedHash } from '../lib/aws/table.ts'
 import { orderEventValidator } from '../lib/orders/validate.ts'
 import { httpBodyLimit } from '../middlewares/http-body-limit.ts'
@@ -91,9 +91,10 @@ export const acceptOrder = async (
   deps: AcceptDeps,
 ): Promise<{ statusCode: 202 | 409; body: Record<string, unknown> }> => {
   const { order_id: orderId } = order
+  const hash = orderHash(order, deps.config.defaultCurrency)
   const stored = await storedHash(deps.dynamo, deps.config.ordersTable, orderId)
   if (stored !== undefined) {
-    const status = compareStored(stored, orderHash(order, deps.config.defaultCurrency))
+    const status = compareStored(stored, hash)
     const message =
       status === OUTCOME.DUPLICATE
         ? `Order ${orderId} was already received`
@@ -102,7 +103,7 @@ export const acceptOrder = async (
   }
   const attributes = { [ATTRIBUTE.CORRELATION_ID]: deps.correlationId, [ATTRIBUTE.SOURCE]: 'api' }
   const failed = await sendMessages(deps.sqs, deps.config.mainQueueUrl, [
-    { id: 'order', body: JSON.stringify(order), attributes },
+    { id: 'order', body: JSON.stringify(order), attributes, ...orderFifoIds(order, hash) },
   ])
   if (failed.length > 0) throw new TransientError(`The order could not be queued: ${failed[0]?.code}`)
   return { statusCode: 202, body: { message: 'Order accepted for processing', orderId } }

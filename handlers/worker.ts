@@ -7,12 +7,12 @@ import middy from '@middy/core'
 import errorLogger from '@middy/error-logger'
 import sqsPartialBatchFailure from '@middy/sqs-partial-batch-failure'
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
-import pLimit from 'p-limit'
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { SNSClient } from '@aws-sdk/client-sns'
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import { publishAlerts, type Alert } from '../lib/aws/alerts.ts'
+import { settleInGroups } from '../lib/aws/groups.ts'
 import { dynamoClient, snsClient, sqsClient } from '../lib/aws/clients.ts'
 import { ATTRIBUTE } from '../lib/aws/queue.ts'
 import { announceRejects } from '../lib/aws/rejections.ts'
@@ -155,17 +155,17 @@ export const buildWorker = (deps: WorkerDeps) => {
     .use(detectDuplicates({ tableName: config.ordersTable, client: deps.dynamo, stockTracking: config.stockTracking }))
     .handler(async (event, context, { signal }) => {
       const alerts: Alert[] = []
-      // In record order (a FIFO limit), so that records with the same order id settle one after the other.
-      const limit = pLimit(config.workerConcurrency ?? DEFAULTS.workerConcurrency)
       const recordDeps = { config, dynamo: deps.dynamo, sns: deps.sns, logger: log, now, alerts }
-      const results = await Promise.allSettled(
-        // A record not started when middy aborts (the invocation is about to time out) is left for SQS to retry.
-        event.Records.map((record) =>
-          limit(async () => {
-            signal.throwIfAborted()
-            return processRecord(record, context, recordDeps)
-          }),
-        ),
+      // WORKER_CONCURRENCY records (or FIFO groups) at once, in record order; a FIFO group one record after the
+      // other, and held from its first record that will be retried (lib/aws/groups.ts).
+      const results = await settleInGroups(
+        event.Records,
+        async (record) => {
+          // A record not started when middy aborts (the invocation is about to time out) is left for SQS to retry.
+          signal.throwIfAborted()
+          return processRecord(record, context, recordDeps)
+        },
+        config.workerConcurrency ?? DEFAULTS.workerConcurrency,
       )
       await publishAlerts(deps.sns, config.alertTopicArn, alerts, log)
       return results as unknown as SQSBatchResponse

@@ -4,6 +4,7 @@
  * carries one JSON `error` attribute that says why (SQS allows 10 attributes: one is enough). A message moved by a
  * queue's redrive policy has no `error` attribute: it reads as class `Retried`.
  */
+import { createHash } from 'node:crypto'
 import type { Message, SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSRecord } from 'aws-lambda'
 import { boundedFields, errorClass, errorMessage, ValidationError, type FieldError } from '../orders/errors.ts'
@@ -102,7 +103,13 @@ export const parkMessages = async (
     parkings.map((p) => {
       const { body, bytes } = boundedBody(p.body, p.attributes?.[ATTRIBUTE.SOURCE] ?? p.record?.eventSourceARN)
       const error: ParkedError = { ...parkedError(p.reason, p.record, now), ...(bytes ? { body_bytes: bytes } : {}) }
-      return { id: p.id, body, attributes: { ...p.attributes, [ATTRIBUTE.ERROR]: JSON.stringify(error) } }
+      const attributes = { ...p.attributes, [ATTRIBUTE.ERROR]: JSON.stringify(error) }
+      // A FIFO DLQ (QueueType fifo): the message stays in its group; each parking is its own message.
+      const groupId = (p.record?.attributes as { MessageGroupId?: string } | undefined)?.MessageGroupId ?? 'parked'
+      const deduplicationId = createHash('sha256')
+        .update(`${p.record?.messageId ?? ''}\n${body}\n${JSON.stringify(attributes)}`)
+        .digest('hex')
+      return { id: p.id, body, attributes, groupId, deduplicationId }
     }),
   )
   return new Set(failed.map((f) => f.id))

@@ -1,7 +1,8 @@
 /**
  * SQS batch sends that lose nothing: entries are chunked by 10 and by 1 MiB, entries that come back Failed are
  * retried (SQS does not throw for them), and what still fails is returned to the caller, who decides (retry the
- * record, or park it).
+ * record, or park it). To a FIFO queue (a URL ending in .fifo, QueueType fifo) every entry carries its message
+ * group and deduplication ids, and the batches go one after the other, so that a group keeps its order.
  */
 import {
   GetQueueAttributesCommand,
@@ -9,6 +10,7 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs'
+import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { LIMITS } from '../orders/limits.ts'
 
@@ -24,7 +26,35 @@ export interface OutgoingMessage {
   id: string
   body: string
   attributes?: Record<string, string>
+  /** FIFO queues only: the messages of one group are delivered in order (default: one group for everything). */
+  groupId?: string
+  /** FIFO queues only: SQS drops a message with an id it saw in the last 5 minutes (default: the body's SHA-256). */
+  deduplicationId?: string
 }
+
+/** A FIFO queue's URL or ARN ends in .fifo. */
+export const isFifo = (queue: string): boolean => queue.endsWith('.fifo')
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
+
+/** SQS's alphabet for group and deduplication ids: 1 to 128 printable ASCII characters. */
+const FIFO_ID = /^[\x21-\x7e]{1,128}$/
+
+/** A group or deduplication id from any text: the text itself when SQS accepts it, else its SHA-256. */
+export const fifoId = (text: string): string => (FIFO_ID.test(text) ? text : sha256(text))
+
+/**
+ * The FIFO ids of an order: its customer's group (a customer's orders in the order they came), and a deduplication
+ * id from the order id and the content hash, so that the same order sent twice within 5 minutes is queued once,
+ * while a corrected order (same id, other content) is not mistaken for it.
+ */
+export const orderFifoIds = (
+  order: { order_id: string; customer_id?: string },
+  hash: string,
+): { groupId: string; deduplicationId: string } => ({
+  groupId: fifoId(order.customer_id ? `customer:${order.customer_id}` : `order:${order.order_id}`),
+  deduplicationId: sha256(`${order.order_id}\n${hash}`),
+})
 
 export interface FailedMessage {
   id: string
@@ -76,41 +106,51 @@ export const sendMessages = async (
   messages: OutgoingMessage[],
 ): Promise<FailedMessage[]> => {
   const failed: FailedMessage[] = []
-  await Promise.all(
-    sendBatchesOf(messages).map(async (batch) => {
-      let pending = batch
-      for (let attempt = 1; pending.length > 0; attempt++) {
-        const byId = new Map(pending.map((m) => [m.id, m]))
-        const response = await client.send(
-          new SendMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: pending.map((m) => ({
-              Id: m.id,
-              MessageBody: m.body,
-              MessageAttributes: stringAttributes(m.attributes),
-            })),
-          }),
-        )
-        const retry: OutgoingMessage[] = []
-        for (const f of response.Failed ?? []) {
-          const message = byId.get(f.Id ?? '')
-          if (!message) continue
-          if (f.SenderFault || attempt >= LIMITS.BATCH_RETRY_ATTEMPTS) {
-            failed.push({
-              id: message.id,
-              code: f.Code ?? 'Unknown',
-              message: f.Message ?? '',
-              senderFault: Boolean(f.SenderFault),
-            })
-          } else {
-            retry.push(message)
-          }
+  const fifo = isFifo(queueUrl)
+  const fifoFields = (m: OutgoingMessage) =>
+    fifo
+      ? {
+          MessageGroupId: fifoId(m.groupId ?? 'orders'),
+          MessageDeduplicationId: fifoId(m.deduplicationId ?? sha256(m.body)),
         }
-        pending = retry
-        if (pending.length > 0) await sleep(50 * 2 ** attempt)
+      : {}
+  const sendBatch = async (batch: OutgoingMessage[]): Promise<void> => {
+    let pending = batch
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const byId = new Map(pending.map((m) => [m.id, m]))
+      const response = await client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: pending.map((m) => ({
+            Id: m.id,
+            MessageBody: m.body,
+            MessageAttributes: stringAttributes(m.attributes),
+            ...fifoFields(m),
+          })),
+        }),
+      )
+      const retry: OutgoingMessage[] = []
+      for (const f of response.Failed ?? []) {
+        const message = byId.get(f.Id ?? '')
+        if (!message) continue
+        if (f.SenderFault || attempt >= LIMITS.BATCH_RETRY_ATTEMPTS) {
+          failed.push({
+            id: message.id,
+            code: f.Code ?? 'Unknown',
+            message: f.Message ?? '',
+            senderFault: Boolean(f.SenderFault),
+          })
+        } else {
+          retry.push(message)
+        }
       }
-    }),
-  )
+      pending = retry
+      if (pending.length > 0) await sleep(50 * 2 ** attempt)
+    }
+  }
+  const batches = sendBatchesOf(messages)
+  if (fifo) for (const batch of batches) await sendBatch(batch)
+  else await Promise.all(batches.map(sendBatch))
   return failed
 }
 

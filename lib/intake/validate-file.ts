@@ -4,7 +4,7 @@
  * while the file streams in. Every message carries the file's correlation id and its line's source.
  *
  * Batches are sent while the file goes on streaming, at most `sendsInFlight` of them at once (SENDS_IN_FLIGHT,
- * default 8): when that many are on their way, reading waits for one to finish, so memory stays flat whatever the
+ * default 8; one to a FIFO main queue, so that a customer's orders keep the file's order): when that many are on their way, reading waits for one to finish, so memory stays flat whatever the
  * file's size (backpressure through the line stream). The first batch that fails fails the file, once every batch
  * already on its way has settled.
  */
@@ -16,11 +16,11 @@ import { parkMessages } from '../aws/dlq.ts'
 import { getFileProgress, isRangeDone, type RangeReport } from '../aws/files.ts'
 import type { MetricsBuffer } from '../aws/metrics.ts'
 import type { ObjectStore } from '../aws/objects.ts'
-import { ATTRIBUTE, sendMessages, type FailedMessage } from '../aws/queue.ts'
+import { ATTRIBUTE, isFifo, orderFifoIds, sendMessages, type FailedMessage } from '../aws/queue.ts'
 import { announceRejects, type Reject } from '../aws/rejections.ts'
 import { errorClass, MalformedOrderError, TransientError, ValidationError } from '../orders/errors.ts'
 import { LIMITS } from '../orders/limits.ts'
-import { orderIdFromS3, orderIdOf, type Order } from '../orders/order.ts'
+import { orderHash, orderIdFromS3, orderIdOf, type Order } from '../orders/order.ts'
 import { LOG, METRIC } from '../orders/outcomes.ts'
 import { parseOrder } from '../orders/validate.ts'
 import { DEFAULTS, type Config } from '../runtime/config.ts'
@@ -108,7 +108,8 @@ class FileIntake {
     this.correlationId = ref.correlationId ?? randomUUID()
     this.startedAt = deps.now()
     this.#receivedAt = this.startedAt.toISOString()
-    this.#maxInFlight = deps.config.sendsInFlight ?? DEFAULTS.sendsInFlight
+    // To a FIFO main queue one batch at a time: a customer's orders keep the file's order.
+    this.#maxInFlight = isFifo(deps.config.mainQueueUrl) ? 1 : (deps.config.sendsInFlight ?? DEFAULTS.sendsInFlight)
   }
 
   #attributes(line: number): Record<string, string> {
@@ -197,6 +198,7 @@ class FileIntake {
       id: String(i),
       body: JSON.stringify(order),
       attributes: this.#attributes(line.line),
+      ...orderFifoIds(order, orderHash(order, deps.config.defaultCurrency)),
     }))
     const failed = await sendMessages(deps.sqs, deps.config.mainQueueUrl, messages)
     const transient = failed.filter((f) => !f.senderFault)

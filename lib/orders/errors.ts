@@ -61,6 +61,15 @@ export class TransientError extends OrderError {
   readonly permanent = false
 }
 
+/**
+ * Not tried, and retried by SQS: an earlier message of its FIFO group failed in this batch, and a group's messages
+ * must not be processed out of order (lib/aws/groups.ts).
+ */
+export class HeldInGroupError extends OrderError {
+  override readonly name = 'HeldInGroupError'
+  readonly permanent = false
+}
+
 /** The message of a list of field errors: one sentence a client can act on. */
 export const fieldsMessage = (fields: FieldError[]): string => {
   if (fields.length === 0) return 'Order failed validation'

@@ -35,6 +35,11 @@ CloudFormation: a Number parameter a nested stack is given. moto parses a Number
 truncates a value that is a float already (0.9 → 0): a parent stack passes its own resolved Number parameters as
 floats, so a nested stack got PaymentSuccessRate 0. Here a float given to a stack is passed as its text, which
 moto's parser reads whole.
+SQS FIFO queues: AWS drops a message whose deduplication id it accepted in the last 5 minutes, whether that message
+is still in the queue or not; moto compares only with the messages still in the queue, so an order queued again
+after its first copy was processed and deleted was queued twice. Here the ids a queue accepted are kept 5 minutes
+(sends only: a message the redrive policy moves to a DLQ is not deduplicated), and a send within them answers with
+the first message, as AWS does.
 Speed, for a local stack that runs a workflow per order: moto lists its own package folder on disk for every
 request, under the lock that routes requests (list_of_moto_modules), and the Step Functions interpreter builds a
 new JSONPath parser (ply's yacc tables) for every path it reads (jsonpath_ng.parse): here the folder list is read
@@ -357,6 +362,41 @@ def _json_paths_parsed_once():
     json_path.parse = functools.lru_cache(maxsize=4096)(json_path.parse)
 
 
+def _fifo_deduplication_after_delete():
+    """SQSBackend.send_message: a FIFO send with an id seen in the last 5 minutes is the first message, not a new one."""
+    import hashlib
+
+    from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, SQSBackend
+    from moto.core.utils import unix_time_millis
+
+    original = SQSBackend.send_message
+    lock = threading.Lock()
+
+    def send_message(self, queue_name, message_body, *args, **kwargs):
+        queue = self.get_queue(queue_name)
+        if not queue.fifo_queue:
+            return original(self, queue_name, message_body, *args, **kwargs)
+        deduplication_id = kwargs.get("deduplication_id", args[2] if len(args) > 2 else None)
+        if deduplication_id is None and queue.attributes.get("ContentBasedDeduplication") == "true":
+            deduplication_id = hashlib.sha256(message_body.encode("utf-8")).hexdigest()
+        if deduplication_id is None:
+            return original(self, queue_name, message_body, *args, **kwargs)
+        with lock:
+            seen = queue.__dict__.setdefault("_deduplication_seen", {})
+            now = unix_time_millis()
+            for key, (at, _) in list(seen.items()):
+                if now - at >= DEDUPLICATION_TIME_IN_SECONDS * 1000:
+                    del seen[key]
+            if deduplication_id in seen:
+                return seen[deduplication_id][1]
+            message = original(self, queue_name, message_body, *args, **kwargs)
+            seen[deduplication_id] = (now, message)
+            return message
+
+    SQSBackend.send_message = send_message
+
+
+_patch("SQS FIFO deduplication after a delete (SQSBackend.send_message)", _fifo_deduplication_after_delete)
 _patch("the service folders listed once (backends.list_of_moto_modules)", _modules_listed_once)
 _patch("JSONPath parsed once (jsonpath_ng.parse in the Step Functions interpreter)", _json_paths_parsed_once)
 _patch("Number parameters given to a nested stack (ResourceMap.load_parameters)", _number_parameters_whole)

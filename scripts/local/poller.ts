@@ -30,6 +30,14 @@ export const toRecord = (message: Message, queueArn: string, region: string): SQ
     SentTimestamp: message.Attributes?.SentTimestamp ?? String(Date.now()),
     SenderId: message.Attributes?.SenderId ?? 'local',
     ApproximateFirstReceiveTimestamp: message.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    // A FIFO queue's, as Lambda passes them.
+    ...(message.Attributes?.MessageGroupId
+      ? {
+          MessageGroupId: message.Attributes.MessageGroupId,
+          MessageDeduplicationId: message.Attributes.MessageDeduplicationId,
+          SequenceNumber: message.Attributes.SequenceNumber,
+        }
+      : {}),
   },
   messageAttributes: Object.fromEntries(
     Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [

@@ -17,7 +17,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describeMessage, replayAttributes, type DlqMessage } from '../../lib/aws/dlq.ts'
 import { formatAge } from '../format.ts'
-import { stringAttributes } from '../../lib/aws/queue.ts'
+import { fifoId, isFifo, stringAttributes } from '../../lib/aws/queue.ts'
 import { batchesOf } from '../../lib/orders/limits.ts'
 import { PERMANENT_ERROR_CLASSES } from '../../lib/orders/errors.ts'
 
@@ -163,6 +163,21 @@ export interface ReplayOptions {
   onProgress?: (done: number, message: DlqMessage, outcome: 'replayed' | 'skipped' | 'failed' | 'would replay') => void
 }
 
+/**
+ * To a FIFO source queue (QueueType fifo): the message goes back to its own group, with a deduplication id of its
+ * own replay (its message id and replay count), so that SQS does not drop it as the copy it was.
+ */
+export const replayFifoIds = (
+  target: string,
+  m: DlqMessage,
+): { MessageGroupId?: string; MessageDeduplicationId?: string } =>
+  isFifo(target)
+    ? {
+        MessageGroupId: fifoId(m.message.Attributes?.MessageGroupId ?? 'replayed'),
+        MessageDeduplicationId: fifoId(`replay-${m.message.MessageId ?? ''}-${m.replayCount + 1}`),
+      }
+    : {}
+
 /** Replays the selected messages one by one, releases the rest; stops between two messages when `signal` aborts. */
 export const replay = async (options: ReplayOptions): Promise<ReplayReport> => {
   const report: ReplayReport = { replayed: 0, skipped: 0, failed: 0, interrupted: false, failures: [] }
@@ -190,6 +205,7 @@ export const replay = async (options: ReplayOptions): Promise<ReplayReport> => {
           QueueUrl: target,
           MessageBody: m.message.Body!,
           MessageAttributes: stringAttributes(replayAttributes(m)),
+          ...replayFifoIds(target, m),
         }),
       )
     } catch (err) {

@@ -72,7 +72,8 @@ export const describeDeployment = (resources: StackResource[], prefix: string, r
   const queue = (name: string): string => {
     const url = byType('AWS::SQS::Queue')
       .map((r) => r.physicalId)
-      .find((u) => u.endsWith(`/${name}`))
+      // The main queue and its DLQ are <name>.fifo with QueueType fifo.
+      .find((u) => u.endsWith(`/${name}`) || u.endsWith(`/${name}.fifo`))
     if (!url) throw new Error(`queue ${name} not found in the stack`)
     return url
   }

@@ -1838,3 +1838,58 @@ test('TableBillingMode PROVISIONED: capacity from its minimum, auto scaling of t
   for (const name of ['TableBillingMode', 'TableReadCapacity', 'TableWriteCapacity', 'TableTargetUtilization'])
     t.deepEqual(obj(props(main.Resources.Storage).Parameters)[name], { Ref: name }, `${name}`)
 })
+
+// ---------------------------------------------------------------------------------------------------------------
+// QueueType fifo
+
+test('QueueType fifo: the main queue and its DLQ are high-throughput FIFO queues, the ingest queue stays standard', (t) => {
+  const fifo = { QueueType: 'fifo' }
+  const queue = deployed('messaging.yaml', 'MainQueue', fifo)!
+  t.like(queue, {
+    QueueName: 'tp-orders-main.fifo',
+    FifoQueue: true,
+    ContentBasedDeduplication: false,
+    DeduplicationScope: 'messageGroup',
+    FifoThroughputLimit: 'perMessageGroupId',
+  })
+  t.like(deployed('messaging.yaml', 'MainDeadLetterQueue', fifo), {
+    QueueName: 'tp-orders-main-dlq.fifo',
+    FifoQueue: true,
+  })
+  // S3 cannot notify a FIFO queue.
+  for (const id of ['IngestQueue', 'IngestDeadLetterQueue'])
+    t.is(deployed('messaging.yaml', id, fifo)?.FifoQueue, undefined, `${id} stays standard`)
+  // Standard by default: no FIFO property at all.
+  const standard = deployed('messaging.yaml', 'MainQueue')!
+  t.is(standard.QueueName, 'tp-orders-main')
+  t.false(
+    ['FifoQueue', 'ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit'].some((k) => k in standard),
+  )
+  for (const stack of ['Messaging', 'Functions', 'Observability'])
+    t.deepEqual(obj(props(main.Resources[stack]).Parameters).QueueType, { Ref: 'QueueType' }, `${stack}`)
+})
+
+test('QueueType fifo: every function, role, mapping, alarm and dashboard names the .fifo queues', (t) => {
+  const fifo = { QueueType: 'fifo' }
+  const all = (file: string, values: Values) =>
+    JSON.stringify(
+      Object.keys(tpl(file).Resources).map((id) => resolvedResource(tpl(file), id, childValues(file, values))),
+    )
+  for (const file of ['functions.yaml', 'observability.yaml']) {
+    const text = all(file, fifo)
+    // Each mention of the main queue or its DLQ ends in .fifo (alarm names aside, which are not queue names).
+    const names = [...text.matchAll(/tp-orders-main(-dlq)?(\.fifo)?(?![-\w.])/g)].map((m) => m[0])
+    t.true(names.length > 0, `${file}`)
+    t.deepEqual(
+      names.filter((n) => !n.endsWith('.fifo')),
+      [],
+      `${file}: every main queue reference is the FIFO queue`,
+    )
+    t.notRegex(all(file, {}), /\.fifo/, `${file}: no .fifo by default`)
+  }
+  t.is(
+    obj(obj(deployed('functions.yaml', 'WorkerFunction', fifo)?.Environment).Variables).MAIN_DLQ_URL,
+    queueUrl('tp-orders-main-dlq.fifo'),
+  )
+  t.is(deployed('functions.yaml', 'WorkerEventSource', fifo)?.EventSourceArn, arn('sqs', 'tp-orders-main.fifo'))
+})

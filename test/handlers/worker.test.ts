@@ -288,6 +288,35 @@ test('a transient failure on one record fails only that record', async (t) => {
   t.is((await drain(clients.sqs, r.mainDlqUrl)).length, 0, 'transient failures are not parked')
 })
 
+test("FIFO: after a record of a group fails transiently, the group's later records are reported failed untried; other groups are stored", async (t) => {
+  const { dynamo } = t.context.clients
+  const tried: string[] = []
+  const flaky = Object.create(dynamo) as DynamoDBDocumentClient
+  flaky.send = (async (command: { input: { Item?: { order_id?: string } } }) => {
+    const id = command.input.Item?.order_id
+    if (id) tried.push(id)
+    if (id === 'ORD-A2') throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })
+    return dynamo.send(command as never)
+  }) as never
+  const { r, run, clients } = await setup(t, { stockTracking: false }, { dynamo: flaky })
+  const inGroup = (orderId: string, group: string) => {
+    const rec = sqsRecord({ ...seed('tp-valid.json'), order_id: orderId })
+    return { ...rec, attributes: { ...rec.attributes, MessageGroupId: group } }
+  }
+  const records = [inGroup('ORD-A1', 'A'), inGroup('ORD-B1', 'B'), inGroup('ORD-A2', 'A'), inGroup('ORD-A3', 'A')]
+  // Act
+  const response = await run(sqsEvent(...records))
+  // Assess
+  t.deepEqual(response, {
+    batchItemFailures: [{ itemIdentifier: records[2]!.messageId }, { itemIdentifier: records[3]!.messageId }],
+  })
+  t.false(tried.includes('ORD-A3'), 'ORD-A3 would have overtaken ORD-A2')
+  for (const id of ['ORD-A1', 'ORD-B1'])
+    t.is((await stored(clients.dynamo, r.ordersTable, orderKey(id)))?.status, 'PROCESSED', `${id}`)
+  t.is(await stored(clients.dynamo, r.ordersTable, orderKey('ORD-A3')), undefined)
+  t.is((await drain(clients.sqs, r.mainDlqUrl)).length, 0, 'held records are retried, not parked')
+})
+
 test('an all-failing batch and a thrown non-Error value report every record', async (t) => {
   const { dynamo } = t.context.clients
   const broken = Object.create(dynamo) as DynamoDBDocumentClient

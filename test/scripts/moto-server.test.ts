@@ -11,6 +11,12 @@ import {
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams'
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb'
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs'
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb'
 import { spawn } from 'node:child_process'
 import { motoAnswers, motoCommand } from '../../scripts/local/moto.ts'
@@ -185,4 +191,48 @@ test('a stream reader going on after the last sequence it saw gets every committ
   // Assess: what was read is what the stream holds: the committed orders, each once
   const committed = ['HERE', ...Array.from({ length: 40 }, (_, i) => `ORDER#${2 * i}`)].sort()
   t.deepEqual([...seen.values()].sort(), committed)
+})
+
+test("a FIFO queue, as AWS runs one: a group's next message waits for the one in flight, and an id seen in 5 minutes is dropped even after its delete", async (t) => {
+  const { sqs } = t.context.clients
+  const QueueUrl = (
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `fifo-${Date.now()}.fifo`,
+        Attributes: { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' },
+      }),
+    )
+  ).QueueUrl!
+  const send = (body: string, group: string, dedup: string) =>
+    sqs.send(
+      new SendMessageCommand({ QueueUrl, MessageBody: body, MessageGroupId: group, MessageDeduplicationId: dedup }),
+    )
+  const receive = async () =>
+    (
+      await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl,
+          MaxNumberOfMessages: 1,
+          VisibilityTimeout: 30,
+          MessageSystemAttributeNames: ['All'],
+        }),
+      )
+    ).Messages ?? []
+  // One group: the second waits while the first is in flight.
+  await send('first', 'customer:C-1', 'd-1')
+  await send('second', 'customer:C-1', 'd-2')
+  const [first] = await receive()
+  t.is(first?.Body, 'first')
+  t.is(first?.Attributes?.MessageGroupId, 'customer:C-1')
+  t.deepEqual(await receive(), [], 'the group is held while its first message is in flight')
+  await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: first!.ReceiptHandle! }))
+  const [second] = await receive()
+  t.is(second?.Body, 'second')
+  await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: second!.ReceiptHandle! }))
+  // The first again, after its delete: AWS drops it (5 minutes); moto as installed would queue it again.
+  const again = await send('first', 'customer:C-1', 'd-1')
+  t.is(again.MessageId, first!.MessageId, 'answered with the first message')
+  t.deepEqual(await receive(), [], 'not queued twice')
+  await send('third', 'customer:C-1', 'd-3')
+  t.is((await receive())[0]?.Body, 'third')
 })
