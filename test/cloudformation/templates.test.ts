@@ -840,6 +840,7 @@ test('every function gets the environment its handler reads, and its configurati
       'LOG_LEVEL',
       'MAIN_QUEUE_URL',
       'MAX_ORDER_AMOUNT',
+      'METRICS_MODE',
       'METRICS_NAMESPACE',
       'NODE_OPTIONS',
       'ORDERS_TABLE',
@@ -854,6 +855,7 @@ test('every function gets the environment its handler reads, and its configurati
       'MAIN_DLQ_URL',
       'MAIN_QUEUE_URL',
       'MAX_ORDER_AMOUNT',
+      'METRICS_MODE',
       'METRICS_NAMESPACE',
       'NODE_OPTIONS',
       'ORDERS_TABLE',
@@ -866,6 +868,7 @@ test('every function gets the environment its handler reads, and its configurati
       'LOG_LEVEL',
       'MAIN_DLQ_URL',
       'MAX_ORDER_AMOUNT',
+      'METRICS_MODE',
       'METRICS_NAMESPACE',
       'NODE_OPTIONS',
       'ORDERS_TABLE',
@@ -878,16 +881,26 @@ test('every function gets the environment its handler reads, and its configurati
       'INTAKE_BUCKET',
       'LOG_LEVEL',
       'MAX_ORDER_AMOUNT',
+      'METRICS_MODE',
       'METRICS_NAMESPACE',
       'NODE_OPTIONS',
       'STAGE',
     ],
-    ExporterFunction: ['LAKE_BUCKET', 'LOG_LEVEL', 'METRICS_NAMESPACE', 'NODE_OPTIONS', 'ORDERS_TABLE', 'STAGE'],
+    ExporterFunction: [
+      'LAKE_BUCKET',
+      'LOG_LEVEL',
+      'METRICS_MODE',
+      'METRICS_NAMESPACE',
+      'NODE_OPTIONS',
+      'ORDERS_TABLE',
+      'STAGE',
+    ],
     TasksFunction: [
       'CUSTOMER_TOPIC_ARN',
       'LOG_LEVEL',
       'MAX_ORDER_AMOUNT',
       'MAX_STOCK_WAITS',
+      'METRICS_MODE',
       'METRICS_NAMESPACE',
       'NODE_OPTIONS',
       'ORDERS_TABLE',
@@ -907,6 +920,13 @@ test('every function gets the environment its handler reads, and its configurati
     const config = loadConfig([...expected.required], env)
     t.is(config.stage, 'dev')
     t.is(config.metricsNamespace, 'OrderPipeline')
+    t.is(config.metricsMode, 'api')
+    if (env.METRICS_MODE !== undefined)
+      t.is(
+        obj(obj(deployed(expected.file, id, { MetricsMode: 'emf' })?.Environment).Variables).METRICS_MODE,
+        'emf',
+        `${id}: MetricsMode reaches it`,
+      )
     t.is(config.defaultCurrency, 'EUR')
     t.is(config.maxOrderAmount, 10000)
     if (id === 'GeneratorFunction') {
