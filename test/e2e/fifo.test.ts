@@ -9,13 +9,16 @@ import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { getOrderStatus } from '../../lib/aws/table.ts'
 import { LOG } from '../../lib/orders/outcomes.ts'
 import { seedText } from '../helpers/fixtures.ts'
-import { drain } from '../helpers/moto.ts'
+import { drain, metricSum, type Resources } from '../helpers/moto.ts'
 import { deployLocalStack, waitFor, type LocalStack } from '../helpers/local-stack.ts'
 
 const test = anyTest as TestFn<{ stack: LocalStack }>
 
+const METRICS = { metricsNamespace: 'OrderPipeline', stage: 'test' } as Resources
+
 test.before(async (t) => {
-  t.context.stack = await deployLocalStack('fifo', { QueueType: 'fifo', StockTracking: 'off' })
+  // With the metrics as EMF lines too (MetricsMode emf): the runner puts them on the emulator.
+  t.context.stack = await deployLocalStack('fifo', { QueueType: 'fifo', StockTracking: 'off', MetricsMode: 'emf' })
 })
 test.after.always(async (t) => t.context.stack?.stop())
 
@@ -79,5 +82,9 @@ test.serial(
     t.like(JSON.parse(parked[0]!.MessageAttributes!.error!.StringValue!), { class: 'ValidationError' })
     t.truthy(parked[0]!.Attributes?.MessageGroupId, 'parked into a group of the FIFO DLQ')
     t.deepEqual(stack.failedBatches, [])
+    // MetricsMode emf: the same metrics, from the functions' EMF lines.
+    await stack.runner.metricsSettled()
+    t.is(await metricSum(stack.clients.cloudWatch, METRICS, 'OrdersProcessed'), 6)
+    t.is(await metricSum(stack.clients.cloudWatch, METRICS, 'OrdersRejected'), 1)
   },
 )
