@@ -10,6 +10,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import type { ObjectStore } from '../../lib/aws/objects.ts'
@@ -49,9 +50,11 @@ const json = (value: unknown): FakeResponse => ({
 let networkRequests = 0
 export const requestsOnTheNetwork = (): number => networkRequests
 
-const requestHandler = (respond: (request: FakeRequest) => FakeResponse) => ({
+/** `latencyMs`: each answer comes that long after its request (0: at once), as a network round trip would. */
+const requestHandler = (respond: (request: FakeRequest) => FakeResponse, latencyMs = 0) => ({
   handle: async (request: FakeRequest) => {
     networkRequests++
+    if (latencyMs > 0) await sleep(latencyMs)
     return { response: respond(request) }
   },
   updateHttpClientConfig: () => undefined,
@@ -184,7 +187,8 @@ export interface FakeAws {
 const REGION = 'eu-west-3'
 const credentials = { accessKeyId: 'AKIDBENCHMARK', secretAccessKey: 'bench-secret' }
 
-export const fakeAws = (): FakeAws => {
+/** `latencyMs` (default 0): the time each request waits for its answer, S3's included (a simulated round trip). */
+export const fakeAws = ({ latencyMs = 0 }: { latencyMs?: number } = {}): FakeAws => {
   // The responders and the counter run later, once `aws` (at the end) exists.
   const count = (name: string): void => {
     const phase = aws.requests.get(aws.phase) ?? new Map<string, number>()
@@ -237,6 +241,7 @@ export const fakeAws = (): FakeAws => {
     get: async (ref, options = {}) => {
       networkRequests++
       count('S3 GetObject')
+      if (latencyMs > 0) await sleep(latencyMs)
       const bytes = aws.objects.get(ref.key)
       if (bytes === undefined) {
         throw Object.assign(new Error('The specified key does not exist.'), {
@@ -254,6 +259,7 @@ export const fakeAws = (): FakeAws => {
     put: async (_bucket, key, body) => {
       networkRequests++
       count('S3 PutObject')
+      if (latencyMs > 0) await sleep(latencyMs)
       aws.objects.set(key, typeof body === 'string' ? Buffer.from(body) : Buffer.from(body))
     },
   }
@@ -265,10 +271,10 @@ export const fakeAws = (): FakeAws => {
   }
 
   const common = { region: REGION, credentials }
-  const dynamoBase = new DynamoDBClient({ ...common, requestHandler: requestHandler(dynamoResponder) })
-  const sqs = new SQSClient({ ...common, requestHandler: requestHandler(sqsResponder) })
-  const sns = new SNSClient({ ...common, requestHandler: requestHandler(snsResponder) })
-  const cloudWatch = new CloudWatchClient({ ...common, requestHandler: requestHandler(() => json({})) })
+  const dynamoBase = new DynamoDBClient({ ...common, requestHandler: requestHandler(dynamoResponder, latencyMs) })
+  const sqs = new SQSClient({ ...common, requestHandler: requestHandler(sqsResponder, latencyMs) })
+  const sns = new SNSClient({ ...common, requestHandler: requestHandler(snsResponder, latencyMs) })
+  const cloudWatch = new CloudWatchClient({ ...common, requestHandler: requestHandler(() => json({}), latencyMs) })
   for (const client of [dynamoBase, sqs, sns, cloudWatch]) addCounter(client as unknown as Stacked, count)
   // As lib/aws/clients.ts builds it (the document client shares the base client's middleware stack).
   const dynamo = DynamoDBDocumentClient.from(dynamoBase, {

@@ -11,6 +11,7 @@ import { printSection, type Scenario, type Section } from './helpers.ts'
 import { bulk } from './bulk.bench.ts'
 import { bundles } from './bundles.bench.ts'
 import { consolePages } from './console.bench.ts'
+import { cost } from './cost.bench.ts'
 import { generate } from './generate.bench.ts'
 import { requestsPerOrder } from './requests.bench.ts'
 import { workerCpu } from './worker-cpu.bench.ts'
@@ -24,9 +25,10 @@ if (process.argv.includes('--help')) {
   bundle's size and cold import time, and bulk intake (a 1,000,000-line JSONL file, a gzipped copy and a 100 MB
   .json array, planned in ranges and read range by range: simulated time at 15 ms per SQS call, peak RSS, parse and
   validate lines per second), the data lake's order generator (200,000 orders: orders per second, bytes per
-  order), and the console's page bundles (sizes, bundle time).
+  order), the console's page bundles (sizes, bundle time), and the cost per million orders (S3 and API paths, stock
+  tracking off and on, METRICS_MODE api and emf: requests, write units, GB-seconds and log bytes × test/bench/prices.json).
   Prints a table per section (PASS/OVER next to each target) and writes the figures to .build/bench.json; takes
-  about 4 minutes (the bulk section about 3).`)
+  about 5 minutes (the bulk section about 3, the cost section about 1).`)
   process.exit(0)
 }
 
@@ -37,6 +39,7 @@ const scenarios: [string, Scenario][] = [
   ['bulk', bulk],
   ['generate', generate],
   ['console', consolePages],
+  ['cost', cost],
 ]
 
 const started = performance.now()
