@@ -40,7 +40,7 @@ export type WorkerConfig = Pick<
   | 'defaultCurrency'
   | 'maxOrderAmount'
 > &
-  Partial<Pick<Config, 'workerConcurrency'>>
+  Partial<Pick<Config, 'workerConcurrency' | 'orderRetentionDays'>>
 
 type WorkerContext = MetricsContext & DuplicatesContext
 
@@ -152,7 +152,14 @@ export const buildWorker = (deps: WorkerDeps) => {
     )
     .use(sqsPartialBatchFailure({ logger: retried }))
     .use(classifyErrors<SQSEvent>({ dlqUrl: config.mainDlqUrl, client: deps.sqs, logger: log }))
-    .use(detectDuplicates({ tableName: config.ordersTable, client: deps.dynamo, stockTracking: config.stockTracking }))
+    .use(
+      detectDuplicates({
+        tableName: config.ordersTable,
+        client: deps.dynamo,
+        stockTracking: config.stockTracking,
+        retentionDays: config.orderRetentionDays ?? 0,
+      }),
+    )
     .handler(async (event, context, { signal }) => {
       const alerts: Alert[] = []
       const recordDeps = { config, dynamo: deps.dynamo, sns: deps.sns, logger: log, now, alerts }

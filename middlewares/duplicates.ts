@@ -30,6 +30,8 @@ const defaults = {
   client: undefined as DynamoDBDocumentClient | undefined,
   /** Reserve stock in the order's transaction (STOCK_TRACKING). */
   stockTracking: true,
+  /** Days until an order record expires (ORDER_RETENTION_DAYS; 0: kept). */
+  retentionDays: 0,
 }
 
 type DuplicatesRequest = Request<unknown, unknown, Error, DuplicatesContext>
@@ -57,6 +59,7 @@ export const detectDuplicates = (
         storeOrder((client ??= dynamoClient()), options.tableName, order, hash, {
           ...storeOptions,
           stockTracking: options.stockTracking,
+          retentionDays: options.retentionDays,
         }),
       )
     request.context.duplicates = { store, exclusive }

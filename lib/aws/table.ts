@@ -33,9 +33,33 @@ export const STOCK_SK = 'STOCK'
 export const RECORD_TTL_SECONDS = 90 * 24 * 3600
 /** The `expires_at` (TTL, epoch seconds) of a record written at `now`. */
 export const expiresAt = (now: string): number => Math.floor(Date.parse(now) / 1000) + RECORD_TTL_SECONDS
+/** The TTL of a record kept `days` days from `now` (epoch seconds). */
+export const expiresAfter = (now: string, days: number): number => Math.floor(Date.parse(now) / 1000) + days * 24 * 3600
 
 export const orderKey = (orderId: string) => ({ pk: `ORDER#${orderId}`, sk: ORDER_SK })
 export const stockKey = (sku: string) => ({ pk: `STOCK#${sku}`, sk: STOCK_SK })
+/** The prefix of a SKU's pending-item records, oldest first by sort key (lib/aws/inventory.ts). */
+export const PENDING_SK_PREFIX = 'PENDING#'
+/** An order's wait for one SKU, beside the SKU's stock record: found by a query, never a scan. */
+export const pendingKey = (sku: string, processedAt: string, orderId: string) => ({
+  pk: `STOCK#${sku}`,
+  sk: `${PENDING_SK_PREFIX}${processedAt}#${orderId}`,
+})
+
+/** The pending-item record of an order waiting for `qty` of `sku`, written in the order's own transaction. */
+export const pendingPut = (tableName: string, orderId: string, sku: string, qty: number, processedAt: string) => ({
+  Put: {
+    TableName: tableName,
+    Item: {
+      ...pendingKey(sku, processedAt, orderId),
+      type: 'pending',
+      order_id: orderId,
+      sku,
+      qty,
+      created_at: processedAt,
+    },
+  },
+})
 
 export type { StockStatus }
 
@@ -54,7 +78,15 @@ export const reservations = (order: Order): Map<string, number> => {
 export const orderRecord = (
   order: Order,
   hash: string,
-  options: { tracked: boolean; pending: ReadonlySet<string>; correlationId?: string; source?: string; now: string },
+  options: {
+    tracked: boolean
+    pending: ReadonlySet<string>
+    correlationId?: string
+    source?: string
+    now: string
+    /** Days until the record expires (0 or undefined: kept). */
+    retentionDays?: number
+  },
 ) => {
   const stockStatus: StockStatus = !options.tracked
     ? STOCK_STATUS.UNTRACKED
@@ -81,6 +113,10 @@ export const orderRecord = (
     amount_cents: centsOf(order.amount),
     currency: order.currency,
     processed_at: options.now,
+    // The SKUs still waiting: a restock that reserves the last one makes the order RESERVED (lib/aws/inventory.ts).
+    ...(options.tracked && options.pending.size > 0 ? { pending_count: options.pending.size } : {}),
+    // ORDER_RETENTION_DAYS: the record expires (DynamoDB TTL) that many days after it is stored.
+    ...(options.retentionDays ? { expires_at: expiresAfter(options.now, options.retentionDays) } : {}),
   }
 }
 
@@ -246,6 +282,8 @@ export interface StoreOptions {
   correlationId?: string
   /** Where the order came from (the message's `source` attribute: `s3://…#line`), stored on its record. */
   source?: string
+  /** ORDER_RETENTION_DAYS: days until the order record expires (0 or undefined: kept). */
+  retentionDays?: number
 }
 
 export interface StoreResult {
@@ -279,6 +317,7 @@ export const storeOrder = async (
       correlationId: options.correlationId,
       source: options.source,
       now: options.now,
+      retentionDays: options.retentionDays,
     })
   if (!options.stockTracking)
     return { outcome: await writeOnce(client, tableName, { item: record(new Set()) }), pending: [] }
@@ -289,7 +328,13 @@ export const storeOrder = async (
     try {
       const outcome = await writeOnce(client, tableName, {
         item: record(pending),
-        with: reserve.map(([sku, qty]) => reserveStockAction(tableName, sku, qty, options.now)),
+        with: [
+          ...reserve.map(([sku, qty]) => reserveStockAction(tableName, sku, qty, options.now)),
+          // Each SKU it waits for gets a pending-item record (after the reservations: the indexes above are theirs).
+          ...wanted
+            .filter(([sku]) => pending.has(sku))
+            .map(([sku, qty]) => pendingPut(tableName, order.order_id, sku, qty, options.now)),
+        ],
       })
       return { outcome, pending: outcome === OUTCOME.PROCESSED ? [...pending] : [] }
     } catch (err) {

@@ -32,6 +32,8 @@ export interface Config {
   maxOrderAmount: number
   /** WORKER_CONCURRENCY (default 10): records of one batch the worker processes at once. */
   workerConcurrency: number
+  /** ORDER_RETENTION_DAYS (default 0, kept): days until an order record expires (DynamoDB TTL on expires_at). */
+  orderRetentionDays?: number
   /** CORS_ORIGINS (comma-separated; default none): origins of the order form, answered by the API. */
   corsOrigins: string[]
   /** SENDS_IN_FLIGHT (default 8, 1 to 64): SendMessageBatch calls the validator keeps on their way per file. */
@@ -152,6 +154,12 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
   if (!Number.isInteger(workerConcurrency) || workerConcurrency < 1)
     throw new ConfigError(`WORKER_CONCURRENCY must be a positive integer, got "${env.WORKER_CONCURRENCY}"`)
 
+  const orderRetentionDays = Number(env.ORDER_RETENTION_DAYS || 0)
+  if (!Number.isInteger(orderRetentionDays) || orderRetentionDays < 0 || orderRetentionDays > 36500)
+    throw new ConfigError(
+      `ORDER_RETENTION_DAYS must be a whole number of days from 0 (kept) to 36500, got "${env.ORDER_RETENTION_DAYS}"`,
+    )
+
   const sendsInFlight = Number(env.SENDS_IN_FLIGHT || DEFAULTS.sendsInFlight)
   if (!Number.isInteger(sendsInFlight) || sendsInFlight < 1 || sendsInFlight > 64)
     throw new ConfigError(`SENDS_IN_FLIGHT must be an integer from 1 to 64, got "${env.SENDS_IN_FLIGHT}"`)
@@ -203,6 +211,7 @@ export const loadConfig = (required: RequiredKey[], env: NodeJS.ProcessEnv = pro
     defaultCurrency,
     maxOrderAmount,
     workerConcurrency,
+    orderRetentionDays,
     corsOrigins: (env.CORS_ORIGINS ?? '')
       .split(',')
       .map((origin) => origin.trim())

@@ -1,7 +1,8 @@
 /**
  * An order's life after it is stored: the workflow's statuses on the order record (`status`), and the conditional
  * update that only moves it forward. PROCESSED (stored, stock reserved) → PAYMENT_PENDING → PAID → NOTIFIED, or
- * PAYMENT_PENDING → PAYMENT_FAILED (its reserved stock released once, the customer told). A status never moves
+ * PAYMENT_PENDING → PAYMENT_FAILED (its reserved stock released once, the customer told), or PROCESSED → CANCELLED
+ * (a cancel before the payment: its stock back, lib/aws/inventory.ts). A status never moves
  * back: the update names the statuses it may come from, and a record in any other status is left as it is.
  */
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
@@ -14,6 +15,8 @@ export const ORDER_STATUS = {
   PAID: 'PAID',
   NOTIFIED: 'NOTIFIED',
   PAYMENT_FAILED: 'PAYMENT_FAILED',
+  /** Cancelled before its payment (npm run cancel, POST /orders/{id}/cancel: lib/aws/inventory.ts). */
+  CANCELLED: 'CANCELLED',
 } as const
 export type OrderStatus = (typeof ORDER_STATUS)[keyof typeof ORDER_STATUS]
 
@@ -24,6 +27,7 @@ export const REACHED_FROM: Record<OrderStatus, readonly OrderStatus[]> = {
   PAID: ['PAYMENT_PENDING'],
   NOTIFIED: ['PAID'],
   PAYMENT_FAILED: ['PAYMENT_PENDING'],
+  CANCELLED: ['PROCESSED'],
 }
 
 /** Whether `to` comes after `from` on some path (PROCESSED → … → NOTIFIED or PAYMENT_FAILED). */
