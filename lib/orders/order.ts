@@ -58,26 +58,16 @@ export interface Order {
 type Json = JsonObject
 const itemsOf = (v: Json): Json[] => (Array.isArray(v.items) ? v.items.filter(isObject) : [])
 
-/**
- * Which dialect a parsed body speaks. camelCase API keys win, then the rich order's keys; anything else is read as
- * canonical, so an unknown shape gets the canonical order's "missing field" messages.
- */
-export const detectDialect = (input: unknown): Dialect => {
-  if (!isObject(input)) return 'canonical'
-  const items = itemsOf(input)
-  if (
-    ['customerEmail', 'customerName', 'paymentMethod', 'shippingAddress'].some((k) => k in input) ||
-    items.some((i) => 'productId' in i)
-  )
-    return 'api'
-  if (
-    'order_date' in input ||
-    items.some((i) => 'product_id' in i) ||
-    (!('amount' in input) && isObject(input.payment) && 'amount' in input.payment)
-  )
-    return 'rich'
-  return 'canonical'
-}
+/** API orders: any camelCase key of the API order (customerName alone is enough). */
+const speaksApi = (input: Json): boolean =>
+  ['customerEmail', 'customerName', 'paymentMethod', 'shippingAddress'].some((k) => k in input) ||
+  itemsOf(input).some((i) => 'productId' in i)
+
+/** Rich orders: `order_date`, `items[].product_id`, or `payment.amount` without a top-level `amount`. */
+const speaksRich = (input: Json): boolean =>
+  'order_date' in input ||
+  itemsOf(input).some((i) => 'product_id' in i) ||
+  (!('amount' in input) && isObject(input.payment) && 'amount' in input.payment)
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
 
@@ -196,13 +186,39 @@ const fromApi = (input: Json, ctx: NormaliseContext): Order => {
   }) as Order
 }
 
-/** The canonical order of a body that passed its dialect's checks. */
-export const normalise = (input: unknown, dialect: Dialect, ctx: NormaliseContext): Order => {
-  const body = input as Json
-  if (dialect === 'rich') return fromRich(body, ctx)
-  if (dialect === 'api') return fromApi(body, ctx)
-  return fromCanonical(body, ctx)
+/**
+ * How the intake reads one dialect: whether a parsed body speaks it, and the canonical order it becomes. Its checks
+ * (the compiled schema, where its money is) are validate.ts's VALIDATORS and SHAPES; docs/extending.md adds one.
+ */
+export interface DialectMapping {
+  dialect: Dialect
+  /** Whether a JSON object is in this dialect. */
+  detect: (input: JsonObject) => boolean
+  /** The canonical order of a body that passed this dialect's checks. */
+  normalise: (input: JsonObject, ctx: NormaliseContext) => Order
 }
+
+/**
+ * Every dialect, in the order detectDialect tries them: camelCase API keys win, then the rich order's keys;
+ * canonical, last, takes anything, so an unknown shape gets the canonical order's "missing field" messages.
+ */
+export const DIALECT_MAPPINGS: readonly DialectMapping[] = [
+  { dialect: 'api', detect: speaksApi, normalise: fromApi },
+  { dialect: 'rich', detect: speaksRich, normalise: fromRich },
+  { dialect: 'canonical', detect: () => true, normalise: fromCanonical },
+]
+
+/** Which dialect a parsed body speaks: the first mapping whose `detect` says so; canonical for anything else. */
+export const detectDialect = (input: unknown, mappings = DIALECT_MAPPINGS): Dialect =>
+  (isObject(input) ? mappings.find((m) => m.detect(input))?.dialect : undefined) ?? 'canonical'
+
+/** The canonical order of a body that passed its dialect's checks. */
+export const normalise = (
+  input: unknown,
+  dialect: Dialect,
+  ctx: NormaliseContext,
+  mappings = DIALECT_MAPPINGS,
+): Order => (mappings.find((m) => m.dialect === dialect)?.normalise ?? fromCanonical)(input as Json, ctx)
 
 /** Σ qty × unit price in integer cents, or undefined when a line is not well-formed. */
 export const sumCents = (items: { qty: unknown; unit_price: unknown }[]): number | undefined => {

@@ -9,20 +9,50 @@ import { isObject, jsonProblem, type JsonProblem } from './json.ts'
 import { LIMITS } from './limits.ts'
 import { ValidationError, type FieldError } from './errors.ts'
 import { formatCents, toCents } from './money.ts'
-import { detectDialect, normalise, sumCents, type Dialect, type NormaliseContext, type Order } from './order.ts'
+import {
+  DIALECT_MAPPINGS,
+  detectDialect,
+  normalise,
+  sumCents,
+  type Dialect,
+  type DialectMapping,
+  type NormaliseContext,
+  type Order,
+} from './order.ts'
 
-const VALIDATORS: Record<Dialect, CompiledValidator> = {
+/** Each dialect's compiled schema (schemas/<name>.schema.json, compiled by `npm run schemas`). */
+export const VALIDATORS: Readonly<Record<Dialect, CompiledValidator>> = {
   canonical: validateCanonical,
   rich: validateRich,
   api: validateApi,
 }
 
-/** Where each dialect keeps the money the business rules check. */
-const SHAPES: Record<Dialect, { amount: string[] | undefined; qty: string; price: string }> = {
+/** Where a dialect keeps the money the business rules check: its amount (if any) and each item's quantity and price. */
+export interface MoneyShape {
+  /** The amount's keys from the top of the body; undefined when the dialect has none. */
+  amount: string[] | undefined
+  /** The quantity's and the unit price's keys in each element of `items`. */
+  qty: string
+  price: string
+}
+
+export const SHAPES: Readonly<Record<Dialect, MoneyShape>> = {
   canonical: { amount: ['amount'], qty: 'qty', price: 'unit_price' },
   rich: { amount: ['payment', 'amount'], qty: 'quantity', price: 'unit_price' },
   api: { amount: undefined, qty: 'quantity', price: 'price' },
 }
+
+/**
+ * Everything the intake knows of its dialects: how each is detected and mapped (order.ts), its schema and where its
+ * money is (above). The intake's own are DIALECT_TABLES; docs/extending.md adds a dialect to each table.
+ */
+export interface DialectTables {
+  mappings: readonly DialectMapping[]
+  validators: Readonly<Record<Dialect, CompiledValidator>>
+  shapes: Readonly<Record<Dialect, MoneyShape>>
+}
+
+export const DIALECT_TABLES: DialectTables = { mappings: DIALECT_MAPPINGS, validators: VALIDATORS, shapes: SHAPES }
 
 export interface Rules {
   /** Orders must stay strictly below this amount. */
@@ -111,9 +141,9 @@ const at = (value: unknown, keys: string[]): unknown =>
   )
 
 /** The rules a schema cannot state, checked on whatever parts of the body are well-formed. */
-export const businessRules = (input: unknown, dialect: Dialect, rules: Rules): FieldError[] => {
+export const businessRules = (input: unknown, dialect: Dialect, rules: Rules, shapes = SHAPES): FieldError[] => {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return []
-  const shape = SHAPES[dialect]
+  const shape = shapes[dialect]
   const errors: FieldError[] = []
   const rawItems = (input as { items?: unknown }).items
   const items = Array.isArray(rawItems) ? rawItems : []
@@ -180,13 +210,19 @@ const sizeErrors = (bytes: number): FieldError[] =>
     : []
 
 /** All that is wrong with a body of the given dialect (empty when it is a valid order). */
-export const checkOrder = (input: unknown, dialect: Dialect, rules: Rules): FieldError[] =>
-  checkWith(VALIDATORS[dialect], input, dialect, rules)
+export const checkOrder = (input: unknown, dialect: Dialect, rules: Rules, tables = DIALECT_TABLES): FieldError[] =>
+  checkWith(tables.validators[dialect], input, dialect, rules, tables.shapes)
 
 /** The same, with the validator passed in (the worker's bundle then carries the canonical one only). */
-const checkWith = (validate: CompiledValidator, input: unknown, dialect: Dialect, rules: Rules): FieldError[] => {
+const checkWith = (
+  validate: CompiledValidator,
+  input: unknown,
+  dialect: Dialect,
+  rules: Rules,
+  shapes = SHAPES,
+): FieldError[] => {
   const schemaErrors = validate(input) ? [] : toFieldErrors(validate.errors)
-  const ruleErrors = businessRules(input, dialect, rules)
+  const ruleErrors = businessRules(input, dialect, rules, shapes)
   // Where both say the same of a field (the schema's absolute maximum, the configured one), the rule knows better.
   const ruled = new Set(ruleErrors.map((e) => `${e.path}|${e.rule}`))
   return [...schemaErrors.filter((e) => !ruled.has(`${e.path}|${e.rule}`)), ...ruleErrors]
@@ -223,12 +259,13 @@ export const parseOrder = (
       /** What `jsonProblem(input)` found, when the caller already walked the value (null: nothing). */
       structure?: JsonProblem | null
     },
+  tables = DIALECT_TABLES,
 ): Order => {
   checkStructure(input, ctx.structure)
-  const dialect = detectDialect(input)
-  const errors = [...sizeErrors(ctx.bytes ?? byteLength(input)), ...checkOrder(input, dialect, ctx)]
+  const dialect = detectDialect(input, tables.mappings)
+  const errors = [...sizeErrors(ctx.bytes ?? byteLength(input)), ...checkOrder(input, dialect, ctx, tables)]
   if (errors.length > 0) throw new ValidationError(errors)
-  return normalise(input, dialect, ctx)
+  return normalise(input, dialect, ctx, tables.mappings)
 }
 
 /**
@@ -247,14 +284,14 @@ export const checkCanonical = (input: unknown, rules: Rules, bytes?: number): Or
  * The API's event check, for @middy/validator: the same compiled dialect validators and business rules, run on the
  * parsed body. Its `errors` are field errors (they reach the 400 answer as they are).
  */
-export const orderEventValidator = (rules: Rules) => {
+export const orderEventValidator = (rules: Rules, tables = DIALECT_TABLES) => {
   const validate = (event: { body?: unknown }): boolean => {
     const { body } = event
     let errors: FieldError[]
     try {
       checkStructure(body)
       errors = isObject(body)
-        ? checkOrder(body, detectDialect(body), rules)
+        ? checkOrder(body, detectDialect(body, tables.mappings), rules, tables)
         : [{ path: '', rule: 'type', message: 'The body must be a JSON object: one order' }]
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err

@@ -1,6 +1,8 @@
 import test from 'ava'
 import {
   customerIdFromEmail,
+  DIALECT_MAPPINGS,
+  DIALECTS,
   detectDialect,
   newOrderId,
   orderHash,
@@ -74,6 +76,12 @@ test(
   { ...seed('lab-rich-order.json'), customerEmail: 'a@example.com' },
   'api',
 )
+
+test('DIALECT_MAPPINGS maps each of DIALECTS once, canonical last (it takes any body)', (t) => {
+  const tried = DIALECT_MAPPINGS.map((m) => m.dialect)
+  t.deepEqual([...tried].sort(), [...DIALECTS].sort())
+  t.is(tried.at(-1), 'canonical')
+})
 
 // ---------------------------------------------------------------------------------------------------------------
 // orderHash

@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava'
 import { ValidationError, type FieldError } from '../../../lib/orders/errors.ts'
-import { customerIdFromEmail, orderIdFromIdempotencyKey, type Order } from '../../../lib/orders/order.ts'
+import { customerIdFromEmail, DIALECTS, orderIdFromIdempotencyKey, type Order } from '../../../lib/orders/order.ts'
 import { checkCanonical, checkOrder, fieldName, orderEventValidator, parseOrder } from '../../../lib/orders/validate.ts'
 import { seed } from '../../helpers/fixtures.ts'
 
@@ -725,6 +725,13 @@ const roundTrip = test.macro({
 test(roundTrip, 'tp-valid.json')
 test(roundTrip, 'lab-rich-order.json')
 test(roundTrip, 'api-create-order.json')
+
+test('checkCanonical accepts the intake block of every dialect (the canonical schema lists each of DIALECTS)', (t) => {
+  for (const dialect of DIALECTS) {
+    const queued = { ...seed('tp-valid.json'), intake: { received_at: RECEIVED_AT, dialect } }
+    t.notThrows(() => checkCanonical(queued, { maxOrderAmount: 10000 }), `${dialect}`)
+  }
+})
 
 const editedAfterTheFact = test.macro({
   exec(t, edit: (order: Json) => Json, expected: { path: string; rule: string }) {
