@@ -22,7 +22,8 @@ if (process.argv.includes('--help')) {
   console.log(`usage: npm run bench
   Builds the bundles, then measures: AWS requests and DynamoDB write units per order (1,000 orders in one JSONL file,
   validator + worker, stock tracking off and on), worker CPU time per order through the middy chain, and each
-  bundle's size and cold import time, and bulk intake (a 1,000,000-line JSONL file, a gzipped copy and a 100 MB
+  bundle's size and cold start (whole process against an empty node, with and without --enable-source-maps, and
+  what each dependency costs at import), bulk intake (a 1,000,000-line JSONL file, a gzipped copy and a 100 MB
   .json array, planned in ranges and read range by range: simulated time at 15 ms per SQS call, peak RSS, parse and
   validate lines per second), the data lake's order generator (200,000 orders: orders per second, bytes per
   order), the console's page bundles (sizes, bundle time), and the cost per million orders (S3 and API paths, stock
