@@ -1,17 +1,62 @@
 /**
- * What every user command shares: the AWS options (--region, --endpoint, --profile, --prefix, --table, --json) and
- * one way to run, so that every failure is one clear line and exit code 1. Clients: lib/aws/clients.ts, given these
- * options. Output helpers: format.ts.
+ * What every user command shares: the AWS options (--region, --endpoint, --profile, --prefix, --local, --table,
+ * --json) and one way to run, so that every failure is one clear line and exit code 1. Clients: lib/aws/clients.ts,
+ * given these options. Output helpers: format.ts.
+ *
+ * A command with these options finds a running local stack by itself (stack/local-state.ts): given no endpoint
+ * (neither --endpoint nor AWS_ENDPOINT_URL) and no --profile, it uses the stack `npm start` runs, if one runs, and
+ * says so in one line on stderr; --local requires it.
  */
 import { Command, Option } from 'commander'
+import { localStateFile, resolveDeployment, runningLocalStack } from './stack/local-state.ts'
 
 export interface AwsOptions {
   region: string
   endpoint?: string
   profile?: string
   prefix: string
+  /** --local: the running local stack, required. */
+  local?: boolean
   table?: string
   json?: boolean
+}
+
+/**
+ * Before the action: the running local stack's endpoint, prefix, region, API URL and log folder replace what was not
+ * given (resolveDeployment says when). `stateFile` is for the tests.
+ */
+export const useLocalStack = (command: Command, stateFile = localStateFile()): void => {
+  const o = command.opts<AwsOptions>()
+  const source = (key: string) => command.getOptionValueSource(key) as string | undefined
+  const resolved = resolveDeployment(
+    {
+      endpoint: o.endpoint,
+      endpointSource: source('endpoint'),
+      prefix: o.prefix,
+      prefixSource: source('prefix'),
+      region: o.region,
+      regionSource: source('region'),
+      profile: o.profile,
+      profileSource: source('profile'),
+      local: o.local,
+    },
+    runningLocalStack(stateFile),
+  )
+  const has = (key: string) => command.options.some((option) => option.attributeName() === key)
+  const set = (key: string, value: string | undefined, onlyUnset: boolean) => {
+    if (value === undefined || !has(key)) return
+    const current = command.getOptionValue(key) as unknown
+    if (onlyUnset && current !== undefined && source(key) !== 'default') return
+    command.setOptionValueWithSource(key, value, 'local-stack')
+  }
+  set('endpoint', resolved.endpoint, false)
+  set('prefix', resolved.prefix, false)
+  set('region', resolved.region, false)
+  // Only for the commands that have them, and only where the user gave none.
+  set('stackName', resolved.stackName, true)
+  set('apiUrl', resolved.apiUrl, true)
+  set('logDir', resolved.logDir, true)
+  if (resolved.note) console.error(`${command.name()}: ${resolved.note}`)
 }
 
 /** --region, --endpoint, --profile and --prefix, with their environment defaults: where a deployment is. */
@@ -31,6 +76,11 @@ export const withDeploymentOptions = (command: Command): Command =>
         .env('NAME_PREFIX')
         .default('tp'),
     )
+    .option(
+      '--local',
+      'the local stack npm start runs (an error if none runs; without --endpoint or --profile it is used anyway when it runs)',
+    )
+    .hook('preAction', (thisCommand) => useLocalStack(thisCommand))
 
 /** The deployment's options (withDeploymentOptions), --table and --json. */
 export const withAwsOptions = (command: Command): Command =>
@@ -66,7 +116,7 @@ export const run = async (program: Command, argv = process.argv): Promise<void> 
       e.name === 'ResourceNotFoundException'
         ? ' (is the stack deployed, and are --prefix/--table and --endpoint right?)'
         : e.name === 'CredentialsProviderError'
-          ? ' (no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID, or use --endpoint for the local stack)'
+          ? ` (no AWS credentials, and no local stack running: start the local stack with npm start, which the commands then find by themselves, or configure AWS credentials: --profile, AWS_PROFILE or AWS_ACCESS_KEY_ID)`
           : unreachable
             ? ' (nothing answers at that address: for the local stack, is npm start running, and is --endpoint right?)'
             : ''

@@ -1,6 +1,6 @@
 /**
  * npm run logs -- <function>: a function's log lines, filtered; from CloudWatch Logs on AWS, from the local
- * runner's log files with --endpoint (the local stack).
+ * runner's log files with --endpoint (the local stack, which is also found by itself while npm start runs).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createReadStream, existsSync, statSync } from 'node:fs'
@@ -8,12 +8,12 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Command, Option } from 'commander'
 import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
-import { run, type AwsOptions } from './cli.ts'
+import { run, withDeploymentOptions, type AwsOptions } from './cli.ts'
 import { cloudWatchLogsClient } from '../lib/aws/clients.ts'
 import { parseDuration } from './format.ts'
 import { LAMBDA_NAME, lambdaName, pathOption, shown } from './ops/paths.ts'
 
-interface LogsOptions extends Pick<AwsOptions, 'region' | 'endpoint' | 'prefix' | 'json'> {
+interface LogsOptions extends Pick<AwsOptions, 'region' | 'endpoint' | 'profile' | 'prefix' | 'json'> {
   filter?: string
   since: string
   follow?: boolean
@@ -70,12 +70,10 @@ const readLocal = async (
   return size
 }
 
-const program = new Command('logs')
+// The deployment options (cli.ts): with a local --endpoint, or the running local stack, the runner's files are read.
+const program = withDeploymentOptions(new Command('logs'))
   .description("Print a function's log lines: CloudWatch Logs on AWS, the local runner's files locally.")
   .argument('<function>', 'api, validator, worker, generator, or a full function name')
-  .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
-  .addOption(new Option('--endpoint <url>', 'the local stack (reads .build/local/logs)').env('AWS_ENDPOINT_URL'))
-  .addOption(new Option('--prefix <prefix>', 'name prefix of the deployment').env('NAME_PREFIX').default('tp'))
   .option(
     '--filter <text>',
     'only lines containing this text (on AWS: a CloudWatch Logs filter pattern, e.g. "order rejected")',

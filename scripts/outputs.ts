@@ -3,40 +3,35 @@
  * stack's resources, nested stacks included. Works against AWS and against the local stack, where moto shows no
  * root Outputs.
  */
-import { Command, Option } from 'commander'
+import { Command } from 'commander'
 import { describeDeployment, listResources } from './stack/deployment.ts'
-import { run } from './cli.ts'
+import { run, withDeploymentOptions, type AwsOptions } from './cli.ts'
 import { cloudFormationClient } from '../lib/aws/clients.ts'
 import { formatTable } from './format.ts'
 import { stackNameOf } from './stack/deployment.ts'
 
-interface Options {
-  prefix: string
+interface Options extends AwsOptions {
   stackName?: string
-  region: string
-  endpoint?: string
-  json?: boolean
+  /** The running local stack's API (cli.ts sets it when the local stack is used). */
+  apiUrl?: string
 }
 
-const program = new Command('outputs')
+const program = withDeploymentOptions(new Command('outputs'))
   .description('Print the names and URLs of a deployed order pipeline.')
-  .addOption(new Option('--prefix <prefix>', 'name prefix of the deployment').env('NAME_PREFIX').default('tp'))
   .option('--stack-name <name>', 'stack name (default <prefix>-order-pipeline)')
-  .addOption(new Option('--region <region>', 'AWS region').env('AWS_REGION').default('eu-west-3'))
-  .addOption(
-    new Option('--endpoint <url>', 'AWS endpoint, e.g. the local stack http://localhost:5000').env('AWS_ENDPOINT_URL'),
-  )
+  .option('--api-url <url>', "the API's URL to print (default: the running npm start's, or the API's AWS URL)")
   .option('--json', 'print JSON')
   .action(async (options: Options) => {
-    const local = options.endpoint !== undefined
+    const local = options.endpoint !== undefined && options.endpoint !== ''
     const cfn = cloudFormationClient(options)
     const stackName = options.stackName ?? stackNameOf(options.prefix)
     const d = describeDeployment(await listResources(cfn, stackName), options.prefix, options.region)
     const apiUrl =
       d.restApiId &&
-      (local
-        ? 'served by npm start (default http://localhost:3000)'
-        : `https://${d.restApiId}.execute-api.${options.region}.amazonaws.com/<stage>`)
+      (options.apiUrl ??
+        (local
+          ? 'served by npm start (default http://localhost:3000)'
+          : `https://${d.restApiId}.execute-api.${options.region}.amazonaws.com/<stage>`))
     const rows = {
       stack: stackName,
       table: d.table,

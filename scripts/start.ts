@@ -3,6 +3,9 @@
  * stacks to it with scripts/deploy.sh, runs the deployed functions with the local runner (queues polled with
  * Lambda's semantics, the API served on a local port), runs the demo and prints its report, then keeps serving
  * until Ctrl-C. With --once it exits after the report: 0 when every order got the outcome it must get.
+ *
+ * While the stack is up, .build/local/stack.json (stack/local-state.ts) says where it is, so that the operations
+ * commands find it without --endpoint; it is removed when npm start stops.
  */
 import { mkdirSync } from 'node:fs'
 import { join, dirname } from 'node:path'
@@ -16,6 +19,7 @@ import { freePort, motoAnswers, startMotoServer, type MotoServer } from './local
 import { stopProcess } from './local/process.ts'
 import { startRunner } from './local/runner.ts'
 import { stackNameOf } from './stack/deployment.ts'
+import { localStateFile, removeLocalState, writeLocalState } from './stack/local-state.ts'
 import { startConsole } from './console.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -154,6 +158,25 @@ const program = new Command('start')
       console.log(`console: ${consoleServer.url}  (dashboard, DLQ replay, stock, order page, order form)`)
     }
 
+    // From here on the commands find the stack by themselves (cli.ts); the file goes when this process does.
+    const stateFile = localStateFile()
+    writeLocalState(
+      {
+        endpoint: moto.endpoint,
+        prefix: options.prefix,
+        region: options.region,
+        stackName,
+        stage: options.stage,
+        apiUrl: runner.apiUrl,
+        ...(consoleServer ? { consoleUrl: consoleServer.url } : {}),
+        logDir: runner.logDir,
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+      },
+      stateFile,
+    )
+    process.once('exit', () => removeLocalState(stateFile))
+
     let ok = true
     if (options.demo) {
       step('demo')
@@ -193,6 +216,7 @@ const program = new Command('start')
     }
 
     const stop = async () => {
+      removeLocalState(stateFile)
       await consoleServer?.close()
       await runner.stop()
       await stopProcess(moto.child)
@@ -208,7 +232,8 @@ The local stack is up (Ctrl-C stops it):
   API          ${runner.apiUrl}/orders     e.g. curl -s -XPOST ${runner.apiUrl}/orders -H 'content-type: application/json' -d @schemas/examples/api-create-order.json
   emulator     ${moto.endpoint}            e.g. aws --endpoint-url ${moto.endpoint} s3 cp order.json s3://${d.bucket}/orders/
   table        ${d.table}      queues ${d.prefix}-orders-{main,main-dlq,ingest,ingest-dlq}
-  logs         .build/local/logs/`)
+  logs         .build/local/logs/
+  commands     npm run status, scan, send, redrive, ... find this stack by themselves (npm run help lists them)`)
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => {
         console.log('\nstopping')
@@ -217,9 +242,12 @@ The local stack is up (Ctrl-C stops it):
     }
   })
 
-try {
-  await program.parseAsync()
-} catch (err) {
-  console.error(`start: ${(err as Error).message}`)
-  process.exitCode = 1
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    await program.parseAsync()
+  } catch (err) {
+    console.error(`start: ${(err as Error).message}`)
+    process.exitCode = 1
+  }
 }
+export { program }
