@@ -3,6 +3,9 @@
  * - POST /orders: any of the three dialects → 202 with the order id (queued for the worker), 400 naming every
  *   failed field, 409 when the id is already known (DUPLICATE or CONFLICT), 413 past the size bound.
  * - GET /orders/{id}: status, outcome and reasons, without personal data.
+ * - POST /orders/{id}/cancel: a PROCESSED order (not yet in payment) becomes CANCELLED, its reserved stock given
+ *   back, once (lib/aws/inventory.ts): 200; 409 with the order's status when it cannot (cancelled already, in
+ *   payment, paid); 404 when it is not stored. Counted (OrdersCancelled) and announced on the alerts topic.
  */
 import middy from '@middy/core'
 import errorLogger from '@middy/error-logger'
@@ -16,8 +19,11 @@ import { createError } from '@middy/util'
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch'
+import type { SNSClient } from '@aws-sdk/client-sns'
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import { dynamoClient, sqsClient } from '../lib/aws/clients.ts'
+import { publishAlerts } from '../lib/aws/alerts.ts'
+import { dynamoClient, snsClient, sqsClient } from '../lib/aws/clients.ts'
+import { CancelRefusedError, cancelOrder } from '../lib/aws/inventory.ts'
 import { loadConfig, type Config } from '../lib/runtime/config.ts'
 import { LIMITS } from '../lib/orders/limits.ts'
 import { compareStored, LOG, METRIC, OUTCOME } from '../lib/orders/outcomes.ts'
@@ -48,7 +54,8 @@ export type ApiConfig = Pick<
   | 'defaultCurrency'
   | 'maxOrderAmount'
   | 'corsOrigins'
->
+> &
+  Partial<Pick<Config, 'alertTopicArn'>>
 
 type HttpEvent = (APIGatewayProxyEvent | APIGatewayProxyEventV2) & {
   body: unknown
@@ -60,6 +67,8 @@ export interface ApiDeps {
   config: ApiConfig
   dynamo: DynamoDBDocumentClient
   sqs: SQSClient
+  /** For the cancel's alert (default: built on the first cancel). */
+  sns?: SNSClient
   /** Default: built on the first flush, in METRICS_MODE=api only (emf sends no request). */
   cloudWatch?: CloudWatchClient
   logger?: Logger
@@ -158,6 +167,36 @@ export const buildApi = (deps: ApiDeps) => {
     return json(200, status)
   })
 
+  let sns = deps.sns
+  const cancel = middy<HttpEvent, APIGatewayProxyResult, Error, ApiContext>().handler(async (event, context) => {
+    const id = (event.pathParameters as Record<string, string | undefined> | undefined)?.id ?? ''
+    if (!/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/.test(id)) throw createError(400, `Not an order id: ${id.slice(0, 80)}`)
+    let result
+    try {
+      result = await cancelOrder(dynamo, config.ordersTable, id, now().toISOString())
+    } catch (err) {
+      if (!(err instanceof CancelRefusedError)) throw err
+      if (err.status === undefined) throw createError(404, `Order ${id} not found`)
+      return json(409, { message: err.message, orderId: id, status: err.status })
+    }
+    context.metrics.count(METRIC.CANCELLED)
+    log.info({ requestId: requestIdOf(event, context), orderId: id, released: result.released }, LOG.ORDER_CANCELLED)
+    await publishAlerts(
+      (sns ??= snsClient()),
+      config.alertTopicArn,
+      [
+        {
+          type: 'ORDER_CANCELLED',
+          order_id: id,
+          subject: `Order ${id} cancelled`,
+          detail: { released: result.released, stage: config.stage },
+        },
+      ],
+      log,
+    )
+    return json(200, { message: `Order ${id} cancelled`, orderId: id, status: 'CANCELLED', released: result.released })
+  })
+
   return middy<HttpEvent, APIGatewayProxyResult, Error, ApiContext>()
     .use(httpHeaderNormalizer())
     .use(
@@ -185,6 +224,7 @@ export const buildApi = (deps: ApiDeps) => {
       httpRouterHandler([
         { method: 'POST', path: '/orders', handler: postOrder },
         { method: 'GET', path: '/orders/{id}', handler: getOrder },
+        { method: 'POST', path: '/orders/{id}/cancel', handler: cancel },
       ]) as never,
     )
 }

@@ -1,8 +1,10 @@
 /**
- * npm run stock -- show [SKU...] | set SKU=COUNT...
- * Shows and sets stock levels in the orders table (stock records STOCK#<sku>).
+ * npm run stock -- show [SKU...] | set SKU=COUNT... | add SKU=COUNT...
+ * Shows, sets and adds to stock levels in the orders table (stock records STOCK#<sku>). After `set` and `add`, the
+ * orders waiting for the SKU are reserved, oldest first, until its stock runs out (lib/aws/inventory.ts).
  */
 import { Command } from 'commander'
+import { addStock, allocatePending, type Allocation } from '../lib/aws/inventory.ts'
 import { getStock, listStock, setStock, type StockLevel } from '../lib/aws/table.ts'
 import { run, tableName, withAwsOptions, type AwsOptions } from './cli.ts'
 import { dynamoClient } from '../lib/aws/clients.ts'
@@ -39,14 +41,41 @@ withAwsOptions(program.command('show'))
     print(levels, options)
   })
 
+/** What a restock did for the orders waiting for each SKU, one line each (stderr when --json prints the levels). */
+const tell = (sku: string, allocation: Allocation, options: AwsOptions): void => {
+  if (allocation.reserved.length === 0 && allocation.waiting === 0) return
+  const line =
+    `${sku}: reserved for ${allocation.reserved.length} waiting order(s)` +
+    (allocation.completed.length > 0 ? `, ${allocation.completed.length} now RESERVED` : '') +
+    (allocation.waiting > 0 ? `; ${allocation.waiting} still waiting` : '')
+  if (options.json) console.error(line)
+  else console.log(line)
+}
+
 withAwsOptions(program.command('set'))
-  .description('set available counts (reserved counts are kept)')
+  .description('set available counts (reserved counts are kept), then reserve the orders waiting for them')
   .argument('<level...>', 'SKU=COUNT pairs, e.g. SKU-1=10 SKU-2=0')
   .action(async (args: string[], options: AwsOptions) => {
     const levels = args.map(parseLevel)
     const client = dynamoClient(options)
     const now = new Date().toISOString()
-    for (const [sku, available] of levels) await setStock(client, tableName(options), sku, available, now)
+    for (const [sku, available] of levels) {
+      await setStock(client, tableName(options), sku, available, now)
+      tell(sku, await allocatePending(client, tableName(options), sku, now), options)
+    }
+    print(await Promise.all(levels.map(async ([sku]) => (await getStock(client, tableName(options), sku))!)), options)
+  })
+
+withAwsOptions(program.command('add'))
+  .description(
+    'add to available counts (stock arrived), then reserve the orders waiting for it, oldest first, until it runs out',
+  )
+  .argument('<level...>', 'SKU=COUNT pairs, e.g. SKU-1=5')
+  .action(async (args: string[], options: AwsOptions) => {
+    const levels = args.map(parseLevel)
+    const client = dynamoClient(options)
+    const now = new Date().toISOString()
+    for (const [sku, qty] of levels) tell(sku, await addStock(client, tableName(options), sku, qty, now), options)
     print(await Promise.all(levels.map(async ([sku]) => (await getStock(client, tableName(options), sku))!)), options)
   })
 

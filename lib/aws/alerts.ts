@@ -7,7 +7,7 @@ import { batchesOf } from '../orders/limits.ts'
 import type { Logger } from '../runtime/logger.ts'
 
 export interface Alert {
-  type: 'PENDING_STOCK' | 'REJECTED' | 'FILE_REJECTS'
+  type: 'PENDING_STOCK' | 'REJECTED' | 'FILE_REJECTS' | 'ORDER_CANCELLED'
   order_id?: string
   subject: string
   detail: Record<string, unknown>

@@ -43,6 +43,8 @@ export const METRIC = {
   NOTIFICATIONS_SENT: 'NotificationsSent',
   /** Workflow executions that could not go on (an error no Retry or Catch of the design settled). */
   WORKFLOWS_FAILED: 'WorkflowsFailed',
+  /** Orders cancelled before their payment, their stock given back (POST /orders/{id}/cancel, npm run cancel). */
+  CANCELLED: 'OrdersCancelled',
 } as const
 export type MetricName = (typeof METRIC)[keyof typeof METRIC]
 
@@ -54,6 +56,8 @@ export const LOG = {
   ORDER_REJECTED: 'order rejected',
   /** api: the answer to a POST; `orderId`, `statusCode`, `status`. */
   ORDER_RECEIVED: 'order received',
+  /** api or npm run cancel: the order was cancelled; `orderId`, `released` (SKU → quantity back). */
+  ORDER_CANCELLED: 'order cancelled',
   /** validator: one file (or one range of a large file: `range`) done; `accepted`, `rejected`. */
   FILE_VALIDATED: 'file validated',
   /** validator: a planning part of a large file sent its ranges; `part`, `ranges`, `total` once known. */

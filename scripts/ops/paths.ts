@@ -121,6 +121,20 @@ export const sku = (option: string, value: string): string => {
   return value
 }
 
+/** A customer id as the order schemas take it, or a refusal naming `option`. */
+export const customerId = (option: string, value: string): string => {
+  if (!ID.test(value))
+    throw new Error(`${option} must be ${ID_RULE} (a customer id as the orders carry it), got ${shown(value)}`)
+  return value
+}
+
+/** An e-mail address (one @, no spaces, at most 254 characters), or a refusal naming `option`. */
+export const emailAddress = (option: string, value: string): string => {
+  if (value.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(value))
+    throw new Error(`${option} must be an e-mail address (name@domain, at most 254 characters)`)
+  return value
+}
+
 /** A Lambda function name, or a refusal naming `option`. */
 export const lambdaName = (option: string, value: string): string => {
   if (!LAMBDA_NAME.test(value))

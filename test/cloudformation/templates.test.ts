@@ -699,18 +699,23 @@ test('the validator may read order files (and tell a missing key by 404), queue 
   t.deepEqual(obj(progress[0]?.Condition), { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['FILE#*'] } })
 })
 
-test('the API function may read order status and queue orders, nothing else', (t) => {
+test('the API function may read order status, queue orders and cancel them (and announce it), nothing else', (t) => {
   const g = grants('functions.yaml', 'ApiRole')
   t.deepEqual([...g.keys()].sort(), [
     'cloudwatch:PutMetricData',
+    'dynamodb:DeleteItem',
     'dynamodb:GetItem',
     'dynamodb:Query',
+    'dynamodb:UpdateItem',
     'logs:CreateLogStream',
     'logs:PutLogEvents',
+    'sns:Publish',
     'sqs:SendMessage',
   ])
-  t.deepEqual(g.get('dynamodb:GetItem'), [TABLE_ARN])
-  t.deepEqual(g.get('dynamodb:Query'), [TABLE_ARN])
+  for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'])
+    t.deepEqual(g.get(action), [TABLE_ARN], `${action}`)
+  t.deepEqual(g.get('sns:Publish'), [arn('sns', 'tp-order-alerts')])
+  t.false(g.has('dynamodb:PutItem'), 'a cancel writes no new record')
   t.deepEqual(g.get('sqs:SendMessage'), [arn('sqs', 'tp-orders-main')])
 })
 
@@ -835,6 +840,7 @@ test('every function logs to a group created before it, named as Lambda names it
 test('every function gets the environment its handler reads, and its configuration loads from it', (t) => {
   const expectedKeys: Record<keyof typeof FUNCTIONS, string[]> = {
     ApiFunction: [
+      'ALERT_TOPIC_ARN',
       'CORS_ORIGINS',
       'DEFAULT_CURRENCY',
       'LOG_LEVEL',
@@ -872,6 +878,7 @@ test('every function gets the environment its handler reads, and its configurati
       'METRICS_NAMESPACE',
       'NODE_OPTIONS',
       'ORDERS_TABLE',
+      'ORDER_RETENTION_DAYS',
       'STAGE',
       'STOCK_TRACKING',
     ],
@@ -921,6 +928,14 @@ test('every function gets the environment its handler reads, and its configurati
     t.is(config.stage, 'dev')
     t.is(config.metricsNamespace, 'OrderPipeline')
     t.is(config.metricsMode, 'api')
+    if (id === 'WorkerFunction') {
+      t.is(config.orderRetentionDays, 0, 'order records kept by default')
+      t.is(
+        obj(obj(deployed(expected.file, id, { OrderRetentionDays: '730' })?.Environment).Variables)
+          .ORDER_RETENTION_DAYS,
+        '730',
+      )
+    }
     if (env.METRICS_MODE !== undefined)
       t.is(
         obj(obj(deployed(expected.file, id, { MetricsMode: 'emf' })?.Environment).Variables).METRICS_MODE,
@@ -1074,8 +1089,10 @@ test('with ApiAuth API_KEY (the default) the routes need a key from the usage pl
     Object.values(withKey)
       .map((m) => `${String(m.HttpMethod)} ${String(m.ResourceId)}`)
       .sort(),
-    ['GET <OrderResource>', 'POST <OrdersResource>'],
+    ['GET <OrderResource>', 'POST <CancelResource>', 'POST <OrdersResource>'],
   )
+  t.is(deployed('api.yaml', 'CancelResource')?.PathPart, 'cancel')
+  t.is(deployed('api.yaml', 'CancelResource')?.ParentId, '<OrderResource>')
   for (const m of Object.values(withKey)) {
     t.is(m.ApiKeyRequired, true)
     t.is(m.AuthorizationType, 'NONE')
@@ -1122,6 +1139,7 @@ test('every route proxies to the API function, which API Gateway may invoke from
     `arn:aws:execute-api:eu-west-3:123456789012:<OrdersApi>/*/GET/orders/*`,
     `arn:aws:execute-api:eu-west-3:123456789012:<OrdersApi>/*/OPTIONS/orders*`,
     `arn:aws:execute-api:eu-west-3:123456789012:<OrdersApi>/*/POST/orders`,
+    `arn:aws:execute-api:eu-west-3:123456789012:<OrdersApi>/*/POST/orders/*/cancel`,
   ])
   for (const p of permissions) {
     t.is(p?.FunctionName, 'tp-order-api')
@@ -1169,7 +1187,7 @@ test('the stage is named from Stage, throttled by the parameters, and deployed a
       DataTraceEnabled: false,
     },
   ])
-  const deployment = tpl('api.yaml').Resources.OrdersApiDeployment!
+  const deployment = tpl('api.yaml').Resources.OrdersApiDeploymentV2!
   t.true(['PostOrderMethod', 'GetOrderMethod'].every((m) => list(deployment.DependsOn).includes(m)))
   t.deepEqual(
     evaluate(deployment.Metadata, tpl('api.yaml'), childValues('api.yaml', { CorsOrigin: 'https://shop.example.com' })),

@@ -21,8 +21,15 @@ const setup = async (t: { context: { clients: Clients } }) => {
     defaultCurrency: 'EUR',
     maxOrderAmount: 10000,
     corsOrigins: ['https://shop.example.com'],
+    alertTopicArn: r.alertTopicArn,
   }
-  const api = buildApi({ config, dynamo: clients.dynamo, sqs: clients.sqs, cloudWatch: clients.cloudWatch })
+  const api = buildApi({
+    config,
+    dynamo: clients.dynamo,
+    sqs: clients.sqs,
+    sns: clients.sns,
+    cloudWatch: clients.cloudWatch,
+  })
   const call = async (event: unknown) => {
     const response = (await api(structuredClone(event) as never, fakeContext() as never)) as APIGatewayProxyResult
     return { ...response, json: (response.body ? JSON.parse(response.body) : {}) as Record<string, unknown> }
@@ -218,4 +225,35 @@ test('CORS headers are set for the order form', async (t) => {
   const { call } = await setup(t)
   const response = await call(restPost(seedText('api-create-order.json'), { Origin: 'https://shop.example.com' }))
   t.is(response.headers?.['Access-Control-Allow-Origin'], 'https://shop.example.com')
+})
+
+test('POST /orders/{id}/cancel: 200 and CANCELLED once, counted and announced; again 409 with the status; unknown 404', async (t) => {
+  const { r, call, work, clients } = await setup(t)
+  const accepted = await call(awsEvent('apigw-rest-post-orders.json'))
+  await work()
+  const id = String(accepted.json.orderId)
+  const cancel = (orderId: string) =>
+    call({
+      ...awsEvent<APIGatewayProxyEvent>('apigw-rest-post-orders.json'),
+      httpMethod: 'POST',
+      resource: '/orders/{id}/cancel',
+      path: `/orders/${orderId}/cancel`,
+      pathParameters: { id: orderId },
+      body: null,
+    })
+  // Act
+  const first = await cancel(id)
+  const second = await cancel(id)
+  const unknown = await cancel('ORD-NOT-STORED')
+  // Assess
+  t.is(first.statusCode, 200)
+  t.like(first.json, { orderId: id, status: 'CANCELLED' })
+  t.is(second.statusCode, 409)
+  t.like(second.json, { orderId: id, status: 'CANCELLED' })
+  t.regex(String(second.json.message), /cancelled already/)
+  t.is(unknown.statusCode, 404)
+  t.is(await metricSum(clients.cloudWatch, r, 'OrdersCancelled'), 1)
+  const alerts = await drain(clients.sqs, r.alertsQueueUrl)
+  t.is(alerts.length, 1, 'one alert for one cancel')
+  t.like(JSON.parse(alerts[0]!.Body!), { type: 'ORDER_CANCELLED', order_id: id })
 })
