@@ -21,6 +21,7 @@ test('loadConfig reads every variable it is given', (t) => {
     DEFAULT_CURRENCY: 'BRL',
     MAX_ORDER_AMOUNT: '2500.50',
     WORKER_CONCURRENCY: '3',
+    ORDER_RETENTION_DAYS: '730',
     CORS_ORIGINS: 'https://shop.example.com, https://www.shop.example.com',
     SENDS_IN_FLIGHT: '4',
     INGEST_QUEUE_URL: 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-ingest',
@@ -51,6 +52,7 @@ test('loadConfig reads every variable it is given', (t) => {
     defaultCurrency: 'BRL',
     maxOrderAmount: 2500.5,
     workerConcurrency: 3,
+    orderRetentionDays: 730,
     corsOrigins: ['https://shop.example.com', 'https://www.shop.example.com'],
     sendsInFlight: 4,
     ingestQueueUrl: 'https://sqs.eu-west-3.amazonaws.com/123456789012/tp-orders-ingest',
@@ -280,4 +282,12 @@ test('MAX_ORDER_AMOUNT and DEFAULT_CURRENCY accept valid values', (t) => {
   // Assess
   t.is(config.maxOrderAmount, 500)
   t.is(config.defaultCurrency, 'USD')
+})
+
+test('ORDER_RETENTION_DAYS: 0 by default (kept); a fraction, a negative or a text is refused naming the variable', (t) => {
+  t.is(loadConfig(ALL_REQUIRED, { ...REQUIRED_ENV }).orderRetentionDays, 0)
+  for (const value of ['1.5', '-1', 'soon', '36501'])
+    t.throws(() => loadConfig(ALL_REQUIRED, { ...REQUIRED_ENV, ORDER_RETENTION_DAYS: value }), {
+      message: /ORDER_RETENTION_DAYS must be a whole number of days/,
+    })
 })
