@@ -4,6 +4,8 @@
  * of status, scan, logs and destroy.
  */
 import anyTest, { type TestFn } from 'ava'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb'
 import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import { ListBucketsCommand } from '@aws-sdk/client-s3'
@@ -13,11 +15,13 @@ import { program as status } from '../../scripts/status.ts'
 import { program as scan } from '../../scripts/scan.ts'
 import { program as logs } from '../../scripts/logs.ts'
 import { program as destroy } from '../../scripts/destroy.ts'
+import { program as send } from '../../scripts/send.ts'
+import { writeLocalState } from '../../scripts/stack/local-state.ts'
 import { receiveAll, replay, sourceQueueOf } from '../../scripts/ops/dlq.ts'
 import { describeMessage } from '../../lib/aws/dlq.ts'
 import { LOG } from '../../lib/orders/outcomes.ts'
 import { sqsClient } from '../../lib/aws/clients.ts'
-import { seed } from '../helpers/fixtures.ts'
+import { seed, seedText, tempDir } from '../helpers/fixtures.ts'
 import { runCommand } from '../helpers/cli.ts'
 import { deployLocalStack, waitFor, type LocalStack } from '../helpers/local-stack.ts'
 import { depth } from '../helpers/moto.ts'
@@ -205,6 +209,138 @@ test.serial(
       await runCommand(logs, ['worker', ...aws(stack), '--log-dir', stack.runner.logDir, '--filter', 'ORD-R1']),
       /^\d{4}-\d\d-\d\d [\d:.]+ INFO {2}order settled .*orderId=ORD-R1 .*outcome=PROCESSED/m,
     )
+  },
+)
+
+test.serial(
+  'send: the api and queue doors with --wait, one line per order; the local stack found by its state file',
+  async (t) => {
+    const { stack } = t.context
+    const dir = tempDir(t, 'send-')
+    const file = (name: string, lines: unknown[]) => {
+      writeFileSync(join(dir, name), lines.map((l) => JSON.stringify(l)).join('\n'))
+      return join(dir, name)
+    }
+    type Sent = { orders: { line: number; orderId?: string; outcome: string; detail: string }[] }
+    const sent = async (args: string[]) => {
+      const out = await runCommand(send, args)
+      const exitCode = process.exitCode
+      process.exitCode = undefined
+      return { exitCode, out }
+    }
+    // The api door: a canonical order, an API order (its id the API's), and an invalid one (400, named fields).
+    const apiFile = file('api.jsonl', [
+      { ...seed('tp-valid.json'), order_id: 'ORD-SEND-1' },
+      JSON.parse(seedText('api-create-order.json')),
+      { ...seed('tp-valid.json'), order_id: 'ORD-SEND-BAD', amount: -5 },
+    ])
+    const api = await sent([
+      ...aws(stack),
+      apiFile,
+      '--api-url',
+      stack.runner.apiUrl,
+      '--wait',
+      '--timeout',
+      '30',
+      '--json',
+    ])
+    const viaApi = (JSON.parse(api.out) as Sent).orders
+    t.deepEqual(
+      viaApi.map((o) => [o.line, o.outcome]),
+      [
+        [1, 'PROCESSED'],
+        [2, 'PROCESSED'],
+        [3, 'REJECTED'],
+      ],
+      stack.failedBatches.join('\n'),
+    )
+    t.regex(viaApi[1]!.orderId!, /^API-/)
+    t.regex(viaApi[2]!.detail, /amount/)
+    t.is(api.exitCode, 1, 'a rejected order makes the exit code 1')
+
+    // The queue door, with the stack found by the state file npm start writes (no --endpoint, no --prefix, no
+    // --api-url): a valid order queued and stored, an invalid one refused with its field errors, never sent.
+    const saved = { file: process.env.LOCAL_STACK_FILE, endpoint: process.env.AWS_ENDPOINT_URL }
+    process.env.LOCAL_STACK_FILE = join(dir, 'stack.json')
+    // The moto helper sets AWS_ENDPOINT_URL for the whole file: without it, nothing names the endpoint.
+    delete process.env.AWS_ENDPOINT_URL
+    const errors: string[] = []
+    const error = console.error
+    console.error = (...parts: unknown[]) => errors.push(parts.join(' '))
+    writeLocalState({
+      endpoint: stack.moto.endpoint,
+      prefix: 'ops',
+      region: 'eu-west-3',
+      stackName: 'ops-order-pipeline',
+      stage: 'test',
+      apiUrl: stack.runner.apiUrl,
+      logDir: stack.runner.logDir,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    })
+    try {
+      const queueFile = file('queue.jsonl', [
+        { ...seed('tp-valid.json'), order_id: 'ORD-SEND-Q1' },
+        { order_id: 'ORD-SEND-Q2', customer_id: 'C-1', created_at: '2026-01-07T10:00:00Z', amount: 10 },
+      ])
+      const queue = await sent([queueFile, '--door', 'queue', '--wait', '--timeout', '30'])
+      t.regex(
+        queue.out,
+        /^2 orders from .*queue\.jsonl → https:\/\/sqs\.eu-west-3\.amazonaws\.com\/123456789012\/ops-orders-main$/m,
+      )
+      t.regex(queue.out, /^line\s+order\s+outcome\s+detail$/m)
+      t.regex(queue.out, /^1\s+ORD-SEND-Q1\s+PROCESSED\s+stock \w+$/m)
+      t.regex(queue.out, /^2\s+ORD-SEND-Q2\s+REFUSED\s+not sent: .*items/m)
+      t.is(queue.exitCode, 1)
+      t.is(await getOrderStatus(stack.clients.dynamo, stack.runner.deployment.table, 'ORD-SEND-Q2'), undefined)
+
+      // The same valid order again, through the api door found the same way: a DUPLICATE, exit code 0.
+      const again = await sent([file('again.json', [{ ...seed('tp-valid.json'), order_id: 'ORD-SEND-Q1' }]), '--wait'])
+      t.regex(again.out, /^1\s+ORD-SEND-Q1\s+DUPLICATE\s+/m)
+      t.is(again.exitCode, undefined)
+      // The s3 door: the file uploaded under orders/send/, each line followed (the API order by the id the
+      // validator gives it), the invalid one rejected by the validator with its reasons.
+      const s3 = await sent([
+        file('s3.jsonl', [
+          { ...seed('tp-valid.json'), order_id: 'ORD-SEND-S1' },
+          { ...JSON.parse(seedText('api-create-order.json')), notes: 'through s3' },
+          { ...seed('tp-valid.json'), order_id: 'ORD-SEND-S3', amount: -5 },
+        ]),
+        '--door',
+        's3',
+        '--wait',
+        '--timeout',
+        '30',
+        '--json',
+      ])
+      const viaS3 = JSON.parse(s3.out) as Sent & { to: string }
+      t.regex(viaS3.to, /^s3:\/\/ops-orders-intake-[^/]+\/orders\/send\/\d{4}-\d\d-\d\dT[\d-]+Z-s3\.jsonl$/)
+      t.deepEqual(
+        viaS3.orders.map((o) => [o.line, o.outcome]),
+        [
+          [1, 'PROCESSED'],
+          [2, 'PROCESSED'],
+          [3, 'REJECTED'],
+        ],
+        stack.failedBatches.join('\n'),
+      )
+      t.regex(viaS3.orders[1]!.orderId!, /^S3-/)
+      t.regex(viaS3.orders[2]!.detail, /amount/)
+      // status finds the stack the same way.
+      const s = JSON.parse(await runCommand(status, ['--json'])) as { stack: { name: string } }
+      t.is(s.stack.name, 'ops-order-pipeline')
+      t.true(
+        errors.includes(
+          `status: using the local stack at ${stack.moto.endpoint} (npm start, prefix ops); --endpoint or --profile for another`,
+        ),
+        errors.join('\n'),
+      )
+    } finally {
+      console.error = error
+      if (saved.file === undefined) delete process.env.LOCAL_STACK_FILE
+      else process.env.LOCAL_STACK_FILE = saved.file
+      process.env.AWS_ENDPOINT_URL = saved.endpoint
+    }
   },
 )
 
