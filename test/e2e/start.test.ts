@@ -53,7 +53,7 @@ test('npm start --once runs the demo with every outcome as it must be, and start
     let statusRun: { stdout: string; stderr: string }
     try {
       const state = await waitFor('the state file of npm start', async () => readLocalState(stateFile), 90)
-      t.is(state.pid, child.pid)
+      t.is(state.pid, child.pid ?? -1)
       t.is(state.endpoint, moto.endpoint)
       statusRun = await promisify(execFile)('node', ['--import', 'tsx', 'scripts/status.ts', '--json'], {
         cwd: root,
