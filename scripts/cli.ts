@@ -78,7 +78,7 @@ export const withDeploymentOptions = (command: Command): Command =>
     )
     .option(
       '--local',
-      'the local stack npm start runs (an error if none runs; without --endpoint or --profile it is used anyway when it runs)',
+      'require the local stack npm start runs (an error if none; without --endpoint or --profile a running one is used anyway)',
     )
     .hook('preAction', (thisCommand) => useLocalStack(thisCommand))
 
