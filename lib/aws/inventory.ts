@@ -18,7 +18,7 @@ import {
 import type { Order } from '../orders/order.ts'
 import { STOCK_STATUS } from '../orders/outcomes.ts'
 import { ORDER_STATUS } from '../workflow/status.ts'
-import { orderKey, pendingKey, PENDING_SK_PREFIX, stockKey } from './table.ts'
+import { orderKey, pendingKey, PENDING_SK_PREFIX, reserveStockAction, returnStockAction, stockKey } from './table.ts'
 
 type StoredItem = Order['items'][number] & { stock?: string }
 
@@ -148,15 +148,7 @@ const reserveOne = async (
       await client.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Update: {
-                TableName: tableName,
-                Key: stockKey(sku),
-                UpdateExpression: 'SET available = available - :qty, reserved = reserved + :qty, updated_at = :now',
-                ConditionExpression: 'available >= :qty',
-                ExpressionAttributeValues: { ':qty': pending.qty, ':now': now },
-              },
-            },
+            reserveStockAction(tableName, sku, pending.qty, now),
             deletePending,
             {
               Update: {
@@ -309,15 +301,7 @@ export const cancelOrder = async (
                 },
               },
             },
-            ...[...released].map(([sku, qty]) => ({
-              Update: {
-                TableName: tableName,
-                Key: stockKey(sku),
-                UpdateExpression: 'SET available = available + :qty, reserved = reserved - :qty, updated_at = :now',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeValues: { ':qty': qty, ':now': now },
-              },
-            })),
+            ...[...released].map(([sku, qty]) => returnStockAction(tableName, sku, qty, now)),
             ...[...waits.keys()].map((sku) => ({
               Delete: { TableName: tableName, Key: pendingKey(sku, String(stored.processed_at), orderId) },
             })),

@@ -170,6 +170,17 @@ export const reserveStockAction = (tableName: string, sku: string, qty: number, 
   },
 })
 
+/** The transaction action that gives `qty` of a SKU back (a cancel, a failed payment): reserved → available. */
+export const returnStockAction = (tableName: string, sku: string, qty: number, now: string) => ({
+  Update: {
+    TableName: tableName,
+    Key: stockKey(sku),
+    UpdateExpression: 'SET available = available + :qty, reserved = reserved - :qty, updated_at = :now',
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeValues: { ':qty': qty, ':now': now },
+  },
+})
+
 /** One write of an order, with the actions that must succeed with it. */
 export interface WriteOnceRequest {
   /** The record to create: carries pk, sk, order_id and hash. */

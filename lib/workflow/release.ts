@@ -6,7 +6,7 @@
  * not tracked had nothing reserved, and are left out.
  */
 import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { orderKey, stockKey } from '../aws/table.ts'
+import { orderKey, returnStockAction } from '../aws/table.ts'
 import { STOCK_STATUS } from '../orders/outcomes.ts'
 import type { Order } from '../orders/order.ts'
 import { ORDER_STATUS, StatusConflictError } from './status.ts'
@@ -66,15 +66,7 @@ export const releaseStock = async (
               },
             },
           },
-          ...[...reserved].map(([sku, qty]) => ({
-            Update: {
-              TableName: tableName,
-              Key: stockKey(sku),
-              UpdateExpression: 'SET available = available + :qty, reserved = reserved - :qty, updated_at = :now',
-              ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeValues: { ':qty': qty, ':now': now },
-            },
-          })),
+          ...[...reserved].map(([sku, qty]) => returnStockAction(tableName, sku, qty, now)),
         ],
       }),
     )
