@@ -282,10 +282,15 @@ export const checkCanonical = (input: unknown, rules: Rules, bytes?: number): Or
 
 /**
  * The API's event check, for @middy/validator: the same compiled dialect validators and business rules, run on the
- * parsed body. Its `errors` are field errors (they reach the 400 answer as they are).
+ * parsed body. A bad body throws a ValidationError with its field errors (httpErrors answers 400 with them as they
+ * are): @middy/validator reads a schema's `errors` only after awaiting it, and by then another invocation in the same
+ * process may have validated a body of its own on the same function (a local runner serves requests side by side),
+ * so the refusal must not travel through that shared property. `errors` still tells the last call's fields.
+ * @returns true for a good body
+ * @throws ValidationError
  */
 export const orderEventValidator = (rules: Rules, tables = DIALECT_TABLES) => {
-  const validate = (event: { body?: unknown }): boolean => {
+  const validate = (event: { body?: unknown }): true => {
     const { body } = event
     let errors: FieldError[]
     try {
@@ -298,7 +303,8 @@ export const orderEventValidator = (rules: Rules, tables = DIALECT_TABLES) => {
       errors = err.fields
     }
     validate.errors = errors.length > 0 ? errors : null
-    return errors.length === 0
+    if (errors.length > 0) throw new ValidationError(errors)
+    return true
   }
   validate.errors = null as FieldError[] | null
   return validate

@@ -1,4 +1,5 @@
 import test, { type ExecutionContext } from 'ava'
+import validator from '@middy/validator'
 import { ValidationError, type FieldError } from '../../../lib/orders/errors.ts'
 import { customerIdFromEmail, DIALECTS, orderIdFromIdempotencyKey, type Order } from '../../../lib/orders/order.ts'
 import { checkCanonical, checkOrder, fieldName, orderEventValidator, parseOrder } from '../../../lib/orders/validate.ts'
@@ -654,7 +655,7 @@ test('messages say what is expected, in words a client can act on', (t) => {
 test('orderEventValidator passes a good body of each dialect and clears errors', (t) => {
   // Prepare
   const validate = orderEventValidator({ maxOrderAmount: 10000 })
-  validate({ body: seed('tp-invalid.json') })
+  t.throws(() => validate({ body: seed('tp-invalid.json') }), { instanceOf: ValidationError })
   t.not(validate.errors, null)
   for (const name of ['tp-valid.json', 'lab-rich-order.json', 'api-create-order.json']) {
     // Act
@@ -665,26 +666,44 @@ test('orderEventValidator passes a good body of each dialect and clears errors',
   }
 })
 
-test('orderEventValidator sets errors to the field errors of a bad body', (t) => {
+test('orderEventValidator throws the field errors of a bad body (and sets errors to them)', (t) => {
   // Prepare
   const validate = orderEventValidator({ maxOrderAmount: 10000 })
   // Act
-  const ok = validate({ body: seed('api-missing-email.json') })
+  const err = t.throws(() => validate({ body: seed('api-missing-email.json') }), { instanceOf: ValidationError })
   // Assess
-  t.false(ok)
-  t.deepEqual(validate.errors, [
-    { path: '/customerEmail', rule: 'required', message: 'Missing required field: customerEmail' },
+  const expected = [{ path: '/customerEmail', rule: 'required', message: 'Missing required field: customerEmail' }]
+  t.deepEqual(err?.fields, expected)
+  t.deepEqual(validate.errors, expected)
+})
+
+test('orderEventValidator under @middy/validator: concurrent requests each get their own fields', async (t) => {
+  // Prepare: the API's use, two requests in flight at once on one validator (a bad body, then a good one).
+  const middleware = validator({ eventSchema: orderEventValidator({ maxOrderAmount: 10000 }) })
+  const before = middleware.before as (request: unknown) => Promise<void>
+  const request = (body: unknown) => ({ event: { body }, context: {}, response: undefined, error: undefined })
+  // Act
+  const [bad, good] = await Promise.allSettled([
+    before(request(seed('api-missing-email.json'))),
+    before(request(seed('tp-valid.json'))),
   ])
+  // Assess
+  t.is(good.status, 'fulfilled')
+  t.is(bad.status, 'rejected')
+  t.deepEqual(
+    ((bad as PromiseRejectedResult).reason as ValidationError).fields.map((f) => f.path),
+    ['/customerEmail'],
+    'the bad request keeps its own fields, though the good one was validated before it was answered',
+  )
 })
 
 test('orderEventValidator applies the configured maximum', (t) => {
   // Prepare
   const validate = orderEventValidator({ maxOrderAmount: 100 })
   // Act
-  const ok = validate({ body: seed('tp-valid.json') })
+  const err = t.throws(() => validate({ body: seed('tp-valid.json') }), { instanceOf: ValidationError })
   // Assess
-  t.false(ok)
-  t.deepEqual(pathsAndRules(validate.errors ?? []), [{ path: '/amount', rule: 'maximum' }])
+  t.deepEqual(pathsAndRules(err?.fields ?? []), [{ path: '/amount', rule: 'maximum' }])
 })
 
 const notAnObject = test.macro({
@@ -692,9 +711,8 @@ const notAnObject = test.macro({
     // Prepare
     const validate = orderEventValidator({ maxOrderAmount: 10000 })
     // Act
-    const ok = validate({ body })
+    t.throws(() => validate({ body }), { instanceOf: ValidationError })
     // Assess
-    t.false(ok)
     t.is(validate.errors?.length, 1)
     t.like(validate.errors?.[0], { path: '', rule: 'type' })
     t.true((validate.errors?.[0]?.message.length ?? 0) > 0)
