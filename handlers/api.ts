@@ -81,6 +81,13 @@ const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
   body: JSON.stringify(body),
 })
 
+/** The `{id}` of the route's path, or a 400 when it is not an order id as POST /orders takes them. */
+const pathOrderId = (event: HttpEvent): string => {
+  const id = (event.pathParameters as Record<string, string | undefined> | undefined)?.id ?? ''
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/.test(id)) throw createError(400, `Not an order id: ${id.slice(0, 80)}`)
+  return id
+}
+
 const requestIdOf = (event: HttpEvent, context: Context): string =>
   event.requestContext?.requestId ?? context.awsRequestId
 
@@ -160,8 +167,7 @@ export const buildApi = (deps: ApiDeps) => {
     })
 
   const getOrder = middy<HttpEvent, APIGatewayProxyResult, Error, ApiContext>().handler(async (event) => {
-    const id = (event.pathParameters as Record<string, string | undefined> | undefined)?.id ?? ''
-    if (!/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/.test(id)) throw createError(400, `Not an order id: ${id.slice(0, 80)}`)
+    const id = pathOrderId(event)
     const status = await getOrderStatus(dynamo, config.ordersTable, id)
     if (!status) throw createError(404, `Order ${id} not found`)
     return json(200, status)
@@ -169,8 +175,7 @@ export const buildApi = (deps: ApiDeps) => {
 
   let sns = deps.sns
   const cancel = middy<HttpEvent, APIGatewayProxyResult, Error, ApiContext>().handler(async (event, context) => {
-    const id = (event.pathParameters as Record<string, string | undefined> | undefined)?.id ?? ''
-    if (!/^[A-Za-z0-9][A-Za-z0-9._:#/-]{0,63}$/.test(id)) throw createError(400, `Not an order id: ${id.slice(0, 80)}`)
+    const id = pathOrderId(event)
     let result
     try {
       result = await cancelOrder(dynamo, config.ordersTable, id, now().toISOString())

@@ -6,7 +6,7 @@
  * status; the exit code is 1 when any was refused.
  */
 import { Command, Option } from 'commander'
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation'
 import { publishAlerts } from '../lib/aws/alerts.ts'
 import { cloudFormationClient, cloudWatchClient, dynamoClient, snsClient } from '../lib/aws/clients.ts'
 import { CancelRefusedError, cancelOrder, type CancelResult } from '../lib/aws/inventory.ts'
@@ -16,28 +16,28 @@ import { logger } from '../lib/runtime/logger.ts'
 import { run, tableName, withAwsOptions, type AwsOptions } from './cli.ts'
 import { formatTable } from './format.ts'
 import { eachOf, orderId as checkedOrderId } from './ops/paths.ts'
-import { describeDeployment, listResources, stackNameOf } from './stack/deployment.ts'
+import { readStack, StackNotFoundError } from './stack/deployment.ts'
 
 interface CancelOptions extends AwsOptions {
   stackName?: string
 }
 
-/** The alerts topic, namespace and stage of the deployment (its stack), where the cancels are told. */
+/**
+ * The alerts topic, namespace and stage of the deployment (its stack), where the cancels are told; undefined when
+ * the stack does not exist (the table alone is enough to cancel: nothing is then counted or announced, as said
+ * below). Any other failure (credentials, an unreachable endpoint) stops the command.
+ */
 const deploymentOf = async (cfn: CloudFormationClient, options: CancelOptions) => {
-  const stackName = options.stackName ?? stackNameOf(options.prefix)
   try {
-    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0]
-    const parameter = (key: string, fallback: string) =>
-      stack?.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue ?? fallback
-    const d = describeDeployment(await listResources(cfn, stackName), options.prefix, options.region)
+    const { deployment, parameter } = await readStack(cfn, options)
     return {
-      alertTopicArn: d.alertTopicArn,
+      alertTopicArn: deployment.alertTopicArn,
       namespace: parameter('MetricsNamespace', 'OrderPipeline'),
       stage: parameter('Stage', 'dev'),
     }
-  } catch {
-    // The table alone is enough to cancel: without the stack, nothing is counted or announced (said below).
-    return undefined
+  } catch (err) {
+    if (err instanceof StackNotFoundError) return undefined
+    throw err
   }
 }
 

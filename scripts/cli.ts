@@ -94,16 +94,17 @@ export const tableName = (options: AwsOptions): string => options.table ?? `${op
  * `fallback` when `err` says the resource does not exist (a stack, a queue, a table), else `err` itself: an
  * unreachable endpoint or missing credentials must not read as "not found".
  */
-export const notFound = (err: unknown, fallback: string): Error => {
-  const name = (err as { name?: string }).name ?? ''
-  const missing = [
+/** Whether `err` says the resource does not exist (a stack, a queue, a table). */
+export const isNotFound = (err: unknown): boolean =>
+  [
     'ValidationError',
     'ResourceNotFoundException',
     'AWS.SimpleQueueService.NonExistentQueue',
     'QueueDoesNotExist',
-  ].includes(name)
-  return missing ? new Error(fallback, { cause: err }) : (err as Error)
-}
+  ].includes((err as { name?: string } | null)?.name ?? '')
+
+export const notFound = (err: unknown, fallback: string): Error =>
+  isNotFound(err) ? new Error(fallback, { cause: err }) : (err as Error)
 
 /** Runs a command, turning errors into one clear line and exit code 1. */
 export const run = async (program: Command, argv = process.argv): Promise<void> => {

@@ -13,7 +13,6 @@ import { createHash, randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Command, Option } from 'commander'
 import pLimit from 'p-limit'
-import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import { GetApiKeyCommand } from '@aws-sdk/client-api-gateway'
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda'
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
@@ -48,7 +47,7 @@ import {
   type InputOrder,
   type SendInput,
 } from './ops/send-input.ts'
-import { describeDeployment, listResources, stackNameOf, type Deployment } from './stack/deployment.ts'
+import { readStack, type DeployedStack, type Deployment } from './stack/deployment.ts'
 
 export const DOORS = ['api', 's3', 'queue'] as const
 export type Door = (typeof DOORS)[number]
@@ -116,36 +115,12 @@ const reasonsText = (fields: FieldError[]): string =>
     : `${fieldsMessage(fields.slice(0, SHOWN_REASONS))}; and ${fields.length - SHOWN_REASONS} more`
 
 /** The deployment and what its stack says about the API (its URL output, the key's id, ApiAuth). */
-interface Target {
-  deployment: Deployment
-  stackName: string
-  output: (key: string) => string | undefined
-  parameter: (key: string, fallback: string) => string
-  resources: Awaited<ReturnType<typeof listResources>>
-}
+type Target = DeployedStack
 
 const findTarget = async (options: SendOptions): Promise<Target> => {
-  const cfn = cloudFormationClient(options)
-  const stackName = options.stackName ?? stackNameOf(options.prefix)
-  const [resources, stacks] = await Promise.all([
-    listResources(cfn, stackName),
-    cfn.send(new DescribeStacksCommand({ StackName: stackName })),
-  ]).catch((err: unknown) => {
-    throw notFound(
-      err,
-      `stack ${stackName} not found (is it deployed, and are --prefix, --region, --profile and --endpoint right? npm start for the local stack)`,
-    )
-  })
-  const stack = stacks.Stacks?.[0]
-  const deployment = describeDeployment(resources, options.prefix, options.region)
-  if (options.table) deployment.table = options.table
-  return {
-    deployment,
-    stackName,
-    resources,
-    output: (key) => stack?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue,
-    parameter: (key, fallback) => stack?.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue ?? fallback,
-  }
+  const target = await readStack(cloudFormationClient(options), options)
+  if (options.table) target.deployment.table = options.table
+  return target
 }
 
 /**

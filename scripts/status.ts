@@ -3,16 +3,14 @@
  * outcome, and the last hour of the outcome metrics.
  */
 import { Command, Option } from 'commander'
-import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
-import { describeDeployment, listResources } from './stack/deployment.ts'
+import { readStack } from './stack/deployment.ts'
 import { join } from 'node:path'
 import { outcomeMetrics, queueStatus } from './ops/observe.ts'
 import { countOrders } from './ops/orders.ts'
-import { notFound, run, withAwsOptions, type AwsOptions } from './cli.ts'
+import { run, withAwsOptions, type AwsOptions } from './cli.ts'
 import { dynamoClient, sqsClient, cloudWatchClient, cloudFormationClient, isLocalEndpoint } from '../lib/aws/clients.ts'
 import { formatTable } from './format.ts'
 import { pathOption } from './ops/paths.ts'
-import { stackNameOf } from './stack/deployment.ts'
 
 const program = withAwsOptions(new Command('status'))
   .description('Show the stack, its queues and DLQs, orders by outcome and the last hour of metrics.')
@@ -27,19 +25,7 @@ const program = withAwsOptions(new Command('status'))
     const cfn = cloudFormationClient(options)
     const cw = cloudWatchClient(options)
     const sqs = sqsClient(options)
-    const stackName = options.stackName ?? stackNameOf(options.prefix)
-    const { Stacks = [] } = await cfn
-      .send(new DescribeStacksCommand({ StackName: stackName }))
-      .catch((err: unknown) => {
-        throw notFound(
-          err,
-          `stack ${stackName} not found (is it deployed, and are --prefix, --region and --endpoint right?)`,
-        )
-      })
-    const stack = Stacks[0]!
-    const parameter = (key: string, fallback: string) =>
-      stack.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue ?? fallback
-    const d = describeDeployment(await listResources(cfn, stackName), options.prefix, options.region)
+    const { stackName, stack, parameter, deployment: d } = await readStack(cfn, options)
     const [namespace, stage] = [parameter('MetricsNamespace', 'OrderPipeline'), parameter('Stage', 'dev')]
 
     const queues = await Promise.all([
@@ -55,10 +41,10 @@ const program = withAwsOptions(new Command('status'))
     const result = {
       stack: {
         name: stackName,
-        status: stack.StackStatus,
-        updated: (stack.LastUpdatedTime ?? stack.CreationTime)?.toISOString(),
+        status: stack?.StackStatus,
+        updated: (stack?.LastUpdatedTime ?? stack?.CreationTime)?.toISOString(),
         stage,
-        outputs: Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue])),
+        outputs: Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue])),
       },
       deployment: d,
       queues,
@@ -69,7 +55,7 @@ const program = withAwsOptions(new Command('status'))
       console.log(JSON.stringify(result, null, 2))
       return
     }
-    console.log(`stack ${stackName}: ${stack.StackStatus} (updated ${result.stack.updated}, stage ${stage})`)
+    console.log(`stack ${stackName}: ${stack?.StackStatus} (updated ${result.stack.updated}, stage ${stage})`)
     const outputs = Object.entries(result.stack.outputs)
     if (outputs.length > 0)
       console.log(

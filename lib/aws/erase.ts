@@ -8,9 +8,9 @@
  * Rejection and conflict records hold no order content (an id, the reasons and the source), pending-item records an
  * id, a SKU and a quantity: there is nothing personal to remove there.
  */
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { Order } from '../orders/order.ts'
-import { BY_CUSTOMER_INDEX, orderKey } from './table.ts'
+import { customerOrders, orderKey } from './table.ts'
 
 /** The personal fields of an order, as paths under the record's `order` map. */
 export const PERSONAL_PATHS = [['customer'], ['shipping', 'address'], ['notes']] as const
@@ -21,28 +21,15 @@ export interface ErasedRecord {
   removed: string[]
 }
 
-/** The order ids of a customer's order records, oldest first (one paged query of the index). */
+/** The order ids of a customer's order records, oldest first (the `by_customer` index, no scan). */
 export const customerOrderIds = async (
   client: DynamoDBDocumentClient,
   tableName: string,
   customerId: string,
 ): Promise<string[]> => {
   const ids: string[] = []
-  let ExclusiveStartKey: Record<string, unknown> | undefined
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: BY_CUSTOMER_INDEX,
-        KeyConditionExpression: 'customer_id = :c',
-        ExpressionAttributeValues: { ':c': customerId },
-        ProjectionExpression: 'order_id',
-        ExclusiveStartKey,
-      }),
-    )
-    ids.push(...(page.Items ?? []).map((item) => String(item.order_id)))
-    ExclusiveStartKey = page.LastEvaluatedKey
-  } while (ExclusiveStartKey)
+  for await (const item of customerOrders(client, tableName, customerId, { attributes: ['order_id'] }))
+    ids.push(String(item.order_id))
   return ids
 }
 

@@ -18,7 +18,15 @@ import {
 import type { Order } from '../orders/order.ts'
 import { STOCK_STATUS } from '../orders/outcomes.ts'
 import { ORDER_STATUS } from '../workflow/status.ts'
-import { orderKey, pendingKey, PENDING_SK_PREFIX, reserveStockAction, returnStockAction, stockKey } from './table.ts'
+import {
+  orderKey,
+  pendingKey,
+  PENDING_SK_PREFIX,
+  quantitiesBySku,
+  reserveStockAction,
+  returnStockAction,
+  stockKey,
+} from './table.ts'
 
 type StoredItem = Order['items'][number] & { stock?: string }
 
@@ -260,12 +268,8 @@ export const cancelOrder = async (
     const stored = await readOrder(client, tableName, orderId)
     if (stored?.status !== ORDER_STATUS.PROCESSED) throw new CancelRefusedError(orderId, stored?.status)
     const items = (stored.order?.items ?? []) as StoredItem[]
-    const released = new Map<string, number>()
-    const waits = new Map<string, number>()
-    for (const item of items) {
-      if (item.stock === 'RESERVED') released.set(item.sku, (released.get(item.sku) ?? 0) + item.qty)
-      if (item.stock === 'PENDING') waits.set(item.sku, (waits.get(item.sku) ?? 0) + item.qty)
-    }
+    const released = quantitiesBySku(items, 'RESERVED')
+    const waits = quantitiesBySku(items, 'PENDING')
     const stockStatus = released.size > 0 ? STOCK_STATUS.RELEASED : stored.stock_status
     const newItems = items.map((item) =>
       item.stock === 'RESERVED'

@@ -63,12 +63,22 @@ export const pendingPut = (tableName: string, orderId: string, sku: string, qty:
 
 export type { StockStatus }
 
-/** Σ qty per SKU: lines with the same SKU reserve together. */
-export const reservations = (order: Order): Map<string, number> => {
+/**
+ * Σ qty per SKU of the items (as stored: with `stock`, RESERVED, PENDING, ...), only those in `stock` when it is
+ * given: lines with the same SKU reserve, wait and are given back together.
+ */
+export const quantitiesBySku = (
+  items: readonly { sku: string; qty: number; stock?: string }[],
+  stock?: string,
+): Map<string, number> => {
   const wanted = new Map<string, number>()
-  for (const item of order.items) wanted.set(item.sku, (wanted.get(item.sku) ?? 0) + item.qty)
+  for (const item of items)
+    if (stock === undefined || item.stock === stock) wanted.set(item.sku, (wanted.get(item.sku) ?? 0) + item.qty)
   return wanted
 }
+
+/** Σ qty per SKU of an order: what it reserves. */
+export const reservations = (order: Order): Map<string, number> => quantitiesBySku(order.items)
 
 /**
  * The order record: the canonical order, its hash (the duplicate detector compares it) and its stock state; its
@@ -124,6 +134,38 @@ export const orderRecord = (
 export const BY_CUSTOMER_INDEX = 'by_customer'
 
 /**
+ * A customer's order records from the `by_customer` index, oldest first, page after page (no table scan): those
+ * stored before `before` (processed_at, exclusive) and in `currency` when given, with the attributes named.
+ */
+export async function* customerOrders(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  customerId: string,
+  options: { before?: string; currency?: string; attributes: string[] },
+): AsyncGenerator<Record<string, unknown>> {
+  let ExclusiveStartKey: Record<string, unknown> | undefined
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: BY_CUSTOMER_INDEX,
+        KeyConditionExpression: options.before ? 'customer_id = :c AND processed_at < :t' : 'customer_id = :c',
+        FilterExpression: options.currency ? 'currency = :cur' : undefined,
+        ExpressionAttributeValues: {
+          ':c': customerId,
+          ...(options.before ? { ':t': options.before } : {}),
+          ...(options.currency ? { ':cur': options.currency } : {}),
+        },
+        ProjectionExpression: options.attributes.join(', '),
+        ExclusiveStartKey,
+      }),
+    )
+    yield* page.Items ?? []
+    ExclusiveStartKey = page.LastEvaluatedKey
+  } while (ExclusiveStartKey)
+}
+
+/**
  * A customer's stored orders before `before` (processed_at, exclusive) in one currency: how many, and their amounts
  * in minor units. One query of the `by_customer` index (paged), no table scan.
  */
@@ -136,25 +178,14 @@ export const customerHistory = async (
 ): Promise<{ orders: number; spentCents: number }> => {
   let orders = 0
   let spentCents = 0
-  let ExclusiveStartKey: Record<string, unknown> | undefined
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: BY_CUSTOMER_INDEX,
-        KeyConditionExpression: 'customer_id = :c AND processed_at < :t',
-        FilterExpression: 'currency = :cur',
-        ExpressionAttributeValues: { ':c': customerId, ':t': before, ':cur': currency },
-        ProjectionExpression: 'amount_cents',
-        ExclusiveStartKey,
-      }),
-    )
-    for (const item of page.Items ?? []) {
-      orders += 1
-      spentCents += Number(item.amount_cents ?? 0)
-    }
-    ExclusiveStartKey = page.LastEvaluatedKey
-  } while (ExclusiveStartKey)
+  for await (const item of customerOrders(client, tableName, customerId, {
+    before,
+    currency,
+    attributes: ['amount_cents'],
+  })) {
+    orders += 1
+    spentCents += Number(item.amount_cents ?? 0)
+  }
   return { orders, spentCents }
 }
 

@@ -6,7 +6,7 @@
  * not tracked had nothing reserved, and are left out.
  */
 import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { orderKey, returnStockAction } from '../aws/table.ts'
+import { orderKey, quantitiesBySku, returnStockAction } from '../aws/table.ts'
 import { STOCK_STATUS } from '../orders/outcomes.ts'
 import type { Order } from '../orders/order.ts'
 import { ORDER_STATUS, StatusConflictError } from './status.ts'
@@ -14,12 +14,7 @@ import { ORDER_STATUS, StatusConflictError } from './status.ts'
 type StoredItem = Order['items'][number] & { stock?: string }
 
 /** Σ qty per SKU of the items the worker reserved. */
-export const reservedOf = (items: readonly StoredItem[]): Map<string, number> => {
-  const reserved = new Map<string, number>()
-  for (const item of items)
-    if (item.stock === 'RESERVED') reserved.set(item.sku, (reserved.get(item.sku) ?? 0) + item.qty)
-  return reserved
-}
+export const reservedOf = (items: readonly StoredItem[]): Map<string, number> => quantitiesBySku(items, 'RESERVED')
 
 export interface ReleaseResult {
   /** SKU → quantity given back by this call (empty when it was done before, or nothing was reserved). */

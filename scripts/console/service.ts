@@ -2,7 +2,6 @@
  * What the console reads and does, over one deployment: the same functions as the operations commands (status,
  * stock, report, redrive), shaped as the JSON its pages show. The HTTP side is server.ts.
  */
-import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation'
 import { GetApiKeyCommand } from '@aws-sdk/client-api-gateway'
 import { GetQueueUrlCommand } from '@aws-sdk/client-sqs'
 import { defaultProvider } from '@aws-sdk/credential-provider-node'
@@ -23,12 +22,11 @@ import { Sha256 } from '../../lib/aws/objects.ts'
 import { getStock, listStock, setStock, type StockLevel } from '../../lib/aws/table.ts'
 import { catalogue } from '../../lib/lake/catalogue.ts'
 import { METRIC } from '../../lib/orders/outcomes.ts'
-import { notFound } from '../cli.ts'
 import { peekAll, replayDlq, summarise, type DlqReplay, type PlannedMessage } from '../ops/dlq.ts'
 import { latestReports } from '../ops/intake.ts'
 import { lastHour, loggedMetrics, metricsPerMinute, queueStatus } from '../ops/observe.ts'
 import { countOrders } from '../ops/orders.ts'
-import { describeDeployment, listResources, type Deployment } from '../stack/deployment.ts'
+import { readStack } from '../stack/deployment.ts'
 
 export type QueueName = 'main' | 'ingest'
 export const QUEUES: readonly QueueName[] = ['main', 'ingest']
@@ -115,20 +113,11 @@ const reused = <T>(ms: number, load: () => Promise<T>) => {
 export const openConsole = async (target: ConsoleTarget) => {
   const where: Endpoint = { region: target.region, endpoint: target.endpoint, profile: target.profile }
   const cfn = cloudFormationClient(where)
-  const [resources, stacks] = await Promise.all([
-    listResources(cfn, target.stackName),
-    cfn.send(new DescribeStacksCommand({ StackName: target.stackName })),
-  ]).catch((err: unknown) => {
-    throw notFound(
-      err,
-      `stack ${target.stackName} not found (is it deployed, and are --prefix, --region, --profile and --endpoint right?)`,
-    )
+  const { stack, resources, parameter, output, deployment } = await readStack(cfn, {
+    stackName: target.stackName,
+    prefix: target.prefix,
+    region: target.region ?? 'eu-west-3',
   })
-  const stack = stacks.Stacks?.[0]
-  const parameter = (key: string, fallback: string) =>
-    stack?.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue ?? fallback
-  const output = (key: string) => stack?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue
-  const deployment: Deployment = describeDeployment(resources, target.prefix, target.region ?? 'eu-west-3')
   const namespace = parameter('MetricsNamespace', 'OrderPipeline')
   const stage = parameter('Stage', 'dev')
   const apiUrl =

@@ -3,7 +3,13 @@
  * names a user or script needs. moto shows no Outputs for stacks deployed with change sets, so the local stack
  * finds its resources this way; on AWS the same works next to the root stack's Outputs.
  */
-import { CloudFormationClient, paginateListStackResources } from '@aws-sdk/client-cloudformation'
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  paginateListStackResources,
+  type Stack,
+} from '@aws-sdk/client-cloudformation'
+import { isNotFound } from '../cli.ts'
 
 export interface StackResource {
   logicalId: string
@@ -129,3 +135,56 @@ export const queueArn = (url: string, region: string): string => {
 
 /** The application stack of a deployment: `<prefix>-order-pipeline` unless --stack-name says otherwise. */
 export const stackNameOf = (prefix: string): string => `${prefix}-order-pipeline`
+
+/** A deployed stack, read once: its resources (nested ones included), its names, its parameters and outputs. */
+export interface DeployedStack {
+  stackName: string
+  /** The root stack as DescribeStacks answers (status, times, parameters, outputs). */
+  stack: Stack | undefined
+  resources: StackResource[]
+  deployment: Deployment
+  /** A parameter of the root stack, or `fallback`. */
+  parameter: (key: string, fallback: string) => string
+  /** An output of the root stack (moto shows none for stacks deployed with change sets). */
+  output: (key: string) => string | undefined
+}
+
+/** The deployment's stack does not exist; the message says what to check. */
+export class StackNotFoundError extends Error {
+  override readonly name = 'StackNotFoundError'
+  constructor(
+    readonly stackName: string,
+    cause: unknown,
+  ) {
+    super(
+      `stack ${stackName} not found (is it deployed, and are --prefix, --region, --profile and --endpoint right? npm start for the local stack)`,
+      { cause },
+    )
+  }
+}
+
+/**
+ * Reads a deployment's root stack and resources.
+ * @throws StackNotFoundError when it does not exist (any other error as it is)
+ */
+export const readStack = async (
+  cfn: CloudFormationClient,
+  where: { stackName?: string; prefix: string; region: string },
+): Promise<DeployedStack> => {
+  const stackName = where.stackName ?? stackNameOf(where.prefix)
+  const [resources, stacks] = await Promise.all([
+    listResources(cfn, stackName),
+    cfn.send(new DescribeStacksCommand({ StackName: stackName })),
+  ]).catch((err: unknown) => {
+    throw isNotFound(err) ? new StackNotFoundError(stackName, err) : err
+  })
+  const stack = stacks.Stacks?.[0]
+  return {
+    stackName,
+    stack,
+    resources,
+    deployment: describeDeployment(resources, where.prefix, where.region),
+    parameter: (key, fallback) => stack?.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue ?? fallback,
+    output: (key) => stack?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue,
+  }
+}
