@@ -24,7 +24,9 @@ const print = (levels: StockLevel[], options: AwsOptions): void => {
 }
 
 const program = new Command('stock')
-  .description('Show and set stock levels of the order pipeline (available counts per SKU).')
+  .description(
+    'Show, set and add to stock levels of the order pipeline (available counts per SKU); set and add reserve the waiting orders.',
+  )
   .showHelpAfterError()
 
 withAwsOptions(program.command('show'))
