@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino'
+import { mappedStack } from './stack.ts'
 
 /**
  * Personal data never reaches the logs: a value under one of these keys is censored at any depth (in arrays too)
@@ -35,6 +36,18 @@ export const scrub = (value: unknown, depth = 0): unknown => {
 
 export type { Logger }
 
+/** pino's error serializer, with the stack mapped to the TypeScript's files and lines (lib/runtime/stack.ts). */
+const serializeError = (value: unknown): unknown => {
+  const serialized = pino.stdSerializers.err(value as Error) as unknown
+  if (
+    typeof serialized === 'object' &&
+    serialized !== null &&
+    typeof (serialized as { stack?: unknown }).stack === 'string'
+  )
+    (serialized as { stack: string }).stack = mappedStack((serialized as { stack: string }).stack)
+  return serialized
+}
+
 /** The base logger of a function: JSON lines, synchronous (Lambda freezes the process between invocations). */
 export const createLogger = (
   options: { name?: string; level?: string; destination?: pino.DestinationStream } = {},
@@ -46,6 +59,7 @@ export const createLogger = (
       level: options.level ?? process.env.LOG_LEVEL ?? 'info',
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { err: serializeError },
       formatters: { level: (label) => ({ level: label }), log: (object) => scrub(object) as Record<string, unknown> },
     },
     options.destination ?? pino.destination({ sync: true }),

@@ -70,7 +70,8 @@ export class LambdaHost extends EventEmitter {
         PATH: process.env.PATH ?? '',
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      execArgv: ['--enable-source-maps'],
+      // As deployed: no --enable-source-maps, the logger maps the stacks it writes (lib/runtime/stack.ts).
+      execArgv: [],
     })
     this.#child = child
     for (const stream of [child.stdout, child.stderr]) {

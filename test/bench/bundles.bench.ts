@@ -2,9 +2,10 @@
  * Bundle sizes and cold start of dist/<function>/index.mjs (built by `npm run build`, which `npm run bench` runs
  * first). The cold start is a whole process: a fresh `node` that imports the bundle (the Lambda runtime imports it
  * so), its wall time against an empty `node -e ''` started in the same loop, run after run interleaved so that the
- * machine's load falls on both alike, the median of N; once as here and once with NODE_OPTIONS=--enable-source-maps,
- * as the templates deploy the functions. The environment is PATH and the SDK warning switch only: the handlers read
- * their configuration at the first invocation, not at import.
+ * machine's load falls on both alike, the median of N; once as here (as the templates deploy the functions) and once
+ * with --enable-source-maps, what Node's own mapping of stacks would add to each cold start (the functions map the
+ * stacks they log instead: lib/runtime/stack.ts). The environment is PATH and the SDK warning switch only: the
+ * handlers read their configuration at the first invocation, not at import.
  *
  * Then what the import costs, dependency by dependency: small probe bundles (the build's own esbuild options,
  * scripts/delivery/build.ts) of one part each of what the worker imports, timed the same way. The parts share
@@ -209,8 +210,8 @@ export const bundles = async (): Promise<Section> => {
     lines: [
       `  size in KB (1 KB = 1,024 bytes; target ≤ ${TARGET_KB} KB minified). Cold start: a fresh node importing the bundle, whole`,
       `  process wall time, median of ${N}, each round beside an empty \`node -e ''\` (interleaved); "import ms": the import alone,`,
-      `  timed inside the process. Target: ≤ ${TARGET_RATIO}× the empty process. Again with ${SOURCE_MAPS} (the functions' NODE_OPTIONS`,
-      "  in the templates: Node then reads and parses the bundle's source map at load). Environment: PATH and",
+      `  timed inside the process. Target: ≤ ${TARGET_RATIO}× the empty process. Again with ${SOURCE_MAPS} (not deployed: Node`,
+      "  would read and parse the bundle's source map at load; the logger maps the stacks it writes). Environment: PATH and",
       '  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true only (no configuration needed at import).',
       '',
       ...table(

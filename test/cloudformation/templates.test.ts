@@ -848,7 +848,6 @@ test('every function gets the environment its handler reads, and its configurati
       'MAX_ORDER_AMOUNT',
       'METRICS_MODE',
       'METRICS_NAMESPACE',
-      'NODE_OPTIONS',
       'ORDERS_TABLE',
       'STAGE',
     ],
@@ -863,7 +862,6 @@ test('every function gets the environment its handler reads, and its configurati
       'MAX_ORDER_AMOUNT',
       'METRICS_MODE',
       'METRICS_NAMESPACE',
-      'NODE_OPTIONS',
       'ORDERS_TABLE',
       'RANGE_BYTES',
       'STAGE',
@@ -876,7 +874,6 @@ test('every function gets the environment its handler reads, and its configurati
       'MAX_ORDER_AMOUNT',
       'METRICS_MODE',
       'METRICS_NAMESPACE',
-      'NODE_OPTIONS',
       'ORDERS_TABLE',
       'ORDER_RETENTION_DAYS',
       'STAGE',
@@ -890,18 +887,9 @@ test('every function gets the environment its handler reads, and its configurati
       'MAX_ORDER_AMOUNT',
       'METRICS_MODE',
       'METRICS_NAMESPACE',
-      'NODE_OPTIONS',
       'STAGE',
     ],
-    ExporterFunction: [
-      'LAKE_BUCKET',
-      'LOG_LEVEL',
-      'METRICS_MODE',
-      'METRICS_NAMESPACE',
-      'NODE_OPTIONS',
-      'ORDERS_TABLE',
-      'STAGE',
-    ],
+    ExporterFunction: ['LAKE_BUCKET', 'LOG_LEVEL', 'METRICS_MODE', 'METRICS_NAMESPACE', 'ORDERS_TABLE', 'STAGE'],
     TasksFunction: [
       'CUSTOMER_TOPIC_ARN',
       'LOG_LEVEL',
@@ -909,13 +897,12 @@ test('every function gets the environment its handler reads, and its configurati
       'MAX_STOCK_WAITS',
       'METRICS_MODE',
       'METRICS_NAMESPACE',
-      'NODE_OPTIONS',
       'ORDERS_TABLE',
       'PAYMENT_SUCCESS_RATE',
       'PAYMENT_TIMEOUT_RATE',
       'STAGE',
     ],
-    StarterFunction: ['LOG_LEVEL', 'NODE_OPTIONS', 'STAGE', 'STATE_MACHINE_ARN'],
+    StarterFunction: ['LOG_LEVEL', 'STAGE', 'STATE_MACHINE_ARN'],
   }
   for (const [id, expected] of Object.entries(FUNCTIONS) as [
     keyof typeof FUNCTIONS,
@@ -923,7 +910,8 @@ test('every function gets the environment its handler reads, and its configurati
   ][]) {
     const env = obj(obj(deployed(expected.file, id)?.Environment).Variables) as Record<string, string>
     t.deepEqual(Object.keys(env).sort(), expectedKeys[id], `${id}`)
-    t.is(env.NODE_OPTIONS, '--enable-source-maps')
+    // no --enable-source-maps: stacks are mapped when logged (lib/runtime/stack.ts), not at every cold start
+    t.is(env.NODE_OPTIONS, undefined)
     const config = loadConfig([...expected.required], env)
     t.is(config.stage, 'dev')
     t.is(config.metricsNamespace, 'OrderPipeline')
