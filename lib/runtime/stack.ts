@@ -3,7 +3,7 @@
  *
  * The functions run minified bundles (dist/<function>/index.mjs, with index.mjs.map beside each). Node's
  * `--enable-source-maps` would map every stack, but it reads and parses the bundle's whole map when it loads the
- * bundle, at every cold start (6 to 20 ms measured by `npm run bench`), for the few invocations that log an error.
+ * bundle, at every cold start (6 to 27 ms measured by `npm run bench`), for the few invocations that log an error.
  * Here the map is read the first time a stack is logged instead (Node's own `module.SourceMap`), once per process,
  * and each frame in a bundle is rewritten to the source file, line and column it came from (the function keeps the
  * name V8 gave it: in a minified bundle, often a short one).

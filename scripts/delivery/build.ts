@@ -6,7 +6,7 @@
  *
  * What it does for the cold start (measured by `npm run bench`, "Bundles and cold start"):
  * - the functions run without --enable-source-maps (Node would read and parse a bundle's whole map when it loads
- *   the bundle, 6 to 20 ms of every cold start): the logger maps the stacks it writes, reading index.mjs.map the
+ *   the bundle, 6 to 27 ms of every cold start): the logger maps the stacks it writes, reading index.mjs.map the
  *   first time (lib/runtime/stack.ts);
  * - the source maps carry no `sourcesContent`: names and positions are all a stack trace needs, and a map without
  *   the sources is about a third as large, for that first read and for the package;
