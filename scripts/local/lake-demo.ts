@@ -48,6 +48,8 @@ export interface LakeDemoOptions {
   date?: string
   /** Gives up when neither the table nor processed/ gained an order for this long (default 90 s). */
   stallSeconds?: number
+  /** How many lines the file has (default LAKE_DEMO_FILE's 1,000). */
+  orders?: number
   print?: (text: string) => void
 }
 
@@ -152,7 +154,7 @@ export const runLakeDemo = async (options: LakeDemoOptions): Promise<LakeDemoRes
   const dynamo = dynamoClient(options)
   for (const [sku, n] of levels) await setStock(dynamo, d.table, sku, n, now)
 
-  const { body, summary } = generateFile({ ...LAKE_DEMO_FILE, date })
+  const { body, summary } = generateFile({ ...LAKE_DEMO_FILE, orders: options.orders ?? LAKE_DEMO_FILE.orders, date })
   const key = rawKey(date, fileName(LAKE_DEMO_FILE.seed, date))
   const file = `s3://${d.bucket}/${key}`
   await s3.send(new PutObjectCommand({ Bucket: d.bucket, Key: key, Body: body }))
