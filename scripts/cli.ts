@@ -8,6 +8,7 @@
  * says so in one line on stderr; --local requires it.
  */
 import { Command, Option } from 'commander'
+import { isNotFound } from './stack/deployment.ts'
 import { localStateFile, resolveDeployment, runningLocalStack } from './stack/local-state.ts'
 
 export interface AwsOptions {
@@ -94,15 +95,6 @@ export const tableName = (options: AwsOptions): string => options.table ?? `${op
  * `fallback` when `err` says the resource does not exist (a stack, a queue, a table), else `err` itself: an
  * unreachable endpoint or missing credentials must not read as "not found".
  */
-/** Whether `err` says the resource does not exist (a stack, a queue, a table). */
-export const isNotFound = (err: unknown): boolean =>
-  [
-    'ValidationError',
-    'ResourceNotFoundException',
-    'AWS.SimpleQueueService.NonExistentQueue',
-    'QueueDoesNotExist',
-  ].includes((err as { name?: string } | null)?.name ?? '')
-
 export const notFound = (err: unknown, fallback: string): Error =>
   isNotFound(err) ? new Error(fallback, { cause: err }) : (err as Error)
 

@@ -141,6 +141,9 @@ type Json = Record<string, unknown>
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value)
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value)
 
+/** Whether a parsed log line is a logger's line (pino's, with its `level`), as opposed to a document on its own. */
+export const isLoggerLine = (entry: Record<string, unknown>): boolean => 'level' in entry
+
 /**
  * The metrics CloudWatch Logs extracts from one log line in Embedded Metric Format, as PutMetricData calls (one per
  * namespace and LIMITS.CLOUDWATCH_METRICS_PER_CALL data): for each directive of `_aws.CloudWatchMetrics`, one datum

@@ -38,13 +38,8 @@ export type { Logger }
 
 /** pino's error serializer, with the stack mapped to the TypeScript's files and lines (lib/runtime/stack.ts). */
 const serializeError = (value: unknown): unknown => {
-  const serialized = pino.stdSerializers.err(value as Error) as unknown
-  if (
-    typeof serialized === 'object' &&
-    serialized !== null &&
-    typeof (serialized as { stack?: unknown }).stack === 'string'
-  )
-    (serialized as { stack: string }).stack = mappedStack((serialized as { stack: string }).stack)
+  const serialized = pino.stdSerializers.err(value as Error) as { stack?: unknown } | null
+  if (typeof serialized?.stack === 'string') serialized.stack = mappedStack(serialized.stack)
   return serialized
 }
 

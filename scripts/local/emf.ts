@@ -11,10 +11,7 @@
  * writes has a `level`; a document written on its own has none.
  */
 import { PutMetricDataCommand, type CloudWatchClient, type PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch'
-import { extractEmbeddedMetrics } from '../../lib/aws/metrics.ts'
-
-/** Whether a parsed log line is a logger's line (pino's, with its `level`), as opposed to a document on its own. */
-export const isLoggerLine = (entry: Record<string, unknown>): boolean => 'level' in entry
+import { extractEmbeddedMetrics, isLoggerLine } from '../../lib/aws/metrics.ts'
 
 /**
  * The PutMetricData calls one line of a function's output stands for: those of an EMF document written on its own

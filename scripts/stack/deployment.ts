@@ -9,7 +9,6 @@ import {
   paginateListStackResources,
   type Stack,
 } from '@aws-sdk/client-cloudformation'
-import { isNotFound } from '../cli.ts'
 
 export interface StackResource {
   logicalId: string
@@ -135,6 +134,15 @@ export const queueArn = (url: string, region: string): string => {
 
 /** The application stack of a deployment: `<prefix>-order-pipeline` unless --stack-name says otherwise. */
 export const stackNameOf = (prefix: string): string => `${prefix}-order-pipeline`
+
+/** Whether `err` says the resource does not exist (a stack, a queue, a table). */
+export const isNotFound = (err: unknown): boolean =>
+  [
+    'ValidationError',
+    'ResourceNotFoundException',
+    'AWS.SimpleQueueService.NonExistentQueue',
+    'QueueDoesNotExist',
+  ].includes((err as { name?: string } | null)?.name ?? '')
 
 /** A deployed stack, read once: its resources (nested ones included), its names, its parameters and outputs. */
 export interface DeployedStack {
