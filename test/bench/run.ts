@@ -29,7 +29,7 @@ if (process.argv.includes('--help')) {
   order), the console's page bundles (sizes, bundle time), and the cost per million orders (S3 and API paths, stock
   tracking off and on, METRICS_MODE api and emf: requests, write units, GB-seconds and log bytes × test/bench/prices.json).
   Prints a table per section (PASS/OVER next to each target) and writes the figures to .build/bench.json; takes
-  about 5 minutes (the bulk section about 3, the cost section about 1).`)
+  5 to 9 minutes on a 2-core machine, with its load (the bulk section 3 to 6, the cost section about 1.5).`)
   process.exit(0)
 }
 
